@@ -1,0 +1,5 @@
+import sys
+
+from refunddesk.cli import main
+
+sys.exit(main())

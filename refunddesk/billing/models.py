@@ -1,0 +1,164 @@
+"""What the merchant sold, as the policy facts need it. Money is integer minor units."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from refunddesk.core.money import Money
+
+
+class SalesChannel(models.TextChoices):
+    WEB = "web", _("Website")
+    APP_STORE = "app_store", _("Apple App Store")
+    GOOGLE_PLAY = "google_play", _("Google Play")
+    RESELLER = "reseller", _("Reseller")
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", _("Card")
+    ALIPAY = "alipay", _("Alipay")
+    WECHAT_PAY = "wechat_pay", _("WeChat Pay")
+    PAYPAL = "paypal", _("PayPal")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    OTHER = "other", _("Other")
+
+
+class Language(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class Customer(models.Model):
+    external_id = models.CharField(_("merchant's customer id"), max_length=100, unique=True)
+    email = models.EmailField(_("email"), db_index=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    region = models.CharField(_("region"), max_length=32, db_index=True)
+    language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS)
+    tos_violation = models.BooleanField(_("terms violation"), default=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="customer"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return f"{self.name or self.email} ({self.external_id})"
+
+
+class Plan(models.Model):
+    external_id = models.CharField(_("merchant's plan id"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    period_days = models.PositiveIntegerField(_("period (days)"))
+    refund_window_days = models.PositiveIntegerField(_("refund window (days)"))
+    trial_hours = models.PositiveIntegerField(_("trial (hours)"), default=0)
+    refundable = models.BooleanField(_("refundable"), default=True)
+    price_minor = models.BigIntegerField(_("list price (minor units)"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+    @property
+    def price(self) -> Money | None:
+        return Money(self.price_minor, self.currency) if self.price_minor is not None and self.currency else None
+
+
+class Order(models.Model):
+    external_id = models.CharField(_("order number"), max_length=100, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="orders")
+    amount_minor = models.BigIntegerField(_("amount paid (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    purchased_at = models.DateTimeField(_("purchased at"), db_index=True)
+    sales_channel = models.CharField(_("sales channel"), max_length=20, choices=SalesChannel.choices)
+    payment_method = models.CharField(_("payment method"), max_length=20, choices=PaymentMethod.choices)
+    gateway = models.CharField(_("gateway"), max_length=30, default="sandbox")
+    gateway_charge_ref = models.CharField(_("gateway charge reference"), max_length=200, blank=True)
+    promotional = models.BooleanField(_("promotional"), default=False)
+    refundable = models.BooleanField(_("refundable"), default=True)
+    channel_fee_minor = models.BigIntegerField(_("channel fee (minor units)"), default=0)
+    refunded_minor = models.BigIntegerField(_("refunded so far (minor units)"), default=0)
+    service_ended_at = models.DateTimeField(_("service ended at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [models.Index(fields=["customer", "purchased_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_minor__gte=0), name="order_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(refunded_minor__gte=0) & models.Q(refunded_minor__lte=models.F("amount_minor")),
+                name="order_refunded_within_amount",
+            ),
+            models.CheckConstraint(condition=models.Q(channel_fee_minor__gte=0), name="order_fee_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        return Money(self.refunded_minor, self.currency)
+
+    @property
+    def refundable_remaining(self) -> Money:
+        return Money(self.amount_minor - self.refunded_minor, self.currency)
+
+    @property
+    def channel_fee(self) -> Money:
+        return Money(self.channel_fee_minor, self.currency)
+
+
+class UsageRecord(models.Model):
+    """How much of the paid period the customer used, as last reported by the merchant."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="usage")
+    days_used = models.DecimalField(_("days used"), max_digits=8, decimal_places=2, default=0)
+    paid_features_used = models.BooleanField(_("paid features used"), default=False)
+    quota_used_ratio = models.DecimalField(_("quota used (0..1)"), max_digits=5, decimal_places=4, default=0)
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("usage record")
+        verbose_name_plural = _("usage records")
+
+    def __str__(self) -> str:
+        return f"usage of {self.order_id}"
+
+
+class SupportContact(models.Model):
+    """A conversation with support about a problem, resolved or not."""
+
+    external_id = models.CharField(_("merchant's ticket id"), max_length=100, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="support_contacts")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="support_contacts")
+    topic = models.CharField(_("topic"), max_length=200)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    resolved = models.BooleanField(_("resolved"), default=False)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("support contact")
+        verbose_name_plural = _("support contacts")
+
+    def __str__(self) -> str:
+        return self.topic

@@ -1,0 +1,77 @@
+"""The one error tree.
+
+Every refusal a user can cause is an ApplicationError carrying a message a person
+can act on. The API turns it into a 4xx JSON body (see config/api.py), the pages
+into a form error. `field` names the input at fault, when there is one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """A refusal the user caused and can fix. Maps to HTTP 400 unless a subclass says otherwise."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: Any, *, field: str | None = None, code: str | None = None, **extra: Any):
+        super().__init__(str(message))
+        self.message = message  # may be a lazy translation; str() it when rendering
+        self.field = field
+        if code:
+            self.code = code
+        self.extra = extra
+
+    def __str__(self) -> str:
+        text = str(self.message)
+        return f"{self.field}: {text}" if self.field else text
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": str(self.message)}
+        if self.field:
+            body["field"] = self.field
+        if self.extra:
+            body.update({k: v for k, v in self.extra.items() if isinstance(v, str | int | bool | list | dict)})
+        return body
+
+
+class ValidationError(ApplicationError):
+    """Input that does not make sense (bad amount, unknown currency, date in the future)."""
+
+    status_code = 422
+    code = "invalid"
+
+
+class NotFound(ApplicationError):
+    status_code = 404
+    code = "not_found"
+
+
+class AuthenticationFailed(ApplicationError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class PermissionDenied(ApplicationError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Conflict(ApplicationError):
+    """The request is valid but clashes with the current state (one open request per order...)."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class ConfigurationError(ApplicationError):
+    """The merchant's setup is incomplete (no policy published, no holiday data for a year)."""
+
+    status_code = 503
+    code = "not_configured"
