@@ -2,8 +2,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings.base import *  # noqa: F403
 from config.env import env_bool
+from config.settings.base import *  # noqa: F403
 
 DEBUG = False
 if SECRET_KEY.startswith("dev-only"):  # noqa: F405

@@ -11,9 +11,10 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from refunddesk.billing import services
-from refunddesk.billing.models import Customer, Order, Plan, SupportContact
+from refunddesk.billing.models import Customer, Order
 from refunddesk.core.auth import api_key_auth
 
 router = Router(auth=api_key_auth, tags=["billing import"])
@@ -135,19 +136,19 @@ def _order_out(o: Order) -> dict:
 @router.put("/customers/{external_id}", response={200: CustomerOut, 201: CustomerOut})
 def put_customer(request: HttpRequest, external_id: str, payload: CustomerIn):
     customer, created = services.customer_upsert(external_id=external_id, **payload.dict())
-    return (201 if created else 200), _customer_out(customer)
+    return Status(201 if created else 200, _customer_out(customer))
 
 
 @router.put("/plans/{external_id}", response={200: PlanOut, 201: PlanOut})
 def put_plan(request: HttpRequest, external_id: str, payload: PlanIn):
     plan, created = services.plan_upsert(external_id=external_id, **payload.dict())
-    return (201 if created else 200), plan
+    return Status(201 if created else 200, plan)
 
 
 @router.put("/orders/{external_id}", response={200: OrderOut, 201: OrderOut})
 def put_order(request: HttpRequest, external_id: str, payload: OrderIn):
     order, created = services.order_upsert(data=services.OrderInput(external_id=external_id, **payload.dict()))
-    return (201 if created else 200), _order_out(order)
+    return Status(201 if created else 200, _order_out(order))
 
 
 @router.get("/orders/{external_id}", response=OrderOut)
@@ -167,11 +168,9 @@ def put_usage(request: HttpRequest, external_id: str, payload: UsageIn):
 @router.put("/support-contacts/{external_id}", response={200: SupportContactOut, 201: SupportContactOut})
 def put_support_contact(request: HttpRequest, external_id: str, payload: SupportContactIn):
     contact, created = services.support_contact_upsert(external_id=external_id, **payload.dict())
-    return (201 if created else 200), {
+    return Status(201 if created else 200, {
         "external_id": contact.external_id, "customer_id": contact.customer.external_id,
         "order_id": contact.order.external_id if contact.order else None, "topic": contact.topic,
         "resolved": contact.resolved,
-    }
+    })
 
-
-__all__ = ["router", "Plan", "SupportContact"]

@@ -1,0 +1,310 @@
+"""Business days and business-day deadlines.
+
+Pure: no Django. Callers read ``settings.REFUNDDESK_HOLIDAY_COUNTRY`` (and the
+time zone) and pass them in; :func:`get_calendar` caches one calendar per setup.
+
+Holiday data comes from the ``holidays`` package, never from a hand-written
+list. A date is a **business day** when the package says it is a working day:
+it is not a weekend day and not a public holiday, *or* it is an official
+make-up working day (China's 调休 Saturdays/Sundays, exposed by the package as
+``weekend_workdays``).
+
+Missing schedules
+-----------------
+``holidays`` extrapolates future years silently: for China it computes the
+fixed and lunar holidays of, say, 2027 but cannot know the State Council's
+make-up working days before they are published (each autumn, for the next
+year). A China calendar built from such a year would count make-up Saturdays
+as days off and put deadlines on the wrong day. So for countries listed in
+:data:`MAKEUP_DAY_COUNTRIES` a year with **no make-up working day recorded** is
+refused with :class:`~refunddesk.core.errors.ConfigurationError` naming the
+year, the first time any computation touches a day of that year. Every China
+year the package covers (2001-2026 in ``holidays`` 0.109) has at least five.
+
+Deadline rule (:meth:`BusinessCalendar.add_business_days`)
+----------------------------------------------------------
+A request received at any instant of local day D (in the calendar's time zone,
+business day or not) is due at the **end of the n-th business day after D**:
+23:59:59.999999 local time on that day. The day of receipt never counts, so a
+request received on a holiday or a weekend is counted from the next business
+day (which is day 1), exactly as one received on the evening before the
+holiday. ``n`` must be at least 1.
+
+Pausing (:meth:`BusinessCalendar.extend_by_pause`)
+--------------------------------------------------
+While a case waits for the customer its deadline is paused. The due time is
+pushed forward by the *business time* that elapsed during the pause: the part
+of ``[paused_from, resumed_at)`` that falls on business days, each business day
+counting as the whole local day ``[00:00, 24:00)``. Time on weekends and
+holidays adds nothing. The business time is then added to the due time by the
+same measure: it is consumed only on business days. So a pause of exactly one
+business day moves a due time of "end of day X" to "end of the next business
+day after X". All arithmetic is exact (``timedelta``, microseconds) and done in
+UTC, so days of 23 or 25 hours in zones with daylight saving are measured as
+they are.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+from refunddesk.core.errors import ConfigurationError, ValidationError
+
+__all__ = [
+    "DEFAULT_TZ",
+    "END_OF_DAY",
+    "MAKEUP_DAY_COUNTRIES",
+    "BusinessCalendar",
+    "get_calendar",
+]
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+#: Local time at which a business-day deadline falls due.
+END_OF_DAY = time(23, 59, 59, 999999)
+
+#: Countries whose official calendar has make-up working days every year, and
+#: whose years without any recorded are therefore refused (see module docs).
+MAKEUP_DAY_COUNTRIES = frozenset({"CN"})
+
+_ONE_DAY = timedelta(days=1)
+_ZERO = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Year:
+    days: tuple[date, ...]  # business days of the year, sorted
+    day_set: frozenset[date]
+
+
+def _country_name(entity: holidays.HolidayBase) -> str:
+    """'China', 'United States'... from the package's class hierarchy (CN -> China)."""
+    for klass in type(entity).__mro__:
+        name = klass.__name__
+        if len(name) > 3 and not name.isupper():
+            return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)
+    return getattr(entity, "country", "") or "this country"
+
+
+class BusinessCalendar:
+    """Business days of one country (and optional subdivision) seen from one time zone.
+
+    ``tz`` is the zone in which a datetime's calendar day is decided (default
+    Asia/Shanghai; pass the merchant's zone for other countries). The holiday
+    data of each year is loaded on first use and kept as a frozenset.
+    ``require_makeup_days`` overrides the :data:`MAKEUP_DAY_COUNTRIES` default.
+    """
+
+    def __init__(
+        self,
+        country: str = "CN",
+        subdiv: str | None = None,
+        tz: str | tzinfo = DEFAULT_TZ,
+        *,
+        require_makeup_days: bool | None = None,
+    ) -> None:
+        code = (country or "").strip().upper()
+        try:
+            probe = holidays.country_holidays(code, subdiv=subdiv, years=())
+        except NotImplementedError as exc:
+            raise ConfigurationError(
+                f"the holidays package has no calendar for country {country!r}"
+                + (f" subdivision {subdiv!r}" if subdiv else "")
+                + f" ({exc}); set REFUNDDESK_HOLIDAY_COUNTRY to an ISO 3166-1 alpha-2 code such as CN or US",
+                code="holiday_country_unknown",
+            ) from exc
+        if isinstance(tz, str):
+            try:
+                tz = ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ConfigurationError(f"unknown time zone {tz!r}", code="time_zone_unknown") from exc
+        self.country = code
+        self.subdiv = subdiv
+        self.tz: tzinfo = tz
+        self.country_name = _country_name(probe)
+        self.require_makeup_days = (
+            code in MAKEUP_DAY_COUNTRIES if require_makeup_days is None else require_makeup_days
+        )
+        self._years: dict[int, _Year] = {}
+
+    def __repr__(self) -> str:
+        sub = f", subdiv={self.subdiv!r}" if self.subdiv else ""
+        return f"BusinessCalendar({self.country!r}{sub}, tz={str(self.tz)!r})"
+
+    # -- per-year data ---------------------------------------------------------------------
+
+    def _year(self, year: int) -> _Year:
+        data = self._years.get(year)
+        if data is None:
+            data = self._years[year] = self._load(year)
+        return data
+
+    def _load(self, year: int) -> _Year:
+        if not date.min.year <= year <= date.max.year:
+            raise ValidationError(f"year {year} is out of range")
+        entity = holidays.country_holidays(self.country, subdiv=self.subdiv, years=year)
+        if self.require_makeup_days and not any(d.year == year for d in entity.weekend_workdays):
+            when = (
+                "The State Council publishes each year's schedule in the autumn before"
+                if self.country == "CN"
+                else "Each year's schedule is published in advance"
+            )
+            raise ConfigurationError(
+                f"no official holiday schedule for {self.country_name} in {year} yet: the installed "
+                f"`holidays` package ({holidays.__version__}) records no make-up working days for {year}, "
+                f"and without them business-day deadlines would be wrong. {when}; upgrade the `holidays` package to a release "
+                f"that includes {year}, or set REFUNDDESK_HOLIDAY_COUNTRY to another country.",
+                code="holiday_schedule_missing",
+                country=self.country,
+                year=year,
+            )
+        days: list[date] = []
+        d = date(year, 1, 1)
+        while d.year == year:
+            if entity.is_working_day(d):
+                days.append(d)
+            if d == date.max:
+                break
+            d += _ONE_DAY
+        return _Year(tuple(days), frozenset(days))
+
+    # -- days ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_date(d: object) -> date:
+        if isinstance(d, datetime) or not isinstance(d, date):
+            raise ValidationError(f"expected a date, got {d!r}")
+        return d
+
+    def is_business_day(self, d: date) -> bool:
+        """True if ``d`` is a working day (weekday and not a holiday, or a make-up working day)."""
+        if type(d) is not date:
+            d = self._check_date(d)
+        data = self._years.get(d.year)
+        if data is None:
+            data = self._year(d.year)
+        return d in data.day_set
+
+    def nth_business_day_after(self, d: date, n: int) -> date:
+        """The n-th business day strictly after ``d`` (n >= 1)."""
+        d = self._check_date(d)
+        n = self._check_n(n)
+        year = d.year
+        days = self._year(year).days
+        i = bisect_right(days, d)
+        while True:
+            available = len(days) - i
+            if n <= available:
+                return days[i + n - 1]
+            n -= available
+            year += 1
+            if year > date.max.year:
+                raise ValidationError(f"no business day that far after {d.isoformat()}")
+            days = self._year(year).days
+            i = 0
+
+    def next_business_day(self, d: date) -> date:
+        """The first business day strictly after ``d``."""
+        return self.nth_business_day_after(d, 1)
+
+    def business_days(self, start: date, end: date) -> list[date]:
+        """Business days in ``[start, end]``, both ends included; empty if end < start."""
+        start, end = self._check_date(start), self._check_date(end)
+        out: list[date] = []
+        for year in range(start.year, end.year + 1):
+            days = self._year(year).days
+            out.extend(days[bisect_left(days, start) : bisect_right(days, end)])
+        return out
+
+    # -- deadlines -------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_n(n: object) -> int:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValidationError(f"number of business days must be a whole number of at least 1, got {n!r}")
+        return n
+
+    @staticmethod
+    def _check_aware(value: object, name: str) -> datetime:
+        if not isinstance(value, datetime):
+            raise ValidationError(f"{name} must be a datetime, got {value!r}", field=name)
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValidationError(f"{name} must be timezone-aware, got {value.isoformat()}", field=name)
+        return value
+
+    def local_date(self, moment: datetime) -> date:
+        """The calendar day of ``moment`` in the calendar's time zone."""
+        return self._check_aware(moment, "moment").astimezone(self.tz).date()
+
+    def _day_start_utc(self, d: date) -> datetime:
+        return datetime.combine(d, time.min, tzinfo=self.tz).astimezone(UTC)
+
+    def add_business_days(self, start: datetime, n: int) -> datetime:
+        """Deadline for something received at ``start``: end of the n-th business day after its local day.
+
+        Returns 23:59:59.999999 in the calendar's time zone. See the module docs.
+        """
+        day = self.nth_business_day_after(self.local_date(self._check_aware(start, "start")), n)
+        return datetime.combine(day, END_OF_DAY, tzinfo=self.tz)
+
+    def business_time_between(self, a: datetime, b: datetime) -> timedelta:
+        """Exact length of the part of ``[a, b)`` that falls on business days (whole local days)."""
+        a = self._check_aware(a, "a").astimezone(UTC)
+        b = self._check_aware(b, "b").astimezone(UTC)
+        if b < a:
+            raise ValidationError(f"end {b.isoformat()} is before start {a.isoformat()}")
+        if a == b:
+            return _ZERO
+        total = _ZERO
+        first, last = a.astimezone(self.tz).date(), b.astimezone(self.tz).date()
+        for d in self.business_days(first, last):
+            lo = max(a, self._day_start_utc(d))
+            hi = min(b, self._day_start_utc(d + _ONE_DAY))
+            if hi > lo:
+                total += hi - lo
+        return total
+
+    def elapsed_business_seconds(self, a: datetime, b: datetime) -> float:
+        """:meth:`business_time_between` in seconds."""
+        return self.business_time_between(a, b).total_seconds()
+
+    def add_business_time(self, moment: datetime, amount: timedelta) -> datetime:
+        """The earliest instant r with ``business_time_between(moment, r) == amount``.
+
+        Business time is consumed only on business days; weekends and holidays are skipped.
+        Returned in the calendar's time zone.
+        """
+        moment = self._check_aware(moment, "moment")
+        if not isinstance(amount, timedelta) or amount < _ZERO:
+            raise ValidationError(f"amount must be a non-negative timedelta, got {amount!r}")
+        if amount == _ZERO:
+            return moment.astimezone(self.tz)
+        cursor = moment.astimezone(UTC)
+        d = cursor.astimezone(self.tz).date()
+        if not self.is_business_day(d):
+            d = self.next_business_day(d)
+            cursor = self._day_start_utc(d)
+        while True:
+            available = self._day_start_utc(d + _ONE_DAY) - cursor
+            if amount <= available:
+                return (cursor + amount).astimezone(self.tz)
+            amount -= available
+            d = self.next_business_day(d)
+            cursor = self._day_start_utc(d)
+
+    def extend_by_pause(self, due: datetime, paused_from: datetime, resumed_at: datetime) -> datetime:
+        """Push ``due`` forward by the business time elapsed in ``[paused_from, resumed_at)``."""
+        return self.add_business_time(due, self.business_time_between(paused_from, resumed_at))
+
+
+@lru_cache(maxsize=32)
+def get_calendar(country: str = "CN", subdiv: str | None = None, tz: str = DEFAULT_TZ) -> BusinessCalendar:
+    """One shared :class:`BusinessCalendar` per (country, subdivision, time zone)."""
+    return BusinessCalendar(country, subdiv, tz)

@@ -1,0 +1,186 @@
+"""The demo merchant: a VPN/SaaS seller with a few hundred customers, loaded once.
+
+Deterministic (seeded), so every laptop sees the same demo. Staff and customers get
+known passwords, printed by `refunddesk demo`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from refunddesk.billing.models import Customer, Order, Plan, SupportContact, UsageRecord
+from refunddesk.core import roles
+from refunddesk.core.models import ApiKey, User
+
+DEMO_MARKER_PLAN = "demo-vpn-1m"
+STAFF_PASSWORD = "demo-staff-2026"
+CUSTOMER_PASSWORD = "demo-customer-2026"
+DEMO_API_KEY = "rdk_demo_key_for_local_use_only_0000000000"
+REGIONS = ["cn-east", "cn-south", "cn-north", "hk", "sg", "jp", "us-west", "eu-central"]
+
+FIRST_NAMES_ZH = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周杰", "吴霞", "徐明", "孙丽"]
+FIRST_NAMES_EN = ["Alice", "Ben", "Chloe", "Daniel", "Emma", "Felix", "Grace", "Henry", "Isla", "Jack", "Kate", "Liam"]
+LAST_NAMES_EN = ["Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Thomas", "Roberts", "Walker", "Wright"]
+
+STAFF = [
+    ("admin", "Admin", [roles.ADMIN], True),
+    ("agent", "Agent Ann", [roles.AGENT], False),
+    ("agent2", "Agent Bo", [roles.AGENT], False),
+    ("supervisor", "Supervisor Sun", [roles.SUPERVISOR, roles.AGENT], False),
+    ("finance", "Finance Fang", [roles.FINANCE], False),
+    ("policyowner", "Policy Owner Pat", [roles.POLICY_OWNER], False),
+]
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    external_id: str
+    name: str
+    period_days: int
+    window_days: int
+    trial_hours: int
+    price: Decimal
+
+
+PLANS = [
+    DemoPlan(DEMO_MARKER_PLAN, "VPN Monthly / 月付", 30, 7, 24, Decimal("30.00")),
+    DemoPlan("demo-vpn-3m", "VPN Quarterly / 季付", 90, 14, 24, Decimal("78.00")),
+    DemoPlan("demo-vpn-12m", "VPN Yearly / 年付", 365, 30, 0, Decimal("268.00")),
+]
+
+
+def demo_is_loaded() -> bool:
+    return Plan.objects.filter(external_id=DEMO_MARKER_PLAN).exists()
+
+
+@transaction.atomic
+def demo_load(*, customers: int = 300, seed: int = 2026) -> dict[str, int]:
+    """Load the demo merchant once. Returns counts of what it created (all zero if it was there)."""
+    if demo_is_loaded():
+        return {"customers": 0, "orders": 0}
+    rng = random.Random(seed)
+    now = timezone.now()
+
+    for role in roles.ALL_ROLES:
+        Group.objects.get_or_create(name=role)
+    staff_hash = make_password(STAFF_PASSWORD)
+    for username, name, role_names, superuser in STAFF:
+        user, _ = User.objects.get_or_create(
+            username=username,
+            defaults={"first_name": name, "email": f"{username}@demo.refunddesk.localhost", "is_staff": True,
+                      "is_superuser": superuser, "password": staff_hash, "language": "zh-hans"},
+        )
+        user.groups.set(Group.objects.filter(name__in=role_names))
+
+    key = ApiKey(name="demo billing system")
+    key.set_key(DEMO_API_KEY)
+    key.save()
+
+    plans = [
+        Plan.objects.create(
+            external_id=p.external_id, name=p.name, period_days=p.period_days, refund_window_days=p.window_days,
+            trial_hours=p.trial_hours, refundable=True, price_minor=int(p.price * 100), currency="CNY",
+        )
+        for p in PLANS
+    ]
+    promo_plan = Plan.objects.create(
+        external_id="demo-vpn-12m-promo", name="VPN Yearly, Double-11 offer / 双十一年付特价", period_days=365,
+        refund_window_days=7, trial_hours=0, refundable=False, price_minor=16800, currency="CNY",
+    )
+
+    customer_hash = make_password(CUSTOMER_PASSWORD)
+    users, customer_rows = [], []
+    for i in range(customers):
+        zh = i % 3 != 2
+        if zh:
+            name = FIRST_NAMES_ZH[i % len(FIRST_NAMES_ZH)]
+        else:
+            name = f"{FIRST_NAMES_EN[i % len(FIRST_NAMES_EN)]} {LAST_NAMES_EN[(i // 7) % len(LAST_NAMES_EN)]}"
+        email = f"customer{i + 1}@demo.refunddesk.localhost"
+        users.append(User(username=email, email=email, password=customer_hash, first_name=name,
+                          language="zh-hans" if zh else "en"))
+        region = rng.choice(REGIONS[:4]) if zh else rng.choice(REGIONS[3:])
+        customer_rows.append(Customer(
+            external_id=f"cus_{i + 1:05d}", email=email, name=name, region=region,
+            language="zh-hans" if zh else "en", tos_violation=(i % 97 == 96),
+        ))
+    User.objects.bulk_create(users)
+    user_by_email = {u.email: u for u in User.objects.filter(email__in=[u.email for u in users])}
+    for c in customer_rows:
+        c.user = user_by_email[c.email]
+    Customer.objects.bulk_create(customer_rows)
+    customer_list = list(Customer.objects.order_by("id"))
+
+    orders: list[Order] = []
+    methods = [("card", "sandbox"), ("alipay", "sandbox"), ("wechat_pay", "sandbox")]
+    for i, customer in enumerate(customer_list):
+        for n in range(1 + (i % 4 == 0)):
+            plan = rng.choices(plans + [promo_plan], weights=[55, 20, 15, 10])[0]
+            channel = rng.choices(["web", "app_store", "google_play", "reseller"], weights=[70, 14, 12, 4])[0]
+            if channel == "app_store":
+                method, gateway = "card", "app_store"
+            elif channel == "google_play":
+                method, gateway = "card", "google_play"
+            else:
+                method, gateway = rng.choices(methods, weights=[30, 40, 30])[0]
+            purchased = now - dt.timedelta(days=rng.uniform(0.2, 60) + 40 * n, minutes=rng.randint(0, 600))
+            amount = plan.price_minor
+            promotional = plan is promo_plan or rng.random() < 0.08
+            if promotional and plan is not promo_plan:
+                amount = amount * 8 // 10
+            fee = (amount * 6 + 999) // 1000 if method in ("alipay", "wechat_pay") else (amount * 29 + 999) // 1000
+            orders.append(Order(
+                external_id=f"ORD-{2026_0000 + len(orders) + 1}", customer=customer, plan=plan, amount_minor=amount,
+                currency="CNY", purchased_at=purchased, sales_channel=channel, payment_method=method,
+                gateway=gateway, gateway_charge_ref=f"{gateway}_ch_{len(orders) + 1:06d}", promotional=promotional,
+                refundable=plan.refundable, channel_fee_minor=fee,
+            ))
+    # A few duplicate charges: the same plan and amount again, minutes later.
+    for customer in customer_list[5:200:40]:
+        original = next(o for o in orders if o.customer_id == customer.id)
+        orders.append(Order(
+            external_id=f"ORD-{2026_0000 + len(orders) + 1}", customer=customer, plan=original.plan,
+            amount_minor=original.amount_minor, currency="CNY",
+            purchased_at=original.purchased_at + dt.timedelta(minutes=rng.randint(1, 4)),
+            sales_channel=original.sales_channel, payment_method=original.payment_method,
+            gateway=original.gateway, gateway_charge_ref=f"{original.gateway}_ch_dup_{len(orders) + 1:06d}",
+            promotional=original.promotional, refundable=original.refundable,
+            channel_fee_minor=original.channel_fee_minor,
+        ))
+    Order.objects.bulk_create(orders)
+    orders = list(Order.objects.select_related("plan").order_by("id"))
+
+    usage, contacts = [], []
+    for i, order in enumerate(orders):
+        elapsed_days = Decimal(int((now - order.purchased_at).total_seconds())) / Decimal(86400)
+        days_used = min(elapsed_days, Decimal(order.plan.period_days)) * Decimal(rng.choice(["0", "0.3", "0.7", "1"]))
+        usage.append(UsageRecord(
+            order=order, days_used=days_used.quantize(Decimal("0.01")), paid_features_used=rng.random() < 0.6,
+            quota_used_ratio=Decimal(rng.randint(0, 10000)) / Decimal(10000), reported_at=now,
+        ))
+        if i % 9 == 0:
+            contacts.append(SupportContact(
+                external_id=f"TICKET-{i + 1:05d}", customer_id=order.customer_id, order=order,
+                topic=rng.choice(["Cannot connect in cn-east / 华东无法连接", "Slow speed / 速度慢",
+                                  "App crashes on start / 启动闪退", "Billing question / 账单疑问"]),
+                opened_at=order.purchased_at + dt.timedelta(hours=rng.randint(1, 48)),
+                resolved=rng.random() < 0.5,
+            ))
+    UsageRecord.objects.bulk_create(usage)
+    SupportContact.objects.bulk_create(contacts)
+    return {"customers": len(customer_list), "orders": len(orders)}
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    rows = [(name, username, STAFF_PASSWORD) for username, name, _, _ in STAFF]
+    rows.append(("Customer (zh-Hans)", "customer1@demo.refunddesk.localhost", CUSTOMER_PASSWORD))
+    rows.append(("Customer (en)", "customer3@demo.refunddesk.localhost", CUSTOMER_PASSWORD))
+    return rows

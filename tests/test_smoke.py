@@ -1,0 +1,54 @@
+"""What `make run` promises: the home page, health, the API docs and the OpenAPI document."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from refunddesk.billing.models import Customer, Order, Plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("url", ["/", "/healthz", "/api/docs", "/api/openapi.json"])
+def test_pages_answer(client, url):
+    assert client.get(url).status_code == 200
+
+
+def test_healthz_reports_the_database(client):
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_openapi_lists_the_import_routes(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    for route in ("/api/v1/customers/{external_id}", "/api/v1/orders/{external_id}", "/api/v1/plans/{external_id}",
+                  "/api/v1/orders/{external_id}/usage", "/api/v1/support-contacts/{external_id}"):
+        assert route in paths
+
+
+def test_demo_loads_once_and_is_realistic():
+    out = io.StringIO()
+    call_command("demo", "--customers", "120", stdout=out)
+    assert "demo-staff-2026" in out.getvalue()
+    assert Customer.objects.count() == 120
+    orders = Order.objects.count()
+    call_command("demo", stdout=io.StringIO())
+    assert Order.objects.count() == orders and Customer.objects.count() == 120
+    assert {p.period_days for p in Plan.objects.all()} >= {30, 90, 365}
+    assert all(7 <= p.refund_window_days <= 30 for p in Plan.objects.all())
+    assert set(Order.objects.values_list("sales_channel", flat=True)) >= {"web", "app_store", "google_play"}
+    assert set(Order.objects.values_list("payment_method", flat=True)) >= {"card", "alipay", "wechat_pay"}
+    assert set(Customer.objects.values_list("language", flat=True)) == {"zh-hans", "en"}
+    assert len(set(Customer.objects.values_list("region", flat=True))) >= 4
+    assert Order.objects.filter(promotional=True).exists()
+
+
+def test_the_console_script_runs_django_commands():
+    result = subprocess.run([sys.executable, "-m", "refunddesk", "help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for command in ("serve", "worker", "demo", "import"):
+        assert command in result.stdout
