@@ -1,0 +1,211 @@
+"""The one gateway contract: frozen dataclasses in and out, a Protocol every adapter satisfies.
+
+A refund is sent with ``gateway.refund(RefundCommand)``. It returns a ``GatewayResult`` (the gateway
+accepted it: ``pending`` or already ``succeeded``; rarely ``failed`` when the gateway accepted and failed
+it at once) or raises one of ``Retryable``, ``Declined``, ``Ambiguous`` (see ``errors.py``).
+
+``gateway.fetch(RefundQuery)`` asks the gateway what became of a refund, *never creating one*. It
+returns ``None`` when the gateway has no refund under that idempotency key: then (and only then) it is
+safe to send the command again. Fetch failures raise ``Retryable`` (a read is always safe to repeat)
+or ``GatewayConfigError``.
+
+``gateway.parse_webhook(headers, body)`` verifies the signature (and, where the gateway signs a
+timestamp, its freshness) *before reading anything*, raising ``WebhookRejected``; then returns the refund
+events in the body (possibly none: a verified notification about something else).
+
+Nothing here imports Django.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal, Protocol, runtime_checkable
+
+from refunddesk.core.money import Money
+
+RefundStatus = Literal["pending", "succeeded", "failed"]
+PENDING: Final = "pending"
+SUCCEEDED: Final = "succeeded"
+FAILED: Final = "failed"
+STATUSES: Final = (PENDING, SUCCEEDED, FAILED)
+
+# Webhook event kinds.
+REFUND_PENDING: Final = "refund.pending"
+REFUND_SUCCEEDED: Final = "refund.succeeded"
+REFUND_FAILED: Final = "refund.failed"
+#: A summary about a charge (Stripe ``charge.refunded``): ``amount`` is the total refunded on the charge
+#: so far, ``gateway_ref`` is None. Reconcile the charge's refunds with ``fetch``.
+CHARGE_REFUNDED: Final = "charge.refunded"
+EVENT_KINDS: Final = (REFUND_PENDING, REFUND_SUCCEEDED, REFUND_FAILED, CHARGE_REFUNDED)
+
+KIND_FOR_STATUS: Final[dict[str, str]] = {
+    PENDING: REFUND_PENDING,
+    SUCCEEDED: REFUND_SUCCEEDED,
+    FAILED: REFUND_FAILED,
+}
+
+# What all three real gateways accept as a refund number / idempotency key:
+# WeChat out_refund_no is [0-9A-Za-z_-|*@]{1,64}, Alipay out_request_no <= 64, Stripe keys <= 255.
+IDEMPOTENCY_KEY_RE: Final = re.compile(r"^[0-9A-Za-z_\-|*@]{1,64}$")
+
+
+def check_idempotency_key(key: str) -> str:
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY_RE.match(key):
+        raise ValueError(
+            f"idempotency key {key!r} must be 1-64 characters of 0-9 A-Z a-z _ - | * @ "
+            "(what Stripe, Alipay and WeChat Pay all accept)"
+        )
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class RefundCommand:
+    """Send ``amount`` of the original ``charge_ref`` back.
+
+    ``idempotency_key`` identifies this refund for ever (derive it from the Refund row, e.g. ``rf_123``):
+    Stripe Idempotency-Key + ``metadata.refunddesk_refund_id``, Alipay ``out_request_no``, WeChat
+    ``out_refund_no``. ``order_total`` is the original charge's total (Alipay and WeChat need it).
+    ``charge_ref`` is the gateway's charge reference; for Alipay/WeChat it may be prefixed
+    ``trade_no:`` / ``transaction_id:`` (gateway's number) or ``out_trade_no:`` (merchant's number).
+    """
+
+    idempotency_key: str
+    charge_ref: str
+    amount: Money
+    order_total: Money
+    reason: str = ""
+    notify_url: str | None = None
+
+    def __post_init__(self) -> None:
+        check_idempotency_key(self.idempotency_key)
+        if not isinstance(self.charge_ref, str) or not self.charge_ref.strip():
+            raise ValueError("charge_ref is empty: the order has no gateway charge reference to refund")
+        if not isinstance(self.amount, Money) or not isinstance(self.order_total, Money):
+            raise TypeError("amount and order_total must be Money")
+        if self.amount.currency != self.order_total.currency:
+            raise ValueError(f"refund in {self.amount.currency} of an order in {self.order_total.currency}")
+        if self.amount.minor <= 0:
+            raise ValueError(f"refund amount must be positive, got {self.amount}")
+        if self.amount.minor > self.order_total.minor:
+            raise ValueError(f"refund {self.amount} is more than the order total {self.order_total}")
+
+    def query(self, gateway_ref: str | None = None) -> RefundQuery:
+        """The ``RefundQuery`` that finds this command's refund at the gateway."""
+        return RefundQuery(
+            idempotency_key=self.idempotency_key,
+            charge_ref=self.charge_ref,
+            amount=self.amount,
+            order_total=self.order_total,
+            gateway_ref=gateway_ref,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RefundQuery:
+    """Which refund ``fetch`` looks for: by our key on the charge, or by the gateway's ref when known."""
+
+    idempotency_key: str
+    charge_ref: str
+    amount: Money
+    order_total: Money
+    gateway_ref: str | None = None
+
+    def __post_init__(self) -> None:
+        check_idempotency_key(self.idempotency_key)
+        if not isinstance(self.amount, Money) or not isinstance(self.order_total, Money):
+            raise TypeError("amount and order_total must be Money")
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayResult:
+    """What the gateway says about one refund. ``raw`` is JSON-safe and holds no secrets."""
+
+    status: RefundStatus
+    gateway_ref: str | None
+    amount: Money
+    raw: dict[str, Any] = field(default_factory=dict)
+    failure_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        if not isinstance(self.amount, Money):
+            raise TypeError("amount must be Money")
+
+    @property
+    def final(self) -> bool:
+        return self.status != PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One refund-related fact from a verified webhook.
+
+    ``event_id`` is unique per delivery subject (Stripe event id, Alipay notify_id, WeChat notification
+    id): store it to refuse replays. ``idempotency_key`` is the merchant-side refund number the gateway
+    reports (our key when we made the refund; for Stripe ``None`` when the refund carries no
+    ``refunddesk_refund_id`` metadata, i.e. it was made in the dashboard; for Alipay/WeChat a refund made
+    in the merchant console carries a number we never issued). ``amount`` is this refund's amount, or
+    ``None`` when the gateway only reports a cumulative figure (Alipay: see ``raw['refund_fee']``).
+    """
+
+    kind: str
+    event_id: str
+    gateway: str
+    gateway_ref: str | None
+    idempotency_key: str | None
+    charge_ref: str | None
+    amount: Money | None
+    occurred_at: datetime
+    raw: dict[str, Any] = field(default_factory=dict)
+    failure_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"kind must be one of {EVENT_KINDS}, got {self.kind!r}")
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at must be timezone-aware")
+
+    @property
+    def status(self) -> RefundStatus | None:
+        """pending/succeeded/failed for refund.* kinds; None for charge summaries."""
+        for status, kind in KIND_FOR_STATUS.items():
+            if kind == self.kind:
+                return status  # type: ignore[return-value]
+        return None
+
+
+@runtime_checkable
+class Gateway(Protocol):
+    """What every adapter (sandbox, manual, stripe, alipay, wechat_pay) provides."""
+
+    id: str
+    supports_webhooks: bool
+
+    def refund(self, cmd: RefundCommand) -> GatewayResult:
+        """Send the refund. Raises Retryable / Declined / Ambiguous / GatewayConfigError."""
+        ...
+
+    def fetch(self, query: RefundQuery) -> GatewayResult | None:
+        """What became of the refund with ``query.idempotency_key``; None = never seen, safe to send."""
+        ...
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, now: datetime | None = None
+    ) -> list[WebhookEvent]:
+        """Verify first (WebhookRejected), then return the refund events in the body."""
+        ...
+
+
+def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Case-insensitive header access; also accepts WSGI ``HTTP_FOO_BAR`` keys."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        name = str(key).lower()
+        if name.startswith("http_"):
+            name = name[5:].replace("_", "-")
+        out[name] = value if isinstance(value, str) else str(value)
+    return out
