@@ -1,0 +1,1080 @@
+"""The policy engine: a refund policy document -> a compiled `Policy` -> `evaluate` -> `Decision`.
+
+Pure: no Django here (tests/policies/test_engine.py checks it). Compile once, evaluate many.
+
+The document (YAML)::
+
+    id: standard-14-day              # slug
+    version: 1                       # positive int
+    title: {en: ..., zh-Hans: ...}
+    contract: 1                      # optional: the facts contract the document is written for
+    review_business_days: 3          # how long a person takes to review (read by the refunds app)
+    refund_business_days: 5          # how long the money takes to go back once approved
+    clauses:                         # ordered; the first clause whose condition is true decides
+      - id: within-14-days
+        condition: request.submitted_at - order.purchased_at <= days(14) && !usage.paid_features_used
+        outcome: approve             # approve | reject | review | redirect
+        amount: order.amount         # approve only, required there
+        summary: {en: ..., zh-Hans: ...}       # optional, plain words for `policy explain`
+        explanation: {en: ..., zh-Hans: ...}   # required, told to the customer
+        note: ...                    # optional, for the policy's authors
+    default:                         # required: what happens when no clause matches
+      outcome: review
+      explanation: {en: ..., zh-Hans: ...}
+
+Conditions are CEL over the facts of contract v1 (see facts.py for how each fact kind is
+typed in CEL). They are type-checked when the document is loaded: an unknown fact, a type
+mismatch or a syntax error is a `PolicyError` naming the clause and the YAML line.
+
+Money in amount expressions
+---------------------------
+CEL has no decimal type and its integers divide as integers, so:
+
+* money facts (`order.amount`, `order.refunded`, `order.channel_fee`) are CEL ints of MINOR
+  units of `order.currency` ("30.00" CNY is 3000; "1200" JPY is 1200);
+* an amount expression must have type int: the refund in minor units. `+`, `-`, `*` by an
+  int and comparisons are exact; `/` and `%` are refused in amount expressions (they would
+  truncate) - use the functions below, which compute exactly in Decimal and round ONCE,
+  half-up to the currency's minor unit (money.ROUNDING; money.ROUNDING_DESCRIPTION):
+
+      prorate(amount, part, whole)          amount * part / whole         (part, whole: int or double)
+      prorate_unused(amount, used, period)  amount * max(period - used, 0) / period
+      percent(amount, pct)                  amount * pct / 100           (pct: int or double)
+
+  doubles given to them are read back as the short decimal they print as (3.5 -> 3.5,
+  to 9 decimal places), so `prorate_unused(order.amount, usage.days_used, plan.period_days)`
+  for 3 days of a 30-day 30.00 CNY plan is exactly 27.00 CNY;
+* `math.least(a, b)` / `math.greatest(a, b)` (CEL math extension) bound amounts;
+* time helpers: `days(n)` and `hours(n)` give CEL durations, e.g.
+  `request.submitted_at - order.purchased_at <= days(plan.refund_window_days)`.
+
+After the amount expression, the engine applies two rules and records them in the trace:
+a negative amount becomes 0 ("computed -1.00 CNY; a refund cannot be negative: 0.00 CNY"),
+and the amount is capped at what is still refundable on the order, `order.amount -
+order.refunded` ("capped from 30.00 CNY to 10.00 CNY: ...").
+
+Explanations may quote facts with placeholders - `{plan.refund_window_days}`,
+`{outage.longest_hours}`, `{usage.days_used}`, any fact of the contract - and `{refund}`
+(the formatted refund, approve only), `{review_business_days}`, `{refund_business_days}`.
+`{{` and `}}` are literal braces. An unknown placeholder is a load-time error.
+
+Evaluation never answers a silent false: a fact the policy reads that is missing, null or of
+the wrong type, or an expression that fails at run time, raises `EvaluationError` (a
+`ValidationError`) naming the fact or the clause.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, localcontext
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cel_expr_python import cel
+from cel_expr_python.ext import ext_math
+
+from refunddesk.core.errors import ValidationError
+from refunddesk.core.money import ROUNDING, ROUNDING_DESCRIPTION, Money
+from refunddesk.policies import facts as facts_module
+from refunddesk.policies.facts import (
+    CONTRACT_VERSION,
+    FACTS,
+    EvaluationError,
+    FactError,
+    Facts,
+    display,
+    format_money,
+)
+
+__all__ = [
+    "OUTCOMES",
+    "Clause",
+    "Decision",
+    "EvaluationError",
+    "FactError",
+    "Policy",
+    "PolicyError",
+    "Problem",
+    "Rule",
+    "Text",
+    "TraceStep",
+    "evaluate",
+    "load_policy",
+    "load_policy_text",
+]
+
+OUTCOMES = ("approve", "reject", "review", "redirect")
+LANGS = ("en", "zh-Hans")
+EXTRA_PLACEHOLDERS = ("refund", "review_business_days", "refund_business_days")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CHUNK = 8  # clauses per compiled chain expression (CEL's parser nests at most 32 deep)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    line: int | None
+    clause: str | None
+    message: str
+
+    def render(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line else source
+        who = f"clause '{self.clause}': " if self.clause else ""
+        return f"{where}: {who}{self.message}"
+
+
+class PolicyError(ValidationError):
+    """The policy document is invalid. Every problem names the clause (when there is one) and
+    the YAML line; `str(error)` is one problem per line, ready to print."""
+
+    code = "policy_invalid"
+
+    def __init__(self, problems: list[Problem], source: str):
+        self.problems = tuple(problems)
+        self.source = source
+        first = self.problems[0] if self.problems else Problem(None, None, "invalid policy")
+        self.clause = first.clause
+        self.line = first.line
+        super().__init__(
+            "\n".join(p.render(source) for p in self.problems),
+            clause=first.clause or "",
+            line=first.line or 0,
+        )
+
+
+# --- the compiled document ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    en: str
+    zh: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if facts_module.is_zh(lang) else self.en
+
+    def __getitem__(self, lang: str) -> str:
+        """text["en"], text["zh-Hans"] (or "zh"), like the document's own mapping."""
+        if lang == "en":
+            return self.en
+        if facts_module.is_zh(lang):
+            return self.zh
+        raise KeyError(lang)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"en": self.en, "zh-Hans": self.zh}
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """An explanation with its placeholders parsed: parts are literal str or (name,) tuples."""
+
+    parts: tuple[str | tuple[str], ...]
+
+    def render(self, values: Mapping[str, Any], lang: str) -> str:
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                name = part[0]
+                value = values[name]
+                if name in FACTS:
+                    out.append(display(name, value, lang))
+                elif isinstance(value, Money):
+                    out.append(format_money(value, lang))
+                else:
+                    out.append(str(value))
+        return "".join(out)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p[0] for p in self.parts if isinstance(p, tuple))
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What a clause (or the default) decides. Shared by `Clause` and the policy's default."""
+
+    id: str
+    line: int
+    outcome: str
+    amount: str | None
+    explanation: Text
+    summary: Text | None
+    note: str | None
+    _amount: Any = field(default=None, compare=False, repr=False)
+    _templates: tuple[_Template, _Template] | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"outcome": self.outcome}
+        if self.amount is not None:
+            out["amount"] = self.amount
+        if self.summary is not None:
+            out["summary"] = self.summary.to_dict()
+        out["explanation"] = self.explanation.to_dict()
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Clause(Rule):
+    condition: str = ""
+    index: int = 0
+    _condition: Any = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "condition": self.condition, **Rule.to_dict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    id: str
+    version: int
+    title: Text
+    clauses: tuple[Clause, ...]
+    default: Rule
+    review_business_days: int
+    refund_business_days: int
+    contract: int
+    facts: tuple[str, ...]  # every fact the policy reads, in contract order
+    source_name: str = field(default="<policy>", compare=False)
+    digest: str = field(default="", compare=False)  # sha256 of the document text
+    _segments: tuple[tuple[int, int, Any], ...] = field(default=(), compare=False, repr=False)
+    _unmatched: tuple[tuple[TraceStep, ...], ...] = field(default=(), compare=False, repr=False)
+
+    def clause(self, clause_id: str) -> Rule:
+        if clause_id == "default":
+            return self.default
+        for clause in self.clauses:
+            if clause.id == clause_id:
+                return clause
+        raise KeyError(clause_id)
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """Every id a decision can name: the clauses in order, then 'default'."""
+        return (*(c.id for c in self.clauses), "default")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document, normalised (no comments, no line numbers): good for diffs and storage."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title.to_dict(),
+            "contract": self.contract,
+            "review_business_days": self.review_business_days,
+            "refund_business_days": self.refund_business_days,
+            "clauses": [c.to_dict() for c in self.clauses],
+            "default": self.default.to_dict(),
+        }
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    clause: str
+    matched: bool
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"clause": self.clause, "matched": self.matched}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    policy_id: str
+    policy_version: int
+    outcome: str
+    clause: str  # the deciding clause id, or "default"
+    refund: Money | None  # approve only: after the non-negative rule and the cap
+    explanation: Text
+    trace: tuple[TraceStep, ...]
+    computed_refund: Money | None = None  # approve only: what the amount expression gave
+
+    @property
+    def amount(self) -> Money | None:
+        """The refund (same as `refund`)."""
+        return self.refund
+
+    @property
+    def capped(self) -> bool:
+        return self.computed_refund is not None and self.refund != self.computed_refund
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": {"id": self.policy_id, "version": self.policy_version},
+            "outcome": self.outcome,
+            "clause": self.clause,
+            "refund": self.refund.as_json() if self.refund is not None else None,
+            "explanation": {"en": self.explanation.en, "zh": self.explanation.zh},
+            "trace": [step.to_json() for step in self.trace],
+        }
+
+
+# --- the CEL environment (one per process: the declarations never change) -------------------
+
+
+def _dec(value: int | float) -> Decimal:
+    if isinstance(value, int):
+        return Decimal(value)
+    return Decimal(repr(value)).quantize(Decimal("1e-9"))
+
+
+def _round_minor(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUNDING))
+
+
+def _fn_prorate(amount: int, part: int | float, whole: int | float) -> int:
+    with localcontext() as ctx:
+        ctx.prec = 60
+        den = _dec(whole)
+        if den <= 0:
+            raise ValueError(f"prorate: the whole must be more than 0, got {den}")
+        return _round_minor(Decimal(amount) * _dec(part) / den)
+
+
+def _fn_prorate_unused(amount: int, used: int | float, period: int | float) -> int:
+    with localcontext() as ctx:
+        ctx.prec = 60
+        den = _dec(period)
+        if den <= 0:
+            raise ValueError(f"prorate_unused: the period must be more than 0, got {den}")
+        unused = max(den - _dec(used), Decimal(0))
+        return _round_minor(Decimal(amount) * unused / den)
+
+
+def _fn_percent(amount: int, pct: int | float) -> int:
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return _round_minor(Decimal(amount) * _dec(pct) / 100)
+
+
+def _fn_days(n: int | float) -> timedelta:
+    return timedelta(days=n)
+
+
+def _fn_hours(n: int | float) -> timedelta:
+    return timedelta(hours=n)
+
+
+_T = cel.Type
+_NUMS = (_T.INT, _T.DOUBLE)
+
+FUNCTIONS_DOC = {
+    "prorate": "prorate(amount, part, whole): amount x part / whole, rounded once " + ROUNDING_DESCRIPTION,
+    "prorate_unused": "prorate_unused(amount, used, period): amount x max(period - used, 0) / period, rounded once "
+    + ROUNDING_DESCRIPTION,
+    "percent": "percent(amount, pct): amount x pct / 100, rounded once " + ROUNDING_DESCRIPTION,
+    "days": "days(n): a duration of n days",
+    "hours": "hours(n): a duration of n hours",
+}
+
+
+def _cel_type(kind: str) -> Any:
+    return {
+        "string": _T.STRING,
+        "bool": _T.BOOL,
+        "int": _T.INT,
+        "double": _T.DOUBLE,
+        "timestamp": _T.TIMESTAMP,
+        "money": _T.INT,
+        "decimal": _T.DOUBLE,
+    }[kind]
+
+
+def _functions() -> list[Any]:
+    def overloads(name: str, impl: Any, result: Any, fixed: list[Any], free: int) -> Any:
+        out = []
+        combos: list[list[Any]] = [[]]
+        for _ in range(free):
+            combos = [[*c, t] for c in combos for t in _NUMS]
+        for combo in combos:
+            params = [*fixed, *combo]
+            sig = "_".join(p.name().lower() for p in params)
+            out.append(cel.Overload(f"{name}_{sig}", result, params, impl=impl))
+        return cel.FunctionDecl(name, out)
+
+    return [
+        overloads("prorate", _fn_prorate, _T.INT, [_T.INT], 2),
+        overloads("prorate_unused", _fn_prorate_unused, _T.INT, [_T.INT], 2),
+        overloads("percent", _fn_percent, _T.INT, [_T.INT], 1),
+        overloads("days", _fn_days, _T.DURATION, [], 1),
+        overloads("hours", _fn_hours, _T.DURATION, [], 1),
+    ]
+
+
+_ENV: Any = None
+
+
+def _env() -> Any:
+    global _ENV
+    if _ENV is None:
+        _ENV = cel.NewEnv(
+            variables={name: _cel_type(spec.kind) for name, spec in FACTS.items()},
+            functions=_functions(),
+            extensions=[ext_math.ExtMath()],
+        )
+    return _ENV
+
+
+# --- YAML with line numbers -------------------------------------------------------------------
+
+
+class _Map(dict):
+    """A YAML mapping that remembers where it and each of its values start (1-based lines)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+    value_starts: dict[str, tuple[int, str | None]]  # key -> (line of the value, scalar style)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int):
+        self.key, self.line = key, line
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    out = _Map()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    out.value_starts = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, int | float) and not isinstance(key, bool):
+            key = str(key)
+        if key in out:
+            raise _DuplicateKey(key, key_node.start_mark.line + 1)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+        style = getattr(value_node, "style", None)
+        out.value_starts[key] = (value_node.start_mark.line + 1, style)
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except _DuplicateKey as exc:
+        raise PolicyError([Problem(exc.line, None, f"the key '{exc.key}' appears twice")], source) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise PolicyError([Problem(line, None, f"not valid YAML: {exc.problem or exc}")], source) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError([Problem(None, None, f"not valid YAML: {exc}")], source) from None
+
+
+# --- loading and validation ------------------------------------------------------------------
+
+_CEL_ERROR = re.compile(r"<input>:(-?\d+):(-?\d+): ")
+
+
+def _string_spans(expr: str) -> list[tuple[int, int]]:
+    """Where the string literals are in a CEL expression (so scans can skip them)."""
+    spans = []
+    i, n = 0, len(expr)
+    while i < n:
+        ch = expr[i]
+        if ch == "/" and expr.startswith("//", i):
+            end = expr.find("\n", i)
+            end = n if end < 0 else end
+            spans.append((i, end))
+            i = end
+            continue
+        if ch in "'\"":
+            quote = expr[i : i + 3] if expr[i : i + 3] in ("'''", '"""') else ch
+            raw = i > 0 and expr[i - 1] in "rR"
+            j = i + len(quote)
+            while j < n and not expr.startswith(quote, j):
+                j += 2 if (expr[j] == "\\" and not raw) else 1
+            spans.append((i, min(j + len(quote), n)))
+            i = j + len(quote)
+            continue
+        i += 1
+    return spans
+
+
+def _code_only(expr: str) -> str:
+    """The expression with string literals and comments blanked out (same length)."""
+    chars = list(expr)
+    for start, end in _string_spans(expr):
+        for k in range(start, end):
+            if chars[k] != "\n":
+                chars[k] = " "
+    return "".join(chars)
+
+
+_IDENT = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def _facts_read(expr: str) -> set[str]:
+    found = set()
+    for match in _IDENT.finditer(_code_only(expr)):
+        parts = match.group(0).split(".")
+        for k in range(len(parts), 0, -1):
+            name = ".".join(parts[:k])
+            if name in FACTS:
+                found.add(name)
+                break
+    return found
+
+
+_LITERAL = r"""(?:'([^'\\]*)'|"([^"\\]*)")"""
+
+
+def _bad_choices(expr: str) -> list[str]:
+    """String literals compared with a fixed-vocabulary fact that are not in its vocabulary."""
+    problems = []
+    for name, spec in FACTS.items():
+        if not spec.choices or name not in expr:
+            continue
+        esc = re.escape(name)
+        literals: list[str] = []
+        for m in re.finditer(rf"(?<![\w.]){esc}\s*(?:==|!=)\s*{_LITERAL}", expr):
+            literals.append(m.group(1) if m.group(1) is not None else m.group(2))
+        for m in re.finditer(rf"{_LITERAL}\s*(?:==|!=)\s*{esc}(?![\w.])", expr):
+            literals.append(m.group(1) if m.group(1) is not None else m.group(2))
+        for m in re.finditer(rf"(?<![\w.]){esc}\s+in\s*\[([^\]]*)\]", expr):
+            for lit in re.finditer(_LITERAL, m.group(1)):
+                literals.append(lit.group(1) if lit.group(1) is not None else lit.group(2))
+        for lit in literals:
+            if lit not in spec.choices:
+                close = difflib.get_close_matches(lit, spec.choices, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                problems.append(f"'{lit}' is not a value of {name} (one of: {', '.join(spec.choices)}){hint}")
+    return problems
+
+
+def _friendly_cel_error(message: str) -> str:
+    hints = []
+    m = re.search(r"undeclared reference to '([^']+)'", message)
+    if m:
+        close = difflib.get_close_matches(m.group(1), list(FACTS) + list(FUNCTIONS_DOC), n=1)
+        hint = f"'{m.group(1)}' is not a fact of contract v{CONTRACT_VERSION}"
+        if close:
+            hint += f"; did you mean '{close[0]}'?"
+        hints.append(hint)
+    if re.search(
+        r"applied to '\([^)]*\bint\b[^)]*\bdouble\b|applied to '\([^)]*\bdouble\b[^)]*\bint\b", message
+    ):
+        hints.append(
+            "CEL does not mix int and double: write 72.0 rather than 72, or convert with double(...)"
+        )
+    if hints:
+        message += "\n  hint: " + "\n  hint: ".join(hints)
+    return message
+
+
+def _cel_problems(
+    raw_error: str, *, what: str, clause: str | None, base_line: int, block: bool
+) -> list[Problem]:
+    """Turn CEL's 'ERROR: <input>:L:C: msg\\n | expr\\n | ..^' into Problems with YAML lines."""
+    text = raw_error
+    for prefix in ("INVALID_ARGUMENT: ", "CANCELLED: "):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    text = re.sub(r"\s*\[(INVALID_ARGUMENT|CANCELLED)\]\s*$", "", text)
+    chunks = [c for c in re.split(r"(?m)^ERROR: ", text) if c.strip()]
+    problems = []
+    for chunk in chunks or [text]:
+        line = base_line
+        m = _CEL_ERROR.match(chunk)
+        if m:
+            chunk = chunk[m.end() :]
+            cel_line = int(m.group(1))
+            if cel_line > 0:
+                line = base_line + cel_line - (0 if block else 1)
+        first, _, rest = chunk.partition("\n")
+        message = _friendly_cel_error(f"{what}: {first.strip()}")
+        if rest.strip():
+            message += "\n" + "\n".join("    " + r for r in rest.rstrip().splitlines())
+        problems.append(Problem(line, clause, message))
+    return problems
+
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def _parse_template(text: str) -> tuple[_Template | None, list[str]]:
+    parts: list[str | tuple[str]] = []
+    errors: list[str] = []
+    pos = 0
+    literal = []
+    for m in _PLACEHOLDER.finditer(text):
+        literal.append(text[pos : m.start()])
+        pos = m.end()
+        token = m.group(0)
+        if token == "{{":
+            literal.append("{")
+        elif token == "}}":
+            literal.append("}")
+        elif m.group(1) is not None:
+            name = m.group(1).strip()
+            if name not in FACTS and name not in EXTRA_PLACEHOLDERS:
+                close = difflib.get_close_matches(name, list(FACTS) + list(EXTRA_PLACEHOLDERS), n=1)
+                hint = f"; did you mean {{{close[0]}}}?" if close else ""
+                errors.append(f"unknown placeholder {{{name}}}{hint}")
+                continue
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            parts.append((name,))
+        else:
+            errors.append(f"a lone '{token}': write {token}{token} for a literal brace")
+    literal.append(text[pos:])
+    if "".join(literal):
+        parts.append("".join(literal))
+    return (_Template(tuple(parts)) if not errors else None), errors
+
+
+class _Builder:
+    """Validates a parsed document, collecting every problem before giving up."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.problems: list[Problem] = []
+        self.reads: set[str] = set()
+
+    def problem(self, line: int | None, clause: str | None, message: str) -> None:
+        self.problems.append(Problem(line, clause, message))
+
+    def text(self, doc: _Map, key: str, who: str | None, *, required: bool = True) -> Text | None:
+        line = doc.key_lines.get(key, doc.line)
+        value = doc.get(key)
+        if value is None:
+            if required:
+                self.problem(
+                    doc.line, who, f"'{key}' is missing: give it in both languages (keys en and zh-Hans)"
+                )
+            return None
+        if not isinstance(value, _Map):
+            self.problem(line, who, f"'{key}' must be a mapping with the keys en and zh-Hans")
+            return None
+        ok = True
+        for lang in LANGS:
+            item = value.get(lang)
+            if not isinstance(item, str) or not item.strip():
+                self.problem(
+                    line, who, f"'{key}' has no {lang} text: give it in both languages (en and zh-Hans)"
+                )
+                ok = False
+        for extra in value:
+            if extra not in LANGS:
+                self.problem(
+                    value.key_lines.get(extra, line),
+                    who,
+                    f"'{key}' has an unknown language '{extra}' (use en, zh-Hans)",
+                )
+                ok = False
+        return Text(value["en"].strip(), value["zh-Hans"].strip()) if ok else None
+
+    def compile(self, expr: Any, *, doc: _Map, key: str, who: str, want: Any, what: str) -> Any:
+        line, style = doc.value_starts.get(key, (doc.line, None))
+        if not isinstance(expr, str) or not expr.strip():
+            self.problem(line, who, f"'{key}' must be a CEL expression (a non-empty string)")
+            return None
+        block = style in ("|", ">")
+        for message in _bad_choices(expr):
+            self.problem(line, who, f"{what}: {message}")
+        try:
+            compiled = _env().compile(expr)
+        except RuntimeError as exc:
+            self.problems.extend(_cel_problems(str(exc), what=what, clause=who, base_line=line, block=block))
+            return None
+        got = compiled.return_type()
+        if got != want:
+            if key == "amount":
+                self.problem(
+                    line,
+                    who,
+                    f"amount: must be an int of minor units, but this expression is {got.name().lower()}; "
+                    "use prorate(), prorate_unused() or percent() to scale money exactly",
+                )
+            else:
+                self.problem(
+                    line,
+                    who,
+                    f"{what}: must be true or false (bool), but this expression is {got.name().lower()}",
+                )
+            return None
+        self.reads |= _facts_read(expr)
+        return compiled
+
+    def rule(self, doc: Any, who: str, *, line: int, is_default: bool) -> dict[str, Any] | None:
+        if not isinstance(doc, _Map):
+            self.problem(line, who if not is_default else "default", "must be a mapping")
+            return None
+        allowed = {"outcome", "amount", "explanation", "summary", "note"}
+        if not is_default:
+            allowed |= {"id", "condition"}
+        for key in doc:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                self.problem(doc.key_lines.get(key, doc.line), who, f"unknown key '{key}'{hint}")
+        outcome = doc.get("outcome")
+        if outcome is None:
+            self.problem(doc.line, who, f"'outcome' is missing: one of {', '.join(OUTCOMES)}")
+        elif outcome not in OUTCOMES:
+            close = difflib.get_close_matches(str(outcome), OUTCOMES, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            self.problem(
+                doc.key_lines.get("outcome", doc.line),
+                who,
+                f"outcome '{outcome}' does not exist: use one of {', '.join(OUTCOMES)}{hint}",
+            )
+            outcome = None
+        amount_src = doc.get("amount")
+        compiled_amount = None
+        if outcome == "approve":
+            if amount_src is None:
+                self.problem(
+                    doc.line,
+                    who,
+                    "outcome approve needs an 'amount' expression (int, minor units), e.g. amount: order.amount",
+                )
+            else:
+                amount_src = str(amount_src) if isinstance(amount_src, int) else amount_src
+                if isinstance(amount_src, str) and re.search(r"[/%]", _code_only(amount_src)):
+                    self.problem(
+                        doc.value_starts.get("amount", (doc.line, None))[0],
+                        who,
+                        "amount: '/' and '%' truncate CEL integers; use prorate(amount, part, whole), "
+                        "prorate_unused(amount, used, period) or percent(amount, pct)",
+                    )
+                else:
+                    compiled_amount = self.compile(
+                        amount_src, doc=doc, key="amount", who=who, want=_T.INT, what="amount"
+                    )
+        elif amount_src is not None and outcome is not None:
+            self.problem(
+                doc.key_lines.get("amount", doc.line), who, f"'amount' is only for approve, not for {outcome}"
+            )
+        explanation = self.text(doc, "explanation", who)
+        summary = self.text(doc, "summary", who, required=False)
+        templates = None
+        if explanation is not None:
+            parsed = []
+            for lang, text in (("en", explanation.en), ("zh-Hans", explanation.zh)):
+                template, errors = _parse_template(text)
+                for error in errors:
+                    self.problem(
+                        doc.key_lines.get("explanation", doc.line), who, f"explanation ({lang}): {error}"
+                    )
+                if template is not None:
+                    if "refund" in template.names and outcome != "approve":
+                        self.problem(
+                            doc.key_lines.get("explanation", doc.line),
+                            who,
+                            f"explanation ({lang}): {{refund}} can only be quoted by an approve outcome",
+                        )
+                    self.reads |= {n for n in template.names if n in FACTS}
+                    parsed.append(template)
+            if len(parsed) == 2:
+                templates = (parsed[0], parsed[1])
+        note = doc.get("note")
+        if note is not None and not isinstance(note, str):
+            self.problem(doc.key_lines.get("note", doc.line), who, "'note' must be text")
+            note = None
+        return {
+            "line": doc.line,
+            "outcome": outcome,
+            "amount": amount_src if outcome == "approve" else None,
+            "explanation": explanation,
+            "summary": summary,
+            "note": note,
+            "_amount": compiled_amount,
+            "_templates": templates,
+        }
+
+
+def _int_field(b: _Builder, doc: _Map, key: str, *, minimum: int = 1) -> int | None:
+    value = doc.get(key)
+    line = doc.key_lines.get(key, doc.line)
+    if value is None:
+        b.problem(doc.line, None, f"'{key}' is missing (an integer, at least {minimum})")
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        b.problem(line, None, f"'{key}' must be an integer, at least {minimum}; got {value!r}")
+        return None
+    return value
+
+
+_TOP_KEYS = {
+    "id",
+    "version",
+    "title",
+    "contract",
+    "review_business_days",
+    "refund_business_days",
+    "clauses",
+    "default",
+}
+
+
+def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
+    """Parse, validate and compile a policy document. Raises PolicyError listing every problem."""
+    doc = _parse_yaml(text, source_name)
+    if not isinstance(doc, _Map):
+        raise PolicyError(
+            [Problem(1, None, "a policy document is a YAML mapping (id, version, title, clauses, default)")],
+            source_name,
+        )
+    b = _Builder(source_name)
+    for key in doc:
+        if key not in _TOP_KEYS:
+            close = difflib.get_close_matches(str(key), sorted(_TOP_KEYS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            b.problem(doc.key_lines.get(key, doc.line), None, f"unknown key '{key}'{hint}")
+    policy_id = doc.get("id")
+    if not isinstance(policy_id, str) or not _SLUG.match(policy_id):
+        b.problem(
+            doc.key_lines.get("id", 1),
+            None,
+            f"'id' must be a slug such as standard-14-day; got {policy_id!r}",
+        )
+    version = _int_field(b, doc, "version")
+    title = b.text(doc, "title", None)
+    contract = doc.get("contract", CONTRACT_VERSION)
+    if contract != CONTRACT_VERSION:
+        b.problem(
+            doc.key_lines.get("contract", doc.line),
+            None,
+            f"'contract' is {contract!r}, but this engine reads facts contract {CONTRACT_VERSION}",
+        )
+    review_days = _int_field(b, doc, "review_business_days")
+    refund_days = _int_field(b, doc, "refund_business_days")
+
+    clauses: list[Clause] = []
+    raw_clauses = doc.get("clauses")
+    seen: dict[str, int] = {}
+    if not isinstance(raw_clauses, list) or not raw_clauses:
+        b.problem(
+            doc.key_lines.get("clauses", doc.line), None, "'clauses' must be a non-empty list of clauses"
+        )
+        raw_clauses = []
+    for index, raw in enumerate(raw_clauses):
+        line = raw.line if isinstance(raw, _Map) else doc.key_lines.get("clauses", doc.line)
+        clause_id = raw.get("id") if isinstance(raw, _Map) else None
+        who = clause_id if isinstance(clause_id, str) else f"#{index + 1}"
+        if not isinstance(clause_id, str) or not _SLUG.match(clause_id) or clause_id == "default":
+            b.problem(
+                line, who, f"clause #{index + 1} needs an 'id': a slug (not 'default'); got {clause_id!r}"
+            )
+        elif clause_id in seen:
+            b.problem(line, who, f"duplicate clause id '{clause_id}' (first used on line {seen[clause_id]})")
+        else:
+            seen[clause_id] = line
+        if not isinstance(raw, _Map):
+            b.problem(line, who, "a clause is a mapping (id, condition, outcome, explanation)")
+            continue
+        compiled_condition = None
+        if "condition" not in raw:
+            b.problem(
+                line, who, "'condition' is missing: a CEL expression that is true when the clause applies"
+            )
+        else:
+            compiled_condition = b.compile(
+                raw["condition"], doc=raw, key="condition", who=who, want=_T.BOOL, what="condition"
+            )
+        parts = b.rule(raw, who, line=line, is_default=False)
+        if parts is None or compiled_condition is None or parts["outcome"] is None:
+            continue
+        clauses.append(
+            Clause(
+                id=who,
+                condition=raw["condition"].strip(),
+                index=index,
+                _condition=compiled_condition,
+                **{k: v for k, v in parts.items()},
+            )
+        )
+
+    default_rule = None
+    raw_default = doc.get("default")
+    if raw_default is None:
+        b.problem(
+            doc.line,
+            "default",
+            "'default' is missing: say what happens when no clause matches (outcome and explanation)",
+        )
+    else:
+        parts = b.rule(raw_default, "default", line=doc.key_lines.get("default", doc.line), is_default=True)
+        if parts is not None and parts["outcome"] is not None:
+            default_rule = Rule(id="default", **parts)
+
+    if b.problems:
+        raise PolicyError(sorted(b.problems, key=lambda p: p.line or 0), source_name)
+    assert title is not None and default_rule is not None and version is not None  # noqa: S101
+    assert review_days is not None and refund_days is not None  # noqa: S101
+
+    reads = set(b.reads)
+    outcomes = {c.outcome for c in clauses} | {default_rule.outcome}
+    if "approve" in outcomes:
+        reads |= {"order.currency", "order.amount", "order.refunded"}
+    if reads & set(facts_module.MONEY_FACTS):
+        reads.add("order.currency")
+    ordered = tuple(name for name in FACTS if name in reads)
+
+    segments = []
+    for start in range(0, len(clauses), _CHUNK):
+        chunk = clauses[start : start + _CHUNK]
+        chain = " : ".join(f"(\n{c.condition}\n) ? {k}" for k, c in enumerate(chunk)) + " : -1"
+        try:
+            segments.append((start, len(chunk), _env().compile(chain)))
+        except RuntimeError:  # too deep for one expression: fall back to one clause at a time
+            segments.extend((start + k, 1, None) for k in range(len(chunk)))
+    unmatched = tuple(tuple(TraceStep(c.id, False) for c in clauses[:k]) for k in range(len(clauses) + 1))
+    return Policy(
+        id=policy_id,
+        version=version,
+        title=title,
+        clauses=tuple(clauses),
+        default=default_rule,
+        review_business_days=review_days,
+        refund_business_days=refund_days,
+        contract=CONTRACT_VERSION,
+        facts=ordered,
+        source_name=source_name,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        _segments=tuple(segments),
+        _unmatched=unmatched,
+    )
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Load a policy document from a file (errors name the file, the clause and the line)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(
+            [Problem(None, None, f"cannot read the policy: {exc.strerror or exc}")], str(path)
+        ) from None
+    return load_policy_text(text, str(path))
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+def _failure(value: Any) -> str:
+    text = str(value)
+    return re.sub(r"^[A-Z_]+: ", "", text)
+
+
+def _find_match(policy: Policy, activation: Any) -> int:
+    """Index of the first clause whose condition is true, or -1."""
+    for start, size, chain in policy._segments:
+        if chain is not None:
+            got = chain.eval(activation).value()
+            if type(got) is int:
+                if got >= 0:
+                    return start + got
+                continue
+        # the chain failed (or there is none): go clause by clause to name the culprit
+        for clause in policy.clauses[start : start + size]:
+            got = clause._condition.eval(activation).value()
+            if got is True:
+                return clause.index
+            if got is not False:
+                raise EvaluationError(
+                    f"clause '{clause.id}': the condition could not be evaluated: {_failure(got)}",
+                    clause=clause.id,
+                )
+    return -1
+
+
+def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
+    """Decide one request. `facts` is a JSON-style dict (flat dotted or nested names; RFC 3339
+    timestamps; money as decimal strings in major units) or already converted `Facts`.
+
+    Deterministic: the same facts and the same policy version always give the same Decision.
+    """
+    converted = facts if isinstance(facts, Facts) else facts_module.convert(facts, policy.facts)
+    activation = _env().Activation(converted.cel)
+    index = _find_match(policy, activation)
+    if index >= 0:
+        rule: Rule = policy.clauses[index]
+        trace = policy._unmatched[index]
+    else:
+        rule = policy.default
+        trace = policy._unmatched[len(policy.clauses)]
+
+    refund = computed = None
+    notes: tuple[str, ...] = ()
+    if rule.outcome == "approve":
+        refund, computed, notes = _amount(policy, rule, activation, converted)
+    if index >= 0:
+        trace = (*trace, TraceStep(rule.id, True, notes))
+    elif notes:
+        trace = (*trace, TraceStep("default", True, notes))
+
+    values = converted.values
+    if rule._templates is not None and any(isinstance(p, tuple) for t in rule._templates for p in t.parts):
+        values = dict(values)
+        values["refund"] = refund
+        values["review_business_days"] = policy.review_business_days
+        values["refund_business_days"] = policy.refund_business_days
+    en_t, zh_t = rule._templates  # type: ignore[misc]
+    explanation = Text(en_t.render(values, "en"), zh_t.render(values, "zh-Hans"))
+    return Decision(
+        policy_id=policy.id,
+        policy_version=policy.version,
+        outcome=rule.outcome,
+        clause=rule.id,
+        refund=refund,
+        explanation=explanation,
+        trace=trace,
+        computed_refund=computed,
+    )
+
+
+def _amount(
+    policy: Policy, rule: Rule, activation: Any, converted: Facts
+) -> tuple[Money, Money, tuple[str, ...]]:
+    got = rule._amount.eval(activation).value()
+    if type(got) is not int:
+        raise EvaluationError(
+            f"clause '{rule.id}': the amount could not be evaluated: {_failure(got)}",
+            clause=rule.id,
+        )
+    currency = converted.currency
+    computed = Money(got, currency)
+    notes = [f"amount {rule.amount} = {computed}"]
+    minor = got
+    if minor < 0:
+        notes.append(f"computed {computed}; a refund cannot be negative: {Money(0, currency)}")
+        minor = 0
+    paid: Money = converted.values["order.amount"]
+    refunded: Money = converted.values["order.refunded"]
+    refundable = max(paid.minor - refunded.minor, 0)
+    if minor > refundable:
+        notes.append(
+            f"capped from {Money(minor, currency)} to {Money(refundable, currency)}: "
+            f"{paid} paid, {refunded} already refunded"
+        )
+        minor = refundable
+    return Money(minor, currency), computed, tuple(notes)
