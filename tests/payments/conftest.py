@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.payments.fakes.alipay_fake import AlipayFake
 from tests.payments.fakes.server import FakeServer
 from tests.payments.fakes.stripe_fake import StripeFake
 
@@ -71,4 +72,10 @@ def serving(fake):
 @pytest.fixture
 def stripe_fake() -> Iterator[StripeFake]:
     with serving(StripeFake()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def alipay_fake(merchant_keys: KeyPair, gateway_keys: KeyPair) -> Iterator[AlipayFake]:
+    with serving(AlipayFake(app_public_pem=merchant_keys.public_pem, alipay_private_key=gateway_keys.private_key)) as fake:
         yield fake
