@@ -10,14 +10,19 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.parser import Parser
 
-from refunddesk.core.errors import ApplicationError
+from refunddesk.core.errors import ApplicationError, ValidationError
 
 
 class ExactJsonParser(Parser):
     """JSON numbers with a fraction become Decimal, never float, so amounts stay exact."""
 
     def parse_body(self, request: HttpRequest):
-        return json.loads(request.body, parse_float=Decimal)
+        if not request.body.strip() or not (request.content_type or "").endswith("json"):
+            return {}  # form posts carry their fields as Form(...) parameters; a JSON schema then says what is missing
+        try:
+            return json.loads(request.body, parse_float=Decimal)
+        except ValueError as exc:
+            raise ValidationError(f"the body is not valid JSON: {exc}", field="body") from None
 
 
 api = NinjaAPI(
@@ -51,7 +56,15 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError):
 def _register_routers() -> None:
     from refunddesk.billing.api import router as billing_router
 
+    from refunddesk.policies.api import router as policy_router
+    from refunddesk.refunds.api import customer_router, staff_router
+    from refunddesk.core.api import router as auth_router
+
     api.add_router("/v1/", billing_router)
+    api.add_router("/v1/auth/", auth_router)
+    api.add_router("/v1/", customer_router)
+    api.add_router("/v1/staff/", staff_router)
+    api.add_router("/v1/policy/", policy_router)
 
 
 _register_routers()

@@ -16,3 +16,74 @@ def api_key(db) -> str:
 def api(api_key) -> Client:
     """A Django test client that sends the API key on every request."""
     return Client(headers={"Authorization": f"Bearer {api_key}"})
+
+
+from pathlib import Path  # noqa: E402
+
+from django.contrib.auth.models import Group  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from refunddesk.core import roles  # noqa: E402
+
+TEST_POLICY = Path(__file__).parent / "refunds" / "policy.yaml"
+
+
+@pytest.fixture
+def published_policy(db):
+    from refunddesk.policies.services import policy_publish
+
+    return policy_publish(
+        document=TEST_POLICY.read_text(encoding="utf-8"),
+        cases=TEST_POLICY.with_name("policy.cases.yaml").read_text(encoding="utf-8"),
+        effective_at=timezone.now() - timezone.timedelta(days=400),
+    )
+
+
+def _staff(username: str, *role_names: str):
+    from tests.factories import UserFactory
+
+    user = UserFactory(username=username, is_staff=True, first_name=username.title())
+    user.groups.set(Group.objects.filter(name__in=role_names))
+    return user
+
+
+@pytest.fixture
+def agent(db):
+    return _staff("agent_a", roles.AGENT)
+
+
+@pytest.fixture
+def agent2(db):
+    return _staff("agent_b", roles.AGENT)
+
+
+@pytest.fixture
+def supervisor(db):
+    return _staff("super_a", roles.SUPERVISOR, roles.AGENT)
+
+
+@pytest.fixture
+def supervisor2(db):
+    return _staff("super_b", roles.SUPERVISOR, roles.AGENT)
+
+
+@pytest.fixture
+def finance(db):
+    return _staff("finance_a", roles.FINANCE)
+
+
+@pytest.fixture
+def customer(db):
+    from tests.factories import CustomerFactory, UserFactory
+
+    user = UserFactory(username="cust_a")
+    return CustomerFactory(user=user, email="cust_a@example.test", language="en")
+
+
+@pytest.fixture
+def order(customer):
+    from tests.factories import OrderFactory, UsageFactory
+
+    o = OrderFactory(customer=customer, external_id="ORD-100")
+    UsageFactory(order=o)
+    return o

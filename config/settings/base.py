@@ -32,6 +32,10 @@ INSTALLED_APPS = [
     "refunddesk.core",
     "refunddesk.billing",
     "refunddesk.policies",
+    "refunddesk.status",
+    "refunddesk.refunds",
+    "refunddesk.notify",
+    "refunddesk.payments",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +117,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "refunds@refunddesk.localhost
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "email", "refunds", "webhooks", "status"],
     }
 }
 
@@ -140,3 +145,23 @@ REFUNDDESK_REFUND_BUSINESS_DAYS = env_int("REFUNDDESK_REFUND_BUSINESS_DAYS", 5)
 REFUNDDESK_POLICY_FILE = env_str("REFUNDDESK_POLICY_FILE", str(BASE_DIR / "policies" / "subscription-vpn.yaml"))
 # Maximum size of one evidence file, in bytes.
 REFUNDDESK_EVIDENCE_MAX_BYTES = env_int("REFUNDDESK_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+REFUNDDESK_POLICY_VERSION_RULE = env_str("REFUNDDESK_POLICY_VERSION_RULE", "at_purchase")  # or at_request
+# Business days a refund takes to arrive, by payment method (card 3-10, Alipay/WeChat Pay 1-5).
+REFUNDDESK_ARRIVAL_DAYS = {
+    "card": (3, 10), "alipay": (1, 5), "wechat_pay": (1, 5), "paypal": (3, 10), "bank_transfer": (1, 15),
+    "other": (1, 15),
+}
+# Gateway settings by gateway id; secrets come from the environment.
+REFUNDDESK_GATEWAYS = {
+    "sandbox": {"delay_seconds": float(env_str("SANDBOX_DELAY_SECONDS", "2")),
+                "decline_endings": env_list("SANDBOX_DECLINE_ENDINGS", ["0013"])},
+    "manual": {},
+}
+if env_str("STRIPE_API_KEY", ""):
+    REFUNDDESK_GATEWAYS["stripe"] = {
+        "api_key": env_str("STRIPE_API_KEY", ""), "webhook_secret": env_str("STRIPE_WEBHOOK_SECRET", ""),
+    }
+# The merchant's product is told to end the service by a signed webhook (service.terminate).
+REFUNDDESK_MERCHANT_WEBHOOK_URL = env_str("REFUNDDESK_MERCHANT_WEBHOOK_URL", "")
+REFUNDDESK_MERCHANT_WEBHOOK_SECRET = env_str("REFUNDDESK_MERCHANT_WEBHOOK_SECRET", "change-me")
+REFUNDDESK_RECONCILE_SECONDS = env_int("REFUNDDESK_RECONCILE_SECONDS", 60)

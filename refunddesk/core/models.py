@@ -52,3 +52,24 @@ class ApiKey(models.Model):
     def set_key(self, raw: str) -> None:
         self.prefix = raw[:12]
         self.key_hash = hash_key(raw)
+
+
+class AccessToken(models.Model):
+    """A person's API token (customer or staff), sent as `Authorization: Bearer <token>`; stored hashed."""
+
+    PREFIX = "rdt_"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(_("name"), max_length=100, default="api")
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access token")
+        verbose_name_plural = _("access tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.prefix}…"

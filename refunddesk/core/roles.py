@@ -20,3 +20,30 @@ def has_role(user, role: str) -> bool:
         names = set(user.groups.values_list("name", flat=True))
         user._role_names = names
     return role in names or ADMIN in names
+
+
+# role -> permission codenames ("app_label.codename") it carries
+ROLE_PERMISSIONS = {
+    AGENT: ["refunds.review_request", "refunds.view_refundrequest", "billing.view_order", "billing.view_customer"],
+    SUPERVISOR: ["refunds.review_request", "refunds.decide_appeal", "refunds.view_refundrequest",
+                 "billing.view_order", "billing.view_customer", "status.add_incident", "status.change_incident"],
+    FINANCE: ["refunds.manage_refunds", "payments.view_refund", "payments.change_refund", "billing.view_order"],
+    POLICY_OWNER: ["policies.publish_policy", "policies.view_policyversion"],
+    ADMIN: [],
+}
+
+
+def roles_ensure(*, using: str = "default") -> None:
+    """Create the role groups and give them their permissions (idempotent; runs after every migrate)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".", 1)
+            wanted += list(Permission.objects.using(using).filter(content_type__app_label=app_label,
+                                                                  codename=codename))
+        if role == ADMIN:
+            wanted = list(Permission.objects.using(using).all())
+        group.permissions.add(*wanted)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,3 +27,29 @@ def api_key_authenticate(*, raw: str) -> ApiKey:
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
+
+
+def access_token_create(*, user, name: str = "api", days: int | None = 90):
+    """Issue a personal API token for a customer or a staff member; returns (row, raw token)."""
+    import datetime as dt
+
+    from refunddesk.core.models import AccessToken
+
+    raw = AccessToken.PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken.objects.create(
+        user=user, name=name, prefix=raw[:12], key_hash=hash_key(raw),
+        expires_at=timezone.now() + dt.timedelta(days=days) if days else None,
+    )
+    return token, raw
+
+
+def access_token_authenticate(*, raw: str):
+    from refunddesk.core.models import AccessToken
+
+    token = (AccessToken.objects.select_related("user").filter(key_hash=hash_key(raw or "")).first())
+    now = timezone.now()
+    if token is None or not token.user.is_active or (token.expires_at and token.expires_at < now):
+        raise AuthenticationFailed("missing, unknown or expired token; sign in again to get a new one.")
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,38 @@
+"""Emails to customers, in their language, always sent by the worker (never inside a request).
+
+Each kind of email is a pair of templates, `notify/email/<language>/<kind>.txt`, whose first
+line is the subject. They are rendered now (inside the caller's transaction) and enqueued in
+the same transaction, so an email exists exactly when the change it reports was committed.
+"""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from refunddesk.notify.tasks import send_email
+
+LANGUAGES = ("zh-hans", "en")
+KINDS = (
+    "received", "info_needed", "offer_made", "decided", "appeal_received", "appeal_decided", "refund_sent",
+    "refund_failed", "policy_changed",
+)
+
+
+def language_of(code: str | None) -> str:
+    return "zh-hans" if (code or "").lower().startswith("zh") else "en"
+
+
+def render_email(*, kind: str, language: str, context: dict) -> tuple[str, str]:
+    lang = language_of(language)
+    with translation.override(lang):
+        text = render_to_string(f"notify/email/{lang}/{kind}.txt", {**context, "lang": lang})
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip(), body.strip() + "\n"
+
+
+def email_enqueue(*, to: str, kind: str, language: str, context: dict) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown email kind {kind!r}")
+    subject, body = render_email(kind=kind, language=language, context=context)
+    send_email.enqueue(to=to, subject=subject, body=body)

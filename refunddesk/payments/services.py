@@ -1,0 +1,368 @@
+"""Refund execution: money goes back through the original gateway, exactly once.
+
+The protocol (each numbered step is one short transaction, so a crash between any two
+leaves a state the next run or `refunddesk reconcile` can finish):
+
+1. approval creates the Refund (one per request: a unique key) with its idempotency key,
+   reserves the amount against the order, moves the request to `refunding` and enqueues
+   `refund_execute` -- all in the approval's own transaction;
+2. `refund_send` marks the refund `submitted` and counts the attempt (committed *before*
+   anything leaves the building);
+3. the gateway is called with the same idempotency key every time;
+4. the answer is applied under a row lock; a final state never changes again.
+
+A refund that is `submitted` is never sent blind: it is first looked up at the gateway
+(`fetch`); only a gateway that has never seen the key gets the command again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from refunddesk.billing.models import Order
+from refunddesk.core import roles
+from refunddesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from refunddesk.core.money import Money
+from refunddesk.payments.gateways.base import FAILED, PENDING, SUCCEEDED, GatewayResult, RefundCommand
+from refunddesk.payments.models import FINAL, RESERVING, Origin, Refund, RefundStatus
+from refunddesk.payments.registry import gateway_for
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+CHECK_AFTER = dt.timedelta(seconds=5)
+STORE_GATEWAYS = ("app_store", "google_play")
+
+
+def backoff(attempt: int) -> dt.timedelta:
+    """2s, 4s, 8s ... capped at 10 minutes."""
+    return dt.timedelta(seconds=min(2 ** max(attempt, 1), 600))
+
+
+def arrival_days(payment_method: str) -> tuple[int, int]:
+    table = settings.REFUNDDESK_ARRIVAL_DAYS
+    low, high = table.get(payment_method, table["other"])
+    return int(low), int(high)
+
+
+def _reserved_minor(order: Order, exclude_pk: int | None = None) -> int:
+    rows = Refund.objects.filter(order=order, status__in=RESERVING)
+    if exclude_pk:
+        rows = rows.exclude(pk=exclude_pk)
+    return rows.aggregate(total=Sum("amount_minor"))["total"] or 0
+
+
+def refund_reserve(*, order: Order, amount: Money) -> None:
+    """Caller holds the order's row lock. Refuse anything that would refund more than was paid."""
+    reserved = max(_reserved_minor(order), order.refunded_minor)
+    if reserved + amount.minor > order.amount_minor:
+        left = Money(max(order.amount_minor - reserved, 0), order.currency)
+        raise Conflict(f"a refund of {amount} would exceed what was paid on order {order.external_id}; "
+                       f"{left} is left to refund.", field="amount")
+
+
+def refund_create_for_request(*, request, now: dt.datetime) -> Refund:
+    """Called inside the approving transaction (request row locked). Enqueues execution in it."""
+    from refunddesk.payments.tasks import refund_execute
+    from refunddesk.refunds.services import refund_request_refund_moved
+
+    if Refund.objects.filter(request=request).exists():
+        raise Conflict("this request already has a refund.")
+    order = Order.objects.select_for_update().get(pk=request.order_id)
+    amount = request.approved_amount
+    if order.gateway in STORE_GATEWAYS:
+        raise Conflict(f"order {order.external_id} was paid through {order.gateway}; only the store can refund it.")
+    refund_reserve(order=order, amount=amount)
+    low, high = arrival_days(order.payment_method)
+    refund = Refund.objects.create(
+        order=order, request=request, amount_minor=amount.minor, currency=amount.currency, gateway=order.gateway,
+        charge_ref=order.gateway_charge_ref or order.external_id, idempotency_key=f"rd-{request.public_id}",
+        arrival_min_days=low, arrival_max_days=high, created_at=now,
+    )
+    refund_request_refund_moved(req=request, action="refund_start", now=now, amount_minor=amount.minor,
+                                data={"refund": refund.idempotency_key, "gateway": refund.gateway})
+    if order.gateway != "manual":
+        refund_execute.enqueue(refund_id=refund.pk)
+    return refund
+
+
+def _command(refund: Refund) -> RefundCommand:
+    return RefundCommand(
+        idempotency_key=refund.idempotency_key, charge_ref=refund.charge_ref, amount=refund.amount,
+        order_total=refund.order.amount, reason="requested_by_customer",
+        notify_url=f"{settings.SITE_URL}/webhooks/{refund.gateway}/",
+    )
+
+
+@transaction.atomic
+def refund_claim_attempt(*, refund_id: int, now: dt.datetime) -> tuple[Refund, str]:
+    """Step 2. Returns (refund, what to do): 'send', 'fetch' or 'done'."""
+    refund = Refund.objects.select_for_update().select_related("order").get(pk=refund_id)
+    if refund.final or refund.gateway == "manual":
+        return refund, "done"
+    if refund.status in (RefundStatus.SUBMITTED, RefundStatus.NEEDS_ATTENTION):
+        return refund, "fetch"  # it may have gone out: ask before anything else
+    refund.status = RefundStatus.SUBMITTED
+    refund.attempts = F("attempts") + 1
+    refund.submitted_at = refund.submitted_at or now
+    refund.save(update_fields=["status", "attempts", "submitted_at"])
+    refund.refresh_from_db(fields=["attempts"])
+    return refund, "send"
+
+
+@transaction.atomic
+def refund_apply_result(*, refund_id: int, result: GatewayResult, now: dt.datetime) -> Refund:
+    """Step 4: apply what the gateway says. Final states never move; amounts must agree."""
+    refund = Refund.objects.select_for_update().select_related("order", "request").get(pk=refund_id)
+    if refund.final:
+        return refund
+    if result.amount.minor != refund.amount_minor or result.amount.currency != refund.currency:
+        return _needs_attention(refund, f"the gateway reports {result.amount} for a refund of {refund.amount}", now)
+    if result.gateway_ref:
+        refund.gateway_ref = result.gateway_ref
+    if result.status == SUCCEEDED:
+        return _succeed(refund, now=now)
+    if result.status == FAILED:
+        return _fail(refund, reason=result.failure_reason or "the gateway failed the refund", now=now)
+    refund.status = RefundStatus.SUBMITTED
+    refund.next_check_at = now + CHECK_AFTER
+    refund.save(update_fields=["status", "gateway_ref", "next_check_at"])
+    return refund
+
+
+def _succeed(refund: Refund, *, now: dt.datetime, user=None, note: str = "") -> Refund:
+    from refunddesk.notify.webhooks import service_terminate_enqueue
+    from refunddesk.refunds.deadlines import due_after
+    from refunddesk.refunds.services import refund_succeeded_notify
+
+    refund.status = RefundStatus.SUCCEEDED
+    refund.settled_at = now
+    refund.next_check_at = None
+    try:
+        refund.arrival_by = due_after(now, refund.arrival_max_days or 10)
+    except Exception as exc:  # a missing holiday schedule must not stop the money being recorded
+        log.warning("arrival date not computed: %s", exc)
+    refund.save()
+    Order.objects.filter(pk=refund.order_id).update(
+        refunded_minor=F("refunded_minor") + refund.amount_minor, service_ended_at=now,
+    )
+    if refund.request_id:
+        refund_succeeded_notify(request=refund.request, refund=refund, user=user, note=note, now=now)
+    service_terminate_enqueue(order=refund.order, refund=refund)
+    return refund
+
+
+def _fail(refund: Refund, *, reason: str, now: dt.datetime) -> Refund:
+    from refunddesk.refunds.services import refund_failed_notify
+
+    refund.status = RefundStatus.FAILED
+    refund.failure_reason = reason
+    refund.settled_at = now
+    refund.next_check_at = None
+    refund.save()
+    if refund.request_id:
+        refund_failed_notify(request=refund.request, refund=refund, reason=reason, now=now)
+    return refund
+
+
+def _needs_attention(refund: Refund, reason: str, now: dt.datetime) -> Refund:
+    refund.status = RefundStatus.NEEDS_ATTENTION
+    refund.last_error = reason
+    refund.next_check_at = None
+    refund.save(update_fields=["status", "last_error", "next_check_at", "gateway_ref"])
+    log.error("refund %s needs attention: %s", refund.idempotency_key, reason)
+    return refund
+
+
+@transaction.atomic
+def refund_record_error(*, refund_id: int, error: str, retry: bool, now: dt.datetime) -> Refund:
+    """A transient error (retry) puts the refund back to pending; it will be sent again, same key."""
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    if refund.final:
+        return refund
+    refund.last_error = error[:2000]
+    if retry and refund.attempts < MAX_ATTEMPTS:
+        refund.status = RefundStatus.PENDING
+        refund.next_check_at = now + backoff(refund.attempts)
+    else:
+        refund.status = RefundStatus.NEEDS_ATTENTION
+        refund.next_check_at = None
+    refund.save(update_fields=["last_error", "status", "next_check_at"])
+    return refund
+
+
+@transaction.atomic
+def refund_mark_submitted_unknown(*, refund_id: int, error: str, now: dt.datetime) -> Refund:
+    """Ambiguous: it may have gone through. Settle by asking, never by sending again."""
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    if refund.final:
+        return refund
+    refund.status = RefundStatus.SUBMITTED
+    refund.last_error = error[:2000]
+    refund.next_check_at = now + CHECK_AFTER
+    refund.save(update_fields=["status", "last_error", "next_check_at"])
+    return refund
+
+
+@transaction.atomic
+def refund_declined(*, refund_id: int, reason: str, now: dt.datetime) -> Refund:
+    refund = Refund.objects.select_for_update().select_related("order", "request").get(pk=refund_id)
+    if refund.final:
+        return refund
+    return _fail(refund, reason=reason, now=now)
+
+
+@transaction.atomic
+def refund_after_fetch_none(*, refund_id: int, now: dt.datetime) -> Refund:
+    """The gateway never saw this key: it is safe to send it (again), same key."""
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    if refund.final:
+        return refund
+    refund.status = RefundStatus.PENDING
+    refund.next_check_at = now
+    refund.save(update_fields=["status", "next_check_at"])
+    return refund
+
+
+@transaction.atomic
+def refund_mark_paid(*, refund_id: int, user, reference: str, now: dt.datetime | None = None) -> Refund:
+    """Finance records a manual refund as paid, with the bank's or gateway's reference."""
+    now = now or timezone.now()
+    if not roles.has_role(user, roles.FINANCE):
+        raise PermissionDenied("only finance can mark refunds as paid.")
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError("give the payment reference (bank transfer or gateway number).", field="reference")
+    refund = Refund.objects.select_for_update().select_related("order", "request").filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound("no such refund.")
+    if refund.final:
+        raise Conflict(f"this refund is already {refund.get_status_display().lower()}.")
+    refund.gateway_ref = reference
+    refund.marked_paid_by = user
+    return _succeed(refund, now=now, user=user, note=reference)
+
+
+@transaction.atomic
+def refund_retry(*, refund_id: int, user, now: dt.datetime | None = None) -> Refund:
+    """Finance sends a failed or stuck refund again (same idempotency key, so never twice)."""
+    from refunddesk.payments.tasks import refund_execute
+    from refunddesk.refunds.services import refund_request_refund_moved
+
+    now = now or timezone.now()
+    if not roles.has_role(user, roles.FINANCE):
+        raise PermissionDenied("only finance can retry refunds.")
+    refund = Refund.objects.select_for_update().select_related("order", "request").get(pk=refund_id)
+    if refund.status == RefundStatus.SUCCEEDED:
+        raise Conflict("this refund has already succeeded.")
+    order = Order.objects.select_for_update().get(pk=refund.order_id)
+    if refund.status == RefundStatus.FAILED:
+        refund_reserve(order=order, amount=refund.amount)
+        if refund.request_id:
+            refund_request_refund_moved(req=refund.request, action="refund_retry", user=user, now=now)
+        refund.status = RefundStatus.PENDING
+        refund.failure_reason = ""
+        refund.settled_at = None
+    refund.next_check_at = now
+    refund.save()
+    refund_execute.enqueue(refund_id=refund.pk)
+    return refund
+
+
+def refund_record_external(*, gateway: str, charge_ref: str, gateway_ref: str, amount: Money,
+                           origin: str = Origin.GATEWAY_DASHBOARD, now: dt.datetime | None = None) -> Refund | None:
+    """A refund made outside refunddesk (the gateway's dashboard, an app store): record it against its order."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if Refund.objects.filter(gateway=gateway, gateway_ref=gateway_ref).exists():
+            return None
+        order = Order.objects.select_for_update().filter(gateway=gateway, gateway_charge_ref=charge_ref).first()
+        if order is None:
+            log.warning("%s reported refund %s for unknown charge %s; ignored", gateway, gateway_ref, charge_ref)
+            return None
+        if amount.currency != order.currency:
+            log.error("%s refund %s in %s for an order in %s", gateway, gateway_ref, amount.currency, order.currency)
+            return None
+        room = order.amount_minor - order.refunded_minor
+        refund = Refund.objects.create(
+            order=order, origin=origin, amount_minor=amount.minor, currency=amount.currency, gateway=gateway,
+            charge_ref=charge_ref, idempotency_key=f"ext-{gateway}-{gateway_ref}"[:64], gateway_ref=gateway_ref,
+            status=RefundStatus.SUCCEEDED if amount.minor <= room else RefundStatus.NEEDS_ATTENTION,
+            settled_at=now, created_at=now,
+            last_error="" if amount.minor <= room else "the gateway refunded more than is left on the order",
+        )
+        if refund.status == RefundStatus.SUCCEEDED:
+            Order.objects.filter(pk=order.pk).update(refunded_minor=F("refunded_minor") + amount.minor,
+                                                     service_ended_at=now)
+        return refund
+
+
+__all__ = ["PENDING", "MAX_ATTEMPTS", "gateway_for"]
+
+
+# --- execution (called by the worker task and by reconciliation) -----------------
+
+
+def refund_execute_once(*, refund_id: int, now: dt.datetime | None = None) -> Refund:
+    """One pass: send (or look up) the refund and apply the answer. Never sends a key the gateway holds."""
+    from refunddesk.payments.gateways.errors import Ambiguous, Declined, GatewayConfigError, Retryable
+
+    now = now or timezone.now()
+    refund, todo = refund_claim_attempt(refund_id=refund_id, now=now)
+    if todo == "done":
+        return refund
+    try:
+        gateway = gateway_for(refund.gateway)
+        cmd = _command(refund)
+    except (GatewayConfigError, ValueError) as exc:
+        return refund_record_error(refund_id=refund_id, error=f"configuration: {exc}", retry=False, now=now)
+    try:
+        if todo == "fetch":
+            result = gateway.fetch(cmd.query(refund.gateway_ref or None))
+            if result is None:
+                return refund_after_fetch_none(refund_id=refund_id, now=now)
+        else:
+            result = gateway.refund(cmd)
+    except Declined as exc:
+        return refund_declined(refund_id=refund_id, reason=exc.reason, now=now)
+    except Retryable as exc:
+        return refund_record_error(refund_id=refund_id, error=str(exc), retry=True, now=now)
+    except Ambiguous as exc:
+        return refund_mark_submitted_unknown(refund_id=refund_id, error=str(exc), now=now)
+    return refund_apply_result(refund_id=refund_id, result=result, now=now)
+
+
+def refund_follow_up(refund: Refund) -> dt.datetime | None:
+    """When the worker should look at this refund again (None: nothing more to do)."""
+    if refund.final or refund.status == RefundStatus.NEEDS_ATTENTION or refund.gateway == "manual":
+        return None
+    return refund.next_check_at or timezone.now() + CHECK_AFTER
+
+
+def refunds_due_for_check(*, now: dt.datetime, older_than: dt.timedelta) -> list[int]:
+    """Refunds not final whose next check has come, or that nobody has touched for `older_than`."""
+    from django.db.models import Q
+
+    stale = now - older_than
+    rows = Refund.objects.filter(status__in=[RefundStatus.PENDING, RefundStatus.SUBMITTED]).exclude(gateway="manual")
+    rows = rows.filter(Q(next_check_at__lte=now) | Q(next_check_at__isnull=True, created_at__lte=stale))
+    return list(rows.order_by("created_at").values_list("pk", flat=True)[:1000])
+
+
+def refunds_reconcile(*, now: dt.datetime | None = None, older_than: dt.timedelta = dt.timedelta(seconds=30)):
+    """Ask the gateway about every refund that is not final and due for a look; settle what it says."""
+    now = now or timezone.now()
+    settled = []
+    for refund_id in refunds_due_for_check(now=now, older_than=older_than):
+        refund = refund_execute_once(refund_id=refund_id, now=now)
+        settled.append(refund)
+    return settled
+
+
+__all__ += ["refund_execute_once", "refunds_reconcile", "FINAL"]

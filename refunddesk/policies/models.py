@@ -1,0 +1,62 @@
+"""Published policy versions. A published version never changes; decisions point at it."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ImmutableVersionError(RuntimeError):
+    pass
+
+
+class PolicyVersion(models.Model):
+    policy_id = models.CharField(_("policy id"), max_length=100)
+    version = models.CharField(_("version"), max_length=50)
+    title_en = models.CharField(max_length=300)
+    title_zh = models.CharField(max_length=300)
+    document = models.TextField(_("document (YAML)"))
+    cases = models.TextField(_("test cases (YAML)"))
+    checksum = models.CharField(max_length=64, editable=False)
+    effective_at = models.DateTimeField(_("effective from"), db_index=True)
+    major_change = models.BooleanField(_("major change"), default=False)
+    change_note = models.TextField(_("what changed"), blank=True)
+    published_at = models.DateTimeField(default=timezone.now, editable=False)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+
+    class Meta:
+        ordering = ["-effective_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["policy_id", "version"], name="policy_version_unique")]
+        verbose_name = _("policy version")
+        verbose_name_plural = _("policy versions")
+        permissions = [("publish_policy", "Can edit and publish policies (policy owner)")]
+
+    def __str__(self) -> str:
+        return f"{self.policy_id} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ImmutableVersionError("a published policy version never changes; publish a new version")
+        self.checksum = hashlib.sha256((self.document + "\0" + self.cases).encode()).hexdigest()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableVersionError("a published policy version is never deleted")
+
+    def title(self, language: str) -> str:
+        return self.title_zh if (language or "").lower().startswith("zh") else self.title_en
+
+
+class PolicyDraft(models.Model):
+    """The document a policy owner is editing in the browser, before it is published."""
+
+    document = models.TextField()
+    cases = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")

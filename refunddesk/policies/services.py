@@ -1,0 +1,112 @@
+"""Publishing policy versions and choosing the version that decides a request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from refunddesk.core.errors import ConfigurationError, ValidationError
+from refunddesk.core.money import Money
+from refunddesk.policies import engine, testing
+from refunddesk.policies.models import PolicyVersion
+
+RULE_AT_PURCHASE = "at_purchase"
+RULE_AT_REQUEST = "at_request"
+
+
+@lru_cache(maxsize=64)
+def _compiled(version_pk: int, checksum: str) -> engine.Policy:
+    version = PolicyVersion.objects.get(pk=version_pk)
+    return engine.load_policy_text(version.document, f"{version.policy_id}@{version.version}")
+
+
+def compiled(version: PolicyVersion) -> engine.Policy:
+    """Compile once per version and process; published versions never change."""
+    return _compiled(version.pk, version.checksum)
+
+
+def version_in_force(*, at: dt.datetime) -> PolicyVersion | None:
+    return PolicyVersion.objects.filter(effective_at__lte=at).order_by("-effective_at", "-id").first()
+
+
+def version_for_order(*, purchased_at: dt.datetime, now: dt.datetime) -> PolicyVersion:
+    """Which version decides: per settings.REFUNDDESK_POLICY_VERSION_RULE (default: at purchase)."""
+    rule = getattr(settings, "REFUNDDESK_POLICY_VERSION_RULE", RULE_AT_PURCHASE)
+    at = purchased_at if rule == RULE_AT_PURCHASE else now
+    version = version_in_force(at=at)
+    if version is None:
+        # bought before the first published version: the earliest one applies
+        version = PolicyVersion.objects.filter(effective_at__lte=now).order_by("effective_at", "id").first()
+    if version is None:
+        raise ConfigurationError(
+            "no refund policy is published yet; a policy owner must publish one "
+            "(refunddesk policy publish FILE, or the console's policy page)."
+        )
+    return version
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    version: PolicyVersion
+    outcome: str
+    clause: str
+    amount: Money | None
+    explanation: dict
+    trace: list
+    review_business_days: int
+    refund_business_days: int
+
+
+def policy_decide(*, facts: dict, purchased_at: dt.datetime, now: dt.datetime) -> PolicyDecision:
+    version = version_for_order(purchased_at=purchased_at, now=now)
+    policy = compiled(version)
+    decision = engine.evaluate(policy, facts)
+    data = decision.to_json()
+    return PolicyDecision(
+        version=version, outcome=data["outcome"], clause=data["clause"], amount=decision.amount,
+        explanation=data["explanation"], trace=data["trace"],
+        review_business_days=policy.review_business_days or settings.REFUNDDESK_REVIEW_BUSINESS_DAYS,
+        refund_business_days=policy.refund_business_days or settings.REFUNDDESK_REFUND_BUSINESS_DAYS,
+    )
+
+
+def policy_validate(*, document: str, cases: str, source: str = "draft") -> tuple[engine.Policy, testing.CaseReport]:
+    """Load the document and run its cases; raise ValidationError if either fails."""
+    policy = engine.load_policy_text(document, source)
+    report = testing.run_cases(policy, testing.load_cases_text(cases, f"{source}.cases"))
+    if not report.ok:
+        raise ValidationError(
+            f"the policy's test cases do not pass: {report.summary()}", field="cases", failures=report.failure_lines()
+        )
+    return policy, report
+
+
+@transaction.atomic
+def policy_publish(
+    *, document: str, cases: str, effective_at: dt.datetime | None = None, major_change: bool = False,
+    change_note: str = "", user=None,
+) -> PolicyVersion:
+    """Publish a document only when it validates and its test cases pass (and reach every clause)."""
+    policy, _ = policy_validate(document=document, cases=cases, source="publish")
+    if PolicyVersion.objects.filter(policy_id=policy.id, version=str(policy.version)).exists():
+        raise ValidationError(
+            f"{policy.id} version {policy.version} is already published; published versions never change. "
+            "Raise the version number in the document.", field="version",
+        )
+    now = timezone.now()
+    effective_at = effective_at or now
+    version = PolicyVersion.objects.create(
+        policy_id=policy.id, version=str(policy.version), title_en=policy.title.en,
+        title_zh=policy.title.zh, document=document, cases=cases, effective_at=effective_at,
+        major_change=major_change, change_note=change_note, published_by=user,
+    )
+    if major_change:
+        from refunddesk.policies.tasks import policy_change_notify
+
+        policy_change_notify.enqueue(version_id=version.pk)
+    return version

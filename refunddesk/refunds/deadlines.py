@@ -1,0 +1,22 @@
+"""Deadlines in business days on the merchant's holiday calendar (settings.REFUNDDESK_HOLIDAY_COUNTRY)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+
+from refunddesk.core.calendar import BusinessCalendar, get_calendar
+
+
+def calendar() -> BusinessCalendar:
+    return get_calendar(settings.REFUNDDESK_HOLIDAY_COUNTRY, tz=settings.TIME_ZONE)
+
+
+def due_after(start: dt.datetime, business_days: int) -> dt.datetime:
+    """Raises ConfigurationError when the calendar has no schedule for a year it needs."""
+    return calendar().add_business_days(start, business_days)
+
+
+def extend_for_pause(due: dt.datetime, paused_from: dt.datetime, resumed_at: dt.datetime) -> dt.datetime:
+    return calendar().extend_by_pause(due, paused_from, resumed_at)

@@ -1,0 +1,119 @@
+"""The one state machine of a refund request: a single table of allowed moves.
+
+Each move is (action, from-states, to-state, who may make it). `move_for()` finds the
+move or raises IllegalTransition with a message that says what *is* possible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from refunddesk.core.errors import IllegalTransition
+
+
+class Status(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    IN_REVIEW = "in_review", _("In review")
+    WAITING_FOR_CUSTOMER = "waiting_for_customer", _("Waiting for your reply")
+    OFFERED = "offered", _("Offer made")
+    ACCEPTED = "accepted", _("Offer accepted")
+    DECLINED = "declined", _("Offer declined")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    REDIRECTED = "redirected", _("Sent to the store")
+    APPEALED = "appealed", _("Appealed")
+    REJECTED_FINAL = "rejected_final", _("Rejected (final)")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    REFUNDING = "refunding", _("Refund in progress")
+    REFUNDED = "refunded", _("Refunded")
+    REFUND_FAILED = "refund_failed", _("Refund failed")
+
+
+class Actor(models.TextChoices):
+    POLICY = "policy", _("Policy")
+    CUSTOMER = "customer", _("Customer")
+    AGENT = "agent", _("Agent")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    FINANCE = "finance", _("Finance")
+    SYSTEM = "system", _("System")
+
+
+S = Status
+A = Actor
+
+
+@dataclass(frozen=True)
+class Move:
+    action: str
+    sources: frozenset[str]
+    target: str
+    actors: frozenset[str]
+    label: object
+
+
+def _m(action: str, sources: tuple[str, ...], target: str, actors: tuple[str, ...], label) -> Move:
+    return Move(action, frozenset(sources), target, frozenset(actors), label)
+
+
+REVIEWABLE = (S.IN_REVIEW, S.DECLINED)
+WITHDRAWABLE = (S.SUBMITTED, S.IN_REVIEW, S.WAITING_FOR_CUSTOMER, S.OFFERED, S.DECLINED, S.REJECTED, S.APPEALED)
+
+MOVES: tuple[Move, ...] = (
+    # the policy decides at submission
+    _m("policy_approve", (S.SUBMITTED,), S.APPROVED, (A.POLICY,), _("approved by the policy")),
+    _m("policy_reject", (S.SUBMITTED,), S.REJECTED, (A.POLICY,), _("rejected by the policy")),
+    _m("policy_redirect", (S.SUBMITTED,), S.REDIRECTED, (A.POLICY,), _("sent to the store by the policy")),
+    _m("policy_review", (S.SUBMITTED,), S.IN_REVIEW, (A.POLICY,), _("sent to an agent for review")),
+    # agents
+    _m("ask_info", (S.IN_REVIEW,), S.WAITING_FOR_CUSTOMER, (A.AGENT, A.SUPERVISOR), _("ask the customer")),
+    _m("offer", REVIEWABLE, S.OFFERED, (A.AGENT, A.SUPERVISOR), _("offer an amount")),
+    _m("approve", REVIEWABLE, S.APPROVED, (A.AGENT, A.SUPERVISOR), _("approve")),
+    _m("reject", REVIEWABLE, S.REJECTED, (A.AGENT, A.SUPERVISOR), _("reject")),
+    # customers
+    _m("reply", (S.WAITING_FOR_CUSTOMER,), S.IN_REVIEW, (A.CUSTOMER,), _("reply")),
+    _m("accept_offer", (S.OFFERED,), S.ACCEPTED, (A.CUSTOMER,), _("accept the offer")),
+    _m("decline_offer", (S.OFFERED,), S.DECLINED, (A.CUSTOMER,), _("decline the offer")),
+    _m("appeal", (S.REJECTED,), S.APPEALED, (A.CUSTOMER,), _("appeal")),
+    _m("withdraw", WITHDRAWABLE, S.WITHDRAWN, (A.CUSTOMER,), _("withdraw")),
+    # supervisors decide appeals, finally
+    _m("appeal_approve", (S.APPEALED,), S.APPROVED, (A.SUPERVISOR,), _("uphold the appeal")),
+    _m("appeal_reject", (S.APPEALED,), S.REJECTED_FINAL, (A.SUPERVISOR,), _("reject the appeal")),
+    # money (driven by refund execution)
+    _m("refund_start", (S.APPROVED, S.ACCEPTED), S.REFUNDING, (A.SYSTEM,), _("refund started")),
+    _m("refund_succeed", (S.REFUNDING,), S.REFUNDED, (A.SYSTEM, A.FINANCE), _("refund paid")),
+    _m("refund_fail", (S.REFUNDING,), S.REFUND_FAILED, (A.SYSTEM, A.FINANCE), _("refund failed")),
+    _m("refund_retry", (S.REFUND_FAILED,), S.REFUNDING, (A.FINANCE, A.SYSTEM), _("retry the refund")),
+)
+MOVES_BY_ACTION = {m.action: m for m in MOVES}
+
+# A request in one of these states still counts as "open" for its order: no second request.
+CLOSED = frozenset({S.WITHDRAWN, S.REDIRECTED, S.REJECTED_FINAL, S.REFUNDED})
+OPEN = frozenset(s for s in S.values if s not in CLOSED)
+# The agent's review clock runs in these states.
+REVIEW_CLOCK = frozenset({S.IN_REVIEW, S.DECLINED, S.APPEALED})
+# The refund clock runs in these.
+REFUND_CLOCK = frozenset({S.APPROVED, S.ACCEPTED, S.REFUNDING, S.REFUND_FAILED})
+
+
+def move_for(action: str, status: str, actor: str) -> Move:
+    move = MOVES_BY_ACTION.get(action)
+    if move is None:
+        raise IllegalTransition(f"'{action}' is not an action; known: {', '.join(MOVES_BY_ACTION)}.", field="action")
+    if status not in move.sources:
+        allowed = ", ".join(sorted(m.action for m in MOVES if status in m.sources)) or _("nothing: it is closed")
+        raise IllegalTransition(
+            _("This request is %(status)s, so it cannot be moved by '%(action)s'. Possible now: %(allowed)s.")
+            % {"status": Status(status).label, "action": action, "allowed": allowed},
+        )
+    if actor not in move.actors:
+        raise IllegalTransition(
+            _("'%(action)s' is not something a %(actor)s can do.") % {"action": action, "actor": Actor(actor).label},
+        )
+    return move
+
+
+def actions_available(status: str, actor: str) -> list[Move]:
+    return [m for m in MOVES if status in m.sources and actor in m.actors]

@@ -1,0 +1,75 @@
+"""Review deadlines in business days on China's calendar, paused while waiting for the customer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from refunddesk.refunds import selectors
+from refunddesk.refunds import services as s
+from tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(y, m, d, h=10, mi=0):
+    return dt.datetime(y, m, d, h, mi, tzinfo=SH)
+
+
+def end_of(y, m, d):
+    return dt.datetime(y, m, d, 23, 59, 59, 999999, tzinfo=SH)
+
+
+def submit_at(customer, when):
+    order = OrderFactory(customer=customer, purchased_at=when - dt.timedelta(days=2))
+    return s.refund_request_submit(customer=customer, order_number=order.external_id, reason="technical_issue",
+                                   now=when)
+
+
+@pytest.mark.parametrize(("submitted", "due"), [
+    (at(2026, 3, 2), end_of(2026, 3, 5)),      # Monday -> Thursday
+    (at(2026, 3, 6), end_of(2026, 3, 11)),     # Friday -> over the weekend -> Wednesday
+    (at(2026, 2, 13), end_of(2026, 2, 25)),    # before Spring Festival: make-up Sat 14 Feb counts, 15-23 off
+    (at(2026, 2, 18), end_of(2026, 2, 26)),    # during the holiday: counted from the first working day
+    (at(2026, 9, 30), end_of(2026, 10, 10)),   # before National Day: 1-7 Oct off, Sat 10 Oct is a working day
+    (at(2026, 9, 19, 22), end_of(2026, 9, 22)),  # Saturday evening; make-up Sunday 20 Sep counts as day 1
+])
+def test_review_deadline(published_policy, customer, submitted, due):
+    req = submit_at(customer, submitted)
+    assert req.review_due_at.astimezone(SH) == due
+
+
+def test_deadline_stops_while_waiting_for_the_customer(published_policy, customer, agent):
+    req = submit_at(customer, at(2026, 3, 2))
+    assert req.review_due_at.astimezone(SH) == end_of(2026, 3, 5)
+    s.refund_request_ask_info(public_id=req.public_id, user=agent, message="Which device?", now=at(2026, 3, 3))
+    # three business days pass while the customer is away
+    req = s.refund_request_reply(customer=customer, public_id=req.public_id, message="iPhone", now=at(2026, 3, 6))
+    assert req.review_due_at.astimezone(SH) == end_of(2026, 3, 10)
+    assert req.paused_at is None
+
+
+def test_a_pause_over_a_weekend_adds_nothing(published_policy, customer, agent):
+    req = submit_at(customer, at(2026, 3, 5))  # Thursday -> due Tuesday 10 March
+    assert req.review_due_at.astimezone(SH) == end_of(2026, 3, 10)
+    s.refund_request_ask_info(public_id=req.public_id, user=agent, message="?", now=at(2026, 3, 7, 0))
+    req = s.refund_request_reply(customer=customer, public_id=req.public_id, message="ok", now=at(2026, 3, 9, 0))
+    assert req.review_due_at.astimezone(SH) == end_of(2026, 3, 10)
+
+
+def test_overdue_requests_are_flagged_and_listed(published_policy, customer):
+    req = submit_at(customer, at(2026, 3, 2))
+    assert not selectors.is_overdue(req, now=at(2026, 3, 5, 23))
+    assert selectors.is_overdue(req, now=at(2026, 3, 6, 0, 1))
+    assert list(selectors.overdue(now=at(2026, 3, 6, 9))) == [req]
+    assert list(selectors.overdue(now=at(2026, 3, 4))) == []
+
+
+def test_a_year_without_a_holiday_schedule_flags_the_request_instead_of_refusing_it(published_policy, customer):
+    req = submit_at(customer, at(2026, 12, 30))  # 3 business days later is in 2027: no schedule published yet
+    assert req.review_due_at is None
+    event = req.timeline.get(action="policy_review")
+    assert "2027" in event.data["deadline_error"]
