@@ -11,6 +11,13 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("accounts/", include("refunddesk.portal.account_urls")),
+    path("portal/", include("refunddesk.portal.urls")),
+    path("console/status/", include("refunddesk.status.console_urls")),
+    path("console/", include("refunddesk.console.urls")),
+    path("status/", include("refunddesk.status.urls")),
+    path("policy/", include("refunddesk.policies.urls")),
+    path("webhooks/", include("refunddesk.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 if settings.DEBUG:

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "refunddesk.refunds",
     "refunddesk.notify",
     "refunddesk.payments",
+    "refunddesk.portal",
+    "refunddesk.console",
 ]
 
 MIDDLEWARE = [
