@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.payments.fakes.alipay_fake import AlipayFake
 from tests.payments.fakes.server import FakeServer
 from tests.payments.fakes.stripe_fake import StripeFake
+from tests.payments.fakes.wechat_fake import WeChatFake
 
 #: Client timeout used against the fakes; their `slow` fault sleeps longer than this.
 CLIENT_TIMEOUT = 1.0
@@ -78,4 +79,11 @@ def stripe_fake() -> Iterator[StripeFake]:
 @pytest.fixture
 def alipay_fake(merchant_keys: KeyPair, gateway_keys: KeyPair) -> Iterator[AlipayFake]:
     with serving(AlipayFake(app_public_pem=merchant_keys.public_pem, alipay_private_key=gateway_keys.private_key)) as fake:
+        yield fake
+
+
+@pytest.fixture
+def wechat_fake(merchant_keys: KeyPair, gateway_keys: KeyPair) -> Iterator[WeChatFake]:
+    fake = WeChatFake(merchant_public_pem=merchant_keys.public_pem, platform_private_key=gateway_keys.private_key)
+    with serving(fake):
         yield fake
