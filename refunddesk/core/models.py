@@ -73,3 +73,13 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.prefix}…"
+
+
+class WorkerHeartbeat(models.Model):
+    """Each running `refunddesk worker` says it is alive every few seconds; jobs of silent ones are re-queued."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=200)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)

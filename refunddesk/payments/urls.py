@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from refunddesk.payments import views
 
 app_name = "payments"
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:gateway>/", views.gateway_webhook, name="webhook"),
+]

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from refunddesk.policies import views
 
 app_name = "policies"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.policy_current, name="current"),
+    path("versions/<int:pk>/", views.policy_version, name="version"),
+]
