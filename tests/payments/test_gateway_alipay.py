@@ -252,6 +252,9 @@ def test_refund_notification(make_gateway, alipay_fake):
     assert event.idempotency_key == "rf_1"
     assert event.gateway_ref == f"{trade.trade_no}:rf_1"
     assert event.charge_ref == trade.out_trade_no
+    assert event.charge_refs == (
+        trade.out_trade_no, trade.trade_no, f"out_trade_no:{trade.out_trade_no}", f"trade_no:{trade.trade_no}"
+    )
     assert event.amount is None and event.raw["refund_fee"] == "19.90"
     assert event.event_id.startswith("ac05")
     assert event.raw["subject"] == "会员月费"

@@ -164,6 +164,16 @@ def test_manual_is_pending_and_calls_nothing():
         gw.parse_webhook({}, b"")
 
 
+def test_fetch_errors_are_never_declined_or_ambiguous():
+    from refunddesk.payments.gateways.errors import GatewayConfigError, for_fetch
+
+    for exc in (Declined("no", gateway="g", gateway_code="X"), Ambiguous("hm", gateway="g")):
+        converted = for_fetch(exc)
+        assert type(converted) is Retryable and converted.gateway == "g"
+    config = GatewayConfigError("bad key")
+    assert for_fetch(config) is config
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -201,6 +201,17 @@ def test_fetch_returns_none_for_an_unknown_key_and_never_creates(stripe_fake):
     assert stripe_fake.refund_count == 1
 
 
+def test_fetch_by_a_gateway_ref_of_another_refund_falls_back_to_our_key(stripe_fake):
+    charge = stripe_fake.add_charge(5000)
+    gw = gateway(stripe_fake)
+    ours = gw.refund(command(charge, 100, "rf_ours"))
+    theirs = stripe_fake.dashboard_refund(charge, 200)
+    other = gw.refund(command(charge, 300, "rf_other"))
+    assert gw.fetch(command(charge, 100, "rf_ours").query(gateway_ref=other.gateway_ref)) == ours
+    assert gw.fetch(command(charge, 100, "rf_ours").query(gateway_ref="re_unknown")) == ours
+    assert gw.fetch(command(charge, 200, "rf_none").query(gateway_ref=theirs["id"])).gateway_ref == theirs["id"]
+
+
 def test_fetch_pages_through_many_refunds(stripe_fake):
     charge = stripe_fake.add_charge(100_000)
     gw = gateway(stripe_fake)
@@ -236,7 +247,8 @@ def test_webhook_for_our_refund(stripe_fake):
     assert event.event_id.startswith("evt_")
     assert event.idempotency_key == "rf_1"
     assert event.gateway_ref == result.gateway_ref
-    assert event.charge_ref == charge.payment_intent
+    assert event.charge_ref == charge.id
+    assert event.charge_refs == (charge.id, charge.payment_intent)
     assert event.amount == Money(2000, "USD")
     assert event.occurred_at.tzinfo is not None
 
@@ -263,7 +275,7 @@ def test_dashboard_refund_shows_up_without_our_key(stripe_fake):
     [event] = gateway(stripe_fake).parse_webhook(*stripe_fake.signed_notification(refund["id"], event_type="refund.created"))
     assert event.idempotency_key is None
     assert event.gateway_ref == refund["id"]
-    assert event.charge_ref == charge.payment_intent
+    assert event.charge_ref == charge.id and charge.payment_intent in event.charge_refs
     assert event.amount == Money(1500, "USD")
 
 
@@ -275,7 +287,8 @@ def test_charge_refunded_summary(stripe_fake):
         *stripe_fake.signed_notification(event_type="charge.refunded", charge=charge)
     )
     assert event.kind == CHARGE_REFUNDED
-    assert event.gateway_ref is None and event.charge_ref == charge.payment_intent
+    assert event.gateway_ref is None and event.charge_ref == charge.id
+    assert event.charge_refs == (charge.id, charge.payment_intent)
     assert event.amount == Money(2000, "USD")
 
 

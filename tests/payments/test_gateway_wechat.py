@@ -204,6 +204,28 @@ def test_connection_dropped_after_refund_is_ambiguous_and_fetch_settles_it(make_
     assert wechat_fake.refund_count == 1
 
 
+def test_keys_with_url_special_characters_round_trip(make_gateway, wechat_fake):
+    trade = wechat_fake.add_trade(2990)
+    gw = make_gateway(wechat_fake)
+    gw.refund(command(trade, 990, "rd|42@x*y"))
+    assert gw.fetch(command(trade, 990, "rd|42@x*y").query()).amount == Money(990, "CNY")
+
+
+def test_http_notify_url_is_not_sent(make_gateway, wechat_fake):
+    trade = wechat_fake.add_trade(2990)
+    result = make_gateway(wechat_fake).refund(command(trade, 990, notify="http://localhost:8000/webhooks/wechat_pay/"))
+    assert result.status == "pending"
+    assert "notify_url" not in json.loads(posts(wechat_fake)[0].body)
+
+
+def test_a_refused_query_is_retryable_never_declined(make_gateway, wechat_fake):
+    trade = wechat_fake.add_trade(2990)
+    wechat_fake.query_error = (400, "PARAM_ERROR", "参数错误")
+    with pytest.raises(Retryable) as caught:
+        make_gateway(wechat_fake).fetch(command(trade, 990).query())
+    assert not isinstance(caught.value, Declined) and caught.value.gateway_code == "PARAM_ERROR"
+
+
 def test_fetch_unknown_out_refund_no_is_none(make_gateway, wechat_fake):
     trade = wechat_fake.add_trade(2990)
     assert make_gateway(wechat_fake).fetch(command(trade, 990, "rf_never").query()) is None
@@ -275,6 +297,7 @@ def test_refund_success_notification(make_gateway, wechat_fake):
     assert event.idempotency_key == "rf_1"
     assert event.gateway_ref == result.gateway_ref
     assert event.charge_ref == trade.out_trade_no
+    assert f"transaction_id:{trade.transaction_id}" in event.charge_refs
     assert event.amount == Money(990, "CNY")
     assert event.raw["resource"]["user_received_account"] == "招商银行信用卡0403"
 

@@ -58,7 +58,15 @@ from .base import (
     WebhookEvent,
     lower_headers,
 )
-from .errors import Ambiguous, Declined, GatewayConfigError, GatewayError, Retryable, WebhookRejected
+from .errors import (
+    Ambiguous,
+    Declined,
+    GatewayConfigError,
+    GatewayError,
+    Retryable,
+    WebhookRejected,
+    for_fetch,
+)
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 PRODUCTION_URL = "https://openapi.alipay.com/gateway.do"
@@ -213,6 +221,12 @@ class AlipayGateway:
 
     # --- fetch --------------------------------------------------------------------
     def fetch(self, query: RefundQuery) -> GatewayResult | None:
+        try:
+            return self._fetch(query)
+        except (Declined, Ambiguous) as exc:
+            raise for_fetch(exc) from exc
+
+    def _fetch(self, query: RefundQuery) -> GatewayResult | None:
         self._check_currency(query.amount)
         field, ref = self._trade(query.charge_ref)
         try:
@@ -289,6 +303,7 @@ class AlipayGateway:
                 amount=None,
                 occurred_at=occurred_at,
                 raw=params,
+                charge_refs=_refs(params, ("out_trade_no", "trade_no")),
             )
         ]
 
@@ -351,6 +366,12 @@ class AlipayGateway:
         if isinstance(exc, AliPayException | ValueError | KeyError):
             return unknown(f"Alipay SDK error: {exc}", gateway=self.id)
         raise exc
+
+
+def _refs(data: Mapping[str, Any], fields: tuple[str, ...]) -> tuple[str, ...]:
+    """Every way an order may hold this charge: the bare numbers, then the ``field:``-prefixed forms."""
+    bare = [str(data[f]) for f in fields if data.get(f)]
+    return tuple(bare + [f"{f}:{data[f]}" for f in fields if data.get(f)])
 
 
 def _china_time(value: str | None) -> datetime | None:

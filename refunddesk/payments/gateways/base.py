@@ -150,6 +150,10 @@ class WebhookEvent:
     ``refunddesk_refund_id`` metadata, i.e. it was made in the dashboard; for Alipay/WeChat a refund made
     in the merchant console carries a number we never issued). ``amount`` is this refund's amount, or
     ``None`` when the gateway only reports a cumulative figure (Alipay: see ``raw['refund_fee']``).
+    ``charge_ref`` is the gateway's main reference of the charge (Stripe: the Charge ``ch_...``;
+    Alipay/WeChat: per the adapter's ``charge_ref_field``); ``charge_refs`` holds every reference of the
+    same charge the gateway gave, ``charge_ref`` first (Stripe: also the PaymentIntent ``pi_...``;
+    Alipay/WeChat: both numbers, bare and ``field:``-prefixed): match orders against all of them.
     """
 
     kind: str
@@ -162,8 +166,11 @@ class WebhookEvent:
     occurred_at: datetime
     raw: dict[str, Any] = field(default_factory=dict)
     failure_reason: str | None = None
+    charge_refs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        refs = tuple(dict.fromkeys(r for r in (self.charge_ref, *self.charge_refs) if r))
+        object.__setattr__(self, "charge_refs", refs)
         if self.kind not in EVENT_KINDS:
             raise ValueError(f"kind must be one of {EVENT_KINDS}, got {self.kind!r}")
         if self.occurred_at.tzinfo is None:

@@ -115,3 +115,19 @@ class GatewayConfigError(ConfigurationError, GatewayError):
         if self.gateway:
             body["gateway"] = self.gateway
         return body
+
+
+def for_fetch(exc: GatewayError) -> GatewayError:
+    """A refusal or puzzle while *looking a refund up* says nothing about the refund itself.
+
+    ``fetch`` must never raise Declined (the worker would fail a refund that may have gone through)
+    nor Ambiguous (nothing was sent): both become Retryable, keeping the gateway's code and text.
+    """
+    if isinstance(exc, Declined | Ambiguous):
+        return Retryable(
+            f"looking the refund up failed: {exc.message}",
+            gateway=exc.gateway,
+            gateway_code=exc.gateway_code,
+            raw=exc.raw,
+        )
+    return exc

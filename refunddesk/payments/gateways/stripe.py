@@ -40,7 +40,15 @@ from .base import (
     WebhookEvent,
     lower_headers,
 )
-from .errors import Ambiguous, Declined, GatewayConfigError, GatewayError, Retryable, WebhookRejected
+from .errors import (
+    Ambiguous,
+    Declined,
+    GatewayConfigError,
+    GatewayError,
+    Retryable,
+    WebhookRejected,
+    for_fetch,
+)
 
 METADATA_KEY = "refunddesk_refund_id"
 REASON_KEY = "refunddesk_reason"
@@ -119,22 +127,23 @@ class StripeGateway:
     # --- fetch ------------------------------------------------------------------
     def fetch(self, query: RefundQuery) -> GatewayResult | None:
         try:
+            return self._fetch(query)
+        except (Declined, Ambiguous) as exc:
+            raise for_fetch(exc) from exc
+
+    def _fetch(self, query: RefundQuery) -> GatewayResult | None:
+        try:
             if query.gateway_ref:
                 try:
                     refund = self.client.v1.refunds.retrieve(query.gateway_ref)
                 except stripe_sdk.InvalidRequestError as exc:
-                    if exc.http_status == 404 or exc.code == "resource_missing":
-                        return None
-                    raise
-                metadata = _as_dict(refund).get("metadata") or {}
-                if metadata.get(METADATA_KEY) not in (None, query.idempotency_key):
-                    raise Ambiguous(
-                        f"refund {query.gateway_ref} belongs to {metadata.get(METADATA_KEY)}, "
-                        f"not {query.idempotency_key}",
-                        gateway=self.id,
-                        gateway_code="refund_mismatch",
-                    )
-                return self._result(refund)
+                    if not (exc.http_status == 404 or exc.code == "resource_missing"):
+                        raise
+                else:
+                    owner = (_as_dict(refund).get("metadata") or {}).get(METADATA_KEY)
+                    if owner in (None, query.idempotency_key):
+                        return self._result(refund)
+                # unknown id, or a refund of another key: look for ours on the charge instead
             listing = self.client.v1.refunds.list(
                 params={charge_param(query.charge_ref): query.charge_ref, "limit": 100}  # type: ignore[arg-type]
             )
@@ -199,10 +208,11 @@ class StripeGateway:
                     gateway=self.id,
                     gateway_ref=None,
                     idempotency_key=None,
-                    charge_ref=obj.get("payment_intent") or obj.get("id"),
+                    charge_ref=obj.get("id"),
                     amount=_money(obj.get("amount_refunded"), obj.get("currency")),
                     occurred_at=occurred_at,
                     raw=event,
+                    charge_refs=tuple(r for r in (obj.get("id"), obj.get("payment_intent")) if r),
                 )
             ]
             # Older API versions embed the charge's refunds: report each one as well.
@@ -222,11 +232,12 @@ class StripeGateway:
             gateway=self.id,
             gateway_ref=refund.get("id"),
             idempotency_key=(refund.get("metadata") or {}).get(METADATA_KEY),
-            charge_ref=refund.get("payment_intent") or refund.get("charge"),
+            charge_ref=refund.get("charge") or refund.get("payment_intent"),
             amount=_money(refund.get("amount"), refund.get("currency")),
             occurred_at=occurred_at,
             raw=event,
             failure_reason=refund.get("failure_reason") if status == FAILED else None,
+            charge_refs=tuple(r for r in (refund.get("charge"), refund.get("payment_intent")) if r),
         )
 
     # --- helpers --------------------------------------------------------------------

@@ -12,7 +12,7 @@ request body is serialised once and exactly those bytes are signed and sent.
 
 * ``refund``: ``POST /v3/refund/domestic/refunds`` with ``out_trade_no`` (or ``transaction_id``),
   ``out_refund_no`` = our key, ``amount: {refund, total, currency}`` in fen, optional ``reason``
-  and ``notify_url``. Every request carries ``Authorization: WECHATPAY2-SHA256-RSA2048 mchid=...,
+  and ``notify_url`` (HTTPS only; WeChat refuses http). Every request carries ``Authorization: WECHATPAY2-SHA256-RSA2048 mchid=...,
   nonce_str=..., signature=..., timestamp=..., serial_no=...``; every 2xx answer's
   ``Wechatpay-Signature`` is verified with the platform public key (or certificate) named by
   ``Wechatpay-Serial``. Status SUCCESS -> succeeded, PROCESSING -> pending, CLOSED/ABNORMAL -> failed.
@@ -55,7 +55,15 @@ from .base import (
     WebhookEvent,
     lower_headers,
 )
-from .errors import Ambiguous, Declined, GatewayConfigError, GatewayError, Retryable, WebhookRejected
+from .errors import (
+    Ambiguous,
+    Declined,
+    GatewayConfigError,
+    GatewayError,
+    Retryable,
+    WebhookRejected,
+    for_fetch,
+)
 
 PRODUCTION_URL = "https://api.mch.weixin.qq.com"
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
@@ -157,8 +165,11 @@ class WeChatPayGateway:
         }
         if cmd.reason:
             payload["reason"] = cmd.reason[:80]
-        if cmd.notify_url or self.notify_url:
-            payload["notify_url"] = cmd.notify_url or self.notify_url
+        notify_url = cmd.notify_url or self.notify_url
+        if notify_url and notify_url.startswith("https://"):
+            # WeChat Pay refuses the whole refund for a non-HTTPS notify_url; without one the refund
+            # still settles (fetch polling, or the notify_url set in the merchant platform).
+            payload["notify_url"] = notify_url
         if self.funds_account:
             payload["funds_account"] = self.funds_account
         try:
@@ -187,6 +198,12 @@ class WeChatPayGateway:
 
     # --- fetch ----------------------------------------------------------------------------
     def fetch(self, query: RefundQuery) -> GatewayResult | None:
+        try:
+            return self._fetch(query)
+        except (Declined, Ambiguous) as exc:
+            raise for_fetch(exc) from exc
+
+    def _fetch(self, query: RefundQuery) -> GatewayResult | None:
         path = f"{REFUNDS_PATH}/{quote(query.idempotency_key, safe='')}"
         try:
             status, data = self._call("GET", path, None)
@@ -266,6 +283,10 @@ class WeChatPayGateway:
                 occurred_at=occurred or now or datetime.now(UTC),
                 raw={"notification": {k: v for k, v in notification.items() if k != "resource"}, "resource": refund},
                 failure_reason=_FAILURE_TEXT.get(refund_status, refund_status or "failed") if status == FAILED else None,
+                charge_refs=tuple(
+                    [str(refund[f]) for f in ("out_trade_no", "transaction_id") if refund.get(f)]
+                    + [f"{f}:{refund[f]}" for f in ("out_trade_no", "transaction_id") if refund.get(f)]
+                ),
             )
         ]
 

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -64,6 +65,7 @@ class WeChatFake:
     apiv3_key: str = APIV3_KEY
     initial_status: str = "PROCESSING"  # what a new refund answers (WeChat: PROCESSING, then SUCCESS)
     faults: Faults = field(default_factory=lambda: Faults(fail_status=500))
+    query_error: tuple[int, str, str] | None = None  # answer the next refund query with (status, code, message)
 
     def __post_init__(self) -> None:
         self.server: FakeServer | None = None
@@ -163,8 +165,11 @@ class WeChatFake:
         if request.method == "POST" and request.path == REFUNDS:
             return self._create(request)
         if request.method == "GET" and request.path.startswith(REFUNDS + "/"):
+            if self.query_error is not None:
+                (status, code, message), self.query_error = self.query_error, None
+                return self._json(status, {"code": code, "message": message})
             with self.lock:
-                refund = self.refunds.get(request.path[len(REFUNDS) + 1 :])
+                refund = self.refunds.get(unquote(request.path[len(REFUNDS) + 1 :]))
             if refund is None:
                 return self._json(404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"})
             return self._json(200, refund)
@@ -209,6 +214,8 @@ class WeChatFake:
             return self._json(400, {"code": "PARAM_ERROR", "message": "out_refund_no 格式错误"})
         if not isinstance(amount.get("refund"), int) or not isinstance(amount.get("total"), int):
             return self._json(400, {"code": "PARAM_ERROR", "message": "amount.refund/total must be integers (fen)"})
+        if "notify_url" in body and not str(body["notify_url"]).startswith("https://"):
+            return self._json(400, {"code": "PARAM_ERROR", "message": "notify_url 必须为 https 地址"})
         if amount.get("currency") != "CNY":
             return self._json(400, {"code": "PARAM_ERROR", "message": "currency must be CNY"})
         with self.lock:
