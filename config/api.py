@@ -55,10 +55,9 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError):
 
 def _register_routers() -> None:
     from refunddesk.billing.api import router as billing_router
-
+    from refunddesk.core.api import router as auth_router
     from refunddesk.policies.api import router as policy_router
     from refunddesk.refunds.api import customer_router, staff_router
-    from refunddesk.core.api import router as auth_router
 
     api.add_router("/v1/", billing_router)
     api.add_router("/v1/auth/", auth_router)

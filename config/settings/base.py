@@ -163,7 +163,16 @@ if env_str("STRIPE_API_KEY", ""):
     REFUNDDESK_GATEWAYS["stripe"] = {
         "api_key": env_str("STRIPE_API_KEY", ""), "webhook_secret": env_str("STRIPE_WEBHOOK_SECRET", ""),
     }
+# A JSON object of gateway settings, merged over the above (e.g. alipay/wechat_pay keys):
+# REFUNDDESK_GATEWAYS_JSON='{"stripe": {"api_key": "sk_live_...", "webhook_secret": "whsec_..."}}'
+if env_str("REFUNDDESK_GATEWAYS_JSON", ""):
+    import json as _json
+
+    for _name, _options in _json.loads(env_str("REFUNDDESK_GATEWAYS_JSON", "{}")).items():
+        REFUNDDESK_GATEWAYS[_name] = {**REFUNDDESK_GATEWAYS.get(_name, {}), **_options}
 # The merchant's product is told to end the service by a signed webhook (service.terminate).
 REFUNDDESK_MERCHANT_WEBHOOK_URL = env_str("REFUNDDESK_MERCHANT_WEBHOOK_URL", "")
 REFUNDDESK_MERCHANT_WEBHOOK_SECRET = env_str("REFUNDDESK_MERCHANT_WEBHOOK_SECRET", "change-me")
 REFUNDDESK_RECONCILE_SECONDS = env_int("REFUNDDESK_RECONCILE_SECONDS", 60)
+# How long one worker may talk to a gateway about a refund before another may try (longer than any timeout).
+REFUNDDESK_REFUND_LEASE_SECONDS = env_int("REFUNDDESK_REFUND_LEASE_SECONDS", 120)

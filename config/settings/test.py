@@ -1,5 +1,7 @@
 """Settings for the test suite: same as base, with fast hashing and in-memory mail."""
 
+import os
+
 from config.settings.base import *  # noqa: F403
 
 DEBUG = False
@@ -7,6 +9,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # pytest-django creates a throwaway database from this one.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
-REFUNDDESK_GATEWAYS = {"sandbox": {"delay_seconds": 0, "decline_endings": ["0013"]}, "manual": {}}
+    # A file (threads and worker subprocesses in the tests share it), one per test run.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+REFUNDDESK_GATEWAYS["sandbox"] = {"delay_seconds": 0, "decline_endings": ["0013"]}  # noqa: F405
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405

@@ -53,6 +53,8 @@ class Refund(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # while a worker talks to the gateway about this refund, nobody else does (crash-safe: it expires)
+    lease_until = models.DateTimeField(null=True, blank=True)
     marked_paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="+")
 

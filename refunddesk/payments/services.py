@@ -28,6 +28,7 @@ from django.utils import timezone
 from refunddesk.billing.models import Order
 from refunddesk.core import roles
 from refunddesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from refunddesk.core.faults import crash_point
 from refunddesk.core.money import Money
 from refunddesk.payments.gateways.base import FAILED, PENDING, SUCCEEDED, GatewayResult, RefundCommand
 from refunddesk.payments.models import FINAL, RESERVING, Origin, Refund, RefundStatus
@@ -103,15 +104,20 @@ def _command(refund: Refund) -> RefundCommand:
 @transaction.atomic
 def refund_claim_attempt(*, refund_id: int, now: dt.datetime) -> tuple[Refund, str]:
     """Step 2. Returns (refund, what to do): 'send', 'fetch' or 'done'."""
-    refund = Refund.objects.select_for_update().select_related("order").get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",)).select_related("order").get(pk=refund_id)
     if refund.final or refund.gateway == "manual":
         return refund, "done"
+    clock = timezone.now()
+    if refund.lease_until and refund.lease_until > clock:
+        return refund, "busy"  # another worker is talking to the gateway about it right now
+    refund.lease_until = clock + dt.timedelta(seconds=settings.REFUNDDESK_REFUND_LEASE_SECONDS)
     if refund.status in (RefundStatus.SUBMITTED, RefundStatus.NEEDS_ATTENTION):
+        refund.save(update_fields=["lease_until"])
         return refund, "fetch"  # it may have gone out: ask before anything else
     refund.status = RefundStatus.SUBMITTED
     refund.attempts = F("attempts") + 1
     refund.submitted_at = refund.submitted_at or now
-    refund.save(update_fields=["status", "attempts", "submitted_at"])
+    refund.save(update_fields=["status", "attempts", "submitted_at", "lease_until"])
     refund.refresh_from_db(fields=["attempts"])
     return refund, "send"
 
@@ -119,7 +125,7 @@ def refund_claim_attempt(*, refund_id: int, now: dt.datetime) -> tuple[Refund, s
 @transaction.atomic
 def refund_apply_result(*, refund_id: int, result: GatewayResult, now: dt.datetime) -> Refund:
     """Step 4: apply what the gateway says. Final states never move; amounts must agree."""
-    refund = Refund.objects.select_for_update().select_related("order", "request").get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund_id)
     if refund.final:
         return refund
     if result.amount.minor != refund.amount_minor or result.amount.currency != refund.currency:
@@ -132,8 +138,14 @@ def refund_apply_result(*, refund_id: int, result: GatewayResult, now: dt.dateti
         return _fail(refund, reason=result.failure_reason or "the gateway failed the refund", now=now)
     refund.status = RefundStatus.SUBMITTED
     refund.next_check_at = now + CHECK_AFTER
-    refund.save(update_fields=["status", "gateway_ref", "next_check_at"])
+    _save(refund, ["status", "gateway_ref", "next_check_at"])
     return refund
+
+
+def _save(refund: Refund, fields: list[str] | None = None) -> None:
+    """Write the refund after a gateway call, releasing the worker's lease on it."""
+    refund.lease_until = None
+    refund.save(update_fields=[*fields, "lease_until"] if fields else None)
 
 
 def _succeed(refund: Refund, *, now: dt.datetime, user=None, note: str = "") -> Refund:
@@ -148,7 +160,7 @@ def _succeed(refund: Refund, *, now: dt.datetime, user=None, note: str = "") -> 
         refund.arrival_by = due_after(now, refund.arrival_max_days or 10)
     except Exception as exc:  # a missing holiday schedule must not stop the money being recorded
         log.warning("arrival date not computed: %s", exc)
-    refund.save()
+    _save(refund)
     Order.objects.filter(pk=refund.order_id).update(
         refunded_minor=F("refunded_minor") + refund.amount_minor, service_ended_at=now,
     )
@@ -165,7 +177,7 @@ def _fail(refund: Refund, *, reason: str, now: dt.datetime) -> Refund:
     refund.failure_reason = reason
     refund.settled_at = now
     refund.next_check_at = None
-    refund.save()
+    _save(refund)
     if refund.request_id:
         refund_failed_notify(request=refund.request, refund=refund, reason=reason, now=now)
     return refund
@@ -175,7 +187,7 @@ def _needs_attention(refund: Refund, reason: str, now: dt.datetime) -> Refund:
     refund.status = RefundStatus.NEEDS_ATTENTION
     refund.last_error = reason
     refund.next_check_at = None
-    refund.save(update_fields=["status", "last_error", "next_check_at", "gateway_ref"])
+    _save(refund, ["status", "last_error", "next_check_at", "gateway_ref"])
     log.error("refund %s needs attention: %s", refund.idempotency_key, reason)
     return refund
 
@@ -183,7 +195,7 @@ def _needs_attention(refund: Refund, reason: str, now: dt.datetime) -> Refund:
 @transaction.atomic
 def refund_record_error(*, refund_id: int, error: str, retry: bool, now: dt.datetime) -> Refund:
     """A transient error (retry) puts the refund back to pending; it will be sent again, same key."""
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
     if refund.final:
         return refund
     refund.last_error = error[:2000]
@@ -193,26 +205,26 @@ def refund_record_error(*, refund_id: int, error: str, retry: bool, now: dt.date
     else:
         refund.status = RefundStatus.NEEDS_ATTENTION
         refund.next_check_at = None
-    refund.save(update_fields=["last_error", "status", "next_check_at"])
+    _save(refund, ["last_error", "status", "next_check_at"])
     return refund
 
 
 @transaction.atomic
 def refund_mark_submitted_unknown(*, refund_id: int, error: str, now: dt.datetime) -> Refund:
     """Ambiguous: it may have gone through. Settle by asking, never by sending again."""
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
     if refund.final:
         return refund
     refund.status = RefundStatus.SUBMITTED
     refund.last_error = error[:2000]
     refund.next_check_at = now + CHECK_AFTER
-    refund.save(update_fields=["status", "last_error", "next_check_at"])
+    _save(refund, ["status", "last_error", "next_check_at"])
     return refund
 
 
 @transaction.atomic
 def refund_declined(*, refund_id: int, reason: str, now: dt.datetime) -> Refund:
-    refund = Refund.objects.select_for_update().select_related("order", "request").get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund_id)
     if refund.final:
         return refund
     return _fail(refund, reason=reason, now=now)
@@ -221,12 +233,12 @@ def refund_declined(*, refund_id: int, reason: str, now: dt.datetime) -> Refund:
 @transaction.atomic
 def refund_after_fetch_none(*, refund_id: int, now: dt.datetime) -> Refund:
     """The gateway never saw this key: it is safe to send it (again), same key."""
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
     if refund.final:
         return refund
     refund.status = RefundStatus.PENDING
     refund.next_check_at = now
-    refund.save(update_fields=["status", "next_check_at"])
+    _save(refund, ["status", "next_check_at"])
     return refund
 
 
@@ -239,7 +251,7 @@ def refund_mark_paid(*, refund_id: int, user, reference: str, now: dt.datetime |
     reference = (reference or "").strip()
     if not reference:
         raise ValidationError("give the payment reference (bank transfer or gateway number).", field="reference")
-    refund = Refund.objects.select_for_update().select_related("order", "request").filter(pk=refund_id).first()
+    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").filter(pk=refund_id).first()
     if refund is None:
         raise NotFound("no such refund.")
     if refund.final:
@@ -258,7 +270,7 @@ def refund_retry(*, refund_id: int, user, now: dt.datetime | None = None) -> Ref
     now = now or timezone.now()
     if not roles.has_role(user, roles.FINANCE):
         raise PermissionDenied("only finance can retry refunds.")
-    refund = Refund.objects.select_for_update().select_related("order", "request").get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund_id)
     if refund.status == RefundStatus.SUCCEEDED:
         raise Conflict("this refund has already succeeded.")
     order = Order.objects.select_for_update().get(pk=refund.order_id)
@@ -276,13 +288,17 @@ def refund_retry(*, refund_id: int, user, now: dt.datetime | None = None) -> Ref
 
 
 def refund_record_external(*, gateway: str, charge_ref: str, gateway_ref: str, amount: Money,
-                           origin: str = Origin.GATEWAY_DASHBOARD, now: dt.datetime | None = None) -> Refund | None:
-    """A refund made outside refunddesk (the gateway's dashboard, an app store): record it against its order."""
+                           origin: str = Origin.GATEWAY_DASHBOARD, now: dt.datetime | None = None,
+                           other_refs: tuple[str, ...] = ()) -> Refund | None:
+    """A refund made outside refunddesk (the gateway's dashboard, an app store): record it against its order.
+
+    `other_refs` are further names of the same charge (Stripe: the charge id and the payment intent)."""
     now = now or timezone.now()
+    refs = [r for r in (charge_ref, *other_refs) if r]
     with transaction.atomic():
         if Refund.objects.filter(gateway=gateway, gateway_ref=gateway_ref).exists():
             return None
-        order = Order.objects.select_for_update().filter(gateway=gateway, gateway_charge_ref=charge_ref).first()
+        order = Order.objects.select_for_update().filter(gateway=gateway, gateway_charge_ref__in=refs).first()
         if order is None:
             log.warning("%s reported refund %s for unknown charge %s; ignored", gateway, gateway_ref, charge_ref)
             return None
@@ -310,32 +326,41 @@ __all__ = ["PENDING", "MAX_ATTEMPTS", "gateway_for"]
 
 
 def refund_execute_once(*, refund_id: int, now: dt.datetime | None = None) -> Refund:
-    """One pass: send (or look up) the refund and apply the answer. Never sends a key the gateway holds."""
+    """Send (or look up) the refund and apply the answer. Never sends a key the gateway already holds:
+    a refund that may have gone out is looked up first, and sent again only if the gateway never saw it."""
     from refunddesk.payments.gateways.errors import Ambiguous, Declined, GatewayConfigError, Retryable
 
     now = now or timezone.now()
-    refund, todo = refund_claim_attempt(refund_id=refund_id, now=now)
-    if todo == "done":
+    crash_point("after_claim")
+    for _ in range(2):  # a lookup that finds nothing may be followed by one send
+        refund, todo = refund_claim_attempt(refund_id=refund_id, now=now)
+        if todo in ("done", "busy"):
+            return refund
+        crash_point("after_key_stored" if todo == "send" else "before_fetch")
+        try:
+            gateway = gateway_for(refund.gateway)
+            cmd = _command(refund)
+        except (GatewayConfigError, ValueError) as exc:
+            return refund_record_error(refund_id=refund_id, error=f"configuration: {exc}", retry=False, now=now)
+        try:
+            if todo == "fetch":
+                result = gateway.fetch(cmd.query(refund.gateway_ref or None))
+                if result is None:
+                    refund_after_fetch_none(refund_id=refund_id, now=now)
+                    continue
+            else:
+                result = gateway.refund(cmd)
+        except Declined as exc:
+            return refund_declined(refund_id=refund_id, reason=exc.reason, now=now)
+        except Retryable as exc:
+            return refund_record_error(refund_id=refund_id, error=str(exc), retry=True, now=now)
+        except Ambiguous as exc:
+            return refund_mark_submitted_unknown(refund_id=refund_id, error=str(exc), now=now)
+        crash_point("after_gateway_before_commit")
+        refund = refund_apply_result(refund_id=refund_id, result=result, now=now)
+        crash_point("after_commit")
         return refund
-    try:
-        gateway = gateway_for(refund.gateway)
-        cmd = _command(refund)
-    except (GatewayConfigError, ValueError) as exc:
-        return refund_record_error(refund_id=refund_id, error=f"configuration: {exc}", retry=False, now=now)
-    try:
-        if todo == "fetch":
-            result = gateway.fetch(cmd.query(refund.gateway_ref or None))
-            if result is None:
-                return refund_after_fetch_none(refund_id=refund_id, now=now)
-        else:
-            result = gateway.refund(cmd)
-    except Declined as exc:
-        return refund_declined(refund_id=refund_id, reason=exc.reason, now=now)
-    except Retryable as exc:
-        return refund_record_error(refund_id=refund_id, error=str(exc), retry=True, now=now)
-    except Ambiguous as exc:
-        return refund_mark_submitted_unknown(refund_id=refund_id, error=str(exc), now=now)
-    return refund_apply_result(refund_id=refund_id, result=result, now=now)
+    return Refund.objects.get(pk=refund_id)
 
 
 def refund_follow_up(refund: Refund) -> dt.datetime | None:
@@ -351,7 +376,11 @@ def refunds_due_for_check(*, now: dt.datetime, older_than: dt.timedelta) -> list
 
     stale = now - older_than
     rows = Refund.objects.filter(status__in=[RefundStatus.PENDING, RefundStatus.SUBMITTED]).exclude(gateway="manual")
-    rows = rows.filter(Q(next_check_at__lte=now) | Q(next_check_at__isnull=True, created_at__lte=stale))
+    rows = rows.filter(
+        Q(next_check_at__lte=now)
+        | Q(status=RefundStatus.SUBMITTED, submitted_at__lte=stale)  # asking is always safe
+        | Q(next_check_at__isnull=True, created_at__lte=stale)  # never picked up (its job was lost)
+    )
     return list(rows.order_by("created_at").values_list("pk", flat=True)[:1000])
 
 

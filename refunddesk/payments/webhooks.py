@@ -74,8 +74,10 @@ def _settle(gateway_id: str, event: WebhookEvent) -> str:
         refund = refund_apply_result(refund_id=refund.pk, result=result, now=now)
         return f"refund {refund.idempotency_key} is {refund.status}"
     if event.kind == REFUND_SUCCEEDED and event.charge_ref and event.gateway_ref and event.amount is not None:
+        other = tuple(event.charge_refs or ())  # every name the gateway gives the charge
         recorded = refund_record_external(gateway=gateway_id, charge_ref=event.charge_ref,
-                                          gateway_ref=event.gateway_ref, amount=event.amount, now=now)
+                                          gateway_ref=event.gateway_ref, amount=event.amount, now=now,
+                                          other_refs=other)
         if recorded:
             return f"refund made outside refunddesk recorded on order {recorded.order.external_id}"
     log.warning("%s webhook %s about an unknown refund (%s / %s); ignored", gateway_id, event.event_id,
