@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from refunddesk.billing.models import Order
