@@ -170,6 +170,10 @@ if env_str("REFUNDDESK_GATEWAYS_JSON", ""):
 
     for _name, _options in _json.loads(env_str("REFUNDDESK_GATEWAYS_JSON", "{}")).items():
         REFUNDDESK_GATEWAYS[_name] = {**REFUNDDESK_GATEWAYS.get(_name, {}), **_options}
+# App Store Server Notifications are trusted through this root certificate (PEM: Apple Root CA - G3).
+REFUNDDESK_APPLE_ROOT_CERT = env_str("REFUNDDESK_APPLE_ROOT_CERT", "")
+# Google Play RTDN push endpoint token: /api/v1/store-notifications/google-play?token=...
+REFUNDDESK_GOOGLE_PUSH_TOKEN = env_str("REFUNDDESK_GOOGLE_PUSH_TOKEN", "")
 # The merchant's product is told to end the service by a signed webhook (service.terminate).
 REFUNDDESK_MERCHANT_WEBHOOK_URL = env_str("REFUNDDESK_MERCHANT_WEBHOOK_URL", "")
 REFUNDDESK_MERCHANT_WEBHOOK_SECRET = env_str("REFUNDDESK_MERCHANT_WEBHOOK_SECRET", "change-me")
