@@ -80,7 +80,7 @@ from cel_expr_python import cel
 from cel_expr_python.ext import ext_math
 
 from refunddesk.core.errors import ValidationError
-from refunddesk.core.money import ROUNDING, ROUNDING_DESCRIPTION, Money
+from refunddesk.core.money import ROUNDING, ROUNDING_DESCRIPTION, Money, exponent
 from refunddesk.policies import facts as facts_module
 from refunddesk.policies.facts import (
     CONTRACT_VERSION,
@@ -88,8 +88,7 @@ from refunddesk.policies.facts import (
     EvaluationError,
     FactError,
     Facts,
-    display,
-    format_money,
+    format_minor,
 )
 
 __all__ = [
@@ -113,7 +112,6 @@ OUTCOMES = ("approve", "reject", "review", "redirect")
 LANGS = ("en", "zh-Hans")
 EXTRA_PLACEHOLDERS = ("refund", "review_business_days", "refund_business_days")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_CHUNK = 8  # clauses per compiled chain expression (CEL's parser nests at most 32 deep)
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -175,25 +173,33 @@ class Text:
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    """An explanation with its placeholders parsed: parts are literal str or (name,) tuples."""
+    """An explanation in one language with its placeholders parsed: `parts` are literal str
+    or (name,) tuples; `pieces` the same with each placeholder as a ready formatter."""
 
     parts: tuple[str | tuple[str], ...]
+    lang: str = "en"
+    pieces: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
-    def render(self, values: Mapping[str, Any], lang: str) -> str:
-        out = []
+    def __post_init__(self) -> None:
+        zh = facts_module.is_zh(self.lang)
+        pieces: list[Any] = []
         for part in self.parts:
             if isinstance(part, str):
-                out.append(part)
+                pieces.append(part)
+            elif part[0] in FACTS:
+                show = facts_module.fact_formatter(part[0], self.lang)
+                pieces.append(lambda facts, extras, show=show: show(facts))
+            elif part[0] == "refund":
+                pieces.append(
+                    lambda facts, extras: format_minor(extras["refund"].minor, extras["refund"].currency, zh)
+                )
             else:
-                name = part[0]
-                value = values[name]
-                if name in FACTS:
-                    out.append(display(name, value, lang))
-                elif isinstance(value, Money):
-                    out.append(format_money(value, lang))
-                else:
-                    out.append(str(value))
-        return "".join(out)
+                pieces.append(lambda facts, extras, name=part[0]: str(extras[name]))
+        object.__setattr__(self, "pieces", tuple(pieces))
+
+    def render(self, facts: Facts, extras: Mapping[str, Any]) -> str:
+        """The explanation for one decision: facts quoted, {refund} and the business days filled in."""
+        return "".join([piece if piece.__class__ is str else piece(facts, extras) for piece in self.pieces])
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -205,7 +211,7 @@ class Rule:
     """What a clause (or the default) decides. Shared by `Clause` and the policy's default."""
 
     id: str
-    line: int
+    line: int = field(compare=False)  # where it starts in the document (not part of its meaning)
     outcome: str
     amount: str | None
     explanation: Text
@@ -213,6 +219,7 @@ class Rule:
     note: str | None
     _amount: Any = field(default=None, compare=False, repr=False)
     _templates: tuple[_Template, _Template] | None = field(default=None, compare=False, repr=False)
+    _amount_reads: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"outcome": self.outcome}
@@ -249,6 +256,7 @@ class Policy:
     facts: tuple[str, ...]  # every fact the policy reads, in contract order
     source_name: str = field(default="<policy>", compare=False)
     digest: str = field(default="", compare=False)  # sha256 of the document text
+    _convert: Any = field(default=None, compare=False, repr=False)  # facts.Converter for `facts`
     _segments: tuple[tuple[int, int, Any], ...] = field(default=(), compare=False, repr=False)
     _unmatched: tuple[tuple[TraceStep, ...], ...] = field(default=(), compare=False, repr=False)
 
@@ -618,7 +626,7 @@ def _cel_problems(
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
-def _parse_template(text: str) -> tuple[_Template | None, list[str]]:
+def _parse_template(text: str, lang: str = "en") -> tuple[_Template | None, list[str]]:
     parts: list[str | tuple[str]] = []
     errors: list[str] = []
     pos = 0
@@ -647,7 +655,7 @@ def _parse_template(text: str) -> tuple[_Template | None, list[str]]:
     literal.append(text[pos:])
     if "".join(literal):
         parts.append("".join(literal))
-    return (_Template(tuple(parts)) if not errors else None), errors
+    return (_Template(tuple(parts), lang) if not errors else None), errors
 
 
 class _Builder:
@@ -779,7 +787,7 @@ class _Builder:
         if explanation is not None:
             parsed = []
             for lang, text in (("en", explanation.en), ("zh-Hans", explanation.zh)):
-                template, errors = _parse_template(text)
+                template, errors = _parse_template(text, lang)
                 for error in errors:
                     self.problem(
                         doc.key_lines.get("explanation", doc.line), who, f"explanation ({lang}): {error}"
@@ -808,6 +816,7 @@ class _Builder:
             "note": note,
             "_amount": compiled_amount,
             "_templates": templates,
+            "_amount_reads": tuple(sorted(_facts_read(amount_src))) if compiled_amount is not None else (),
         }
 
 
@@ -939,14 +948,7 @@ def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
         reads.add("order.currency")
     ordered = tuple(name for name in FACTS if name in reads)
 
-    segments = []
-    for start in range(0, len(clauses), _CHUNK):
-        chunk = clauses[start : start + _CHUNK]
-        chain = " : ".join(f"(\n{c.condition}\n) ? {k}" for k, c in enumerate(chunk)) + " : -1"
-        try:
-            segments.append((start, len(chunk), _env().compile(chain)))
-        except RuntimeError:  # too deep for one expression: fall back to one clause at a time
-            segments.extend((start + k, 1, None) for k in range(len(chunk)))
+    segments = _segments(clauses, 0, len(clauses))
     unmatched = tuple(tuple(TraceStep(c.id, False) for c in clauses[:k]) for k in range(len(clauses) + 1))
     return Policy(
         id=policy_id,
@@ -960,9 +962,27 @@ def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
         facts=ordered,
         source_name=source_name,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        _convert=facts_module.Converter(ordered),
         _segments=tuple(segments),
         _unmatched=unmatched,
     )
+
+
+def _segments(clauses: list[Clause], start: int, stop: int) -> list[tuple[int, int, Any]]:
+    """Compile clauses[start:stop] into one chained expression `c0 ? 0 : c1 ? 1 : ... : -1`
+    (one CEL call finds the first match); CEL's parser nests at most 32 deep, so a chain that
+    is too deep is split in halves, down to single clauses evaluated one at a time."""
+    if stop - start == 0:
+        return []
+    if stop - start == 1:
+        return [(start, 1, None)]
+    chunk = clauses[start:stop]
+    chain = " : ".join(f"(\n{c.condition}\n) ? {k}" for k, c in enumerate(chunk)) + " : -1"
+    try:
+        return [(start, stop - start, _env().compile(chain))]
+    except RuntimeError:
+        middle = (start + stop) // 2
+        return _segments(clauses, start, middle) + _segments(clauses, middle, stop)
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -985,9 +1005,15 @@ def _failure(value: Any) -> str:
     return re.sub(r"^[A-Z_]+: ", "", text)
 
 
-def _find_match(policy: Policy, activation: Any) -> int:
+def _find_match(policy: Policy, cel: dict[str, Any]) -> int:
     """Index of the first clause whose condition is true, or -1."""
-    for start, size, chain in policy._segments:
+    segments = policy._segments
+    if len(segments) == 1 and segments[0][2] is not None:  # the usual case: one chained expression
+        got = segments[0][2].eval(data=cel).value()
+        if type(got) is int:
+            return got
+    activation = _env().Activation(cel)
+    for start, size, chain in segments:
         if chain is not None:
             got = chain.eval(activation).value()
             if type(got) is int:
@@ -1013,9 +1039,8 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
 
     Deterministic: the same facts and the same policy version always give the same Decision.
     """
-    converted = facts if isinstance(facts, Facts) else facts_module.convert(facts, policy.facts)
-    activation = _env().Activation(converted.cel)
-    index = _find_match(policy, activation)
+    converted = facts if isinstance(facts, Facts) else policy._convert(facts)
+    index = _find_match(policy, converted.cel)
     if index >= 0:
         rule: Rule = policy.clauses[index]
         trace = policy._unmatched[index]
@@ -1026,20 +1051,19 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
     refund = computed = None
     notes: tuple[str, ...] = ()
     if rule.outcome == "approve":
-        refund, computed, notes = _amount(policy, rule, activation, converted)
+        refund, computed, notes = _amount(rule, converted)
     if index >= 0:
         trace = (*trace, TraceStep(rule.id, True, notes))
     elif notes:
         trace = (*trace, TraceStep("default", True, notes))
 
-    values = converted.values
-    if rule._templates is not None and any(isinstance(p, tuple) for t in rule._templates for p in t.parts):
-        values = dict(values)
-        values["refund"] = refund
-        values["review_business_days"] = policy.review_business_days
-        values["refund_business_days"] = policy.refund_business_days
+    extras = {
+        "refund": refund,
+        "review_business_days": policy.review_business_days,
+        "refund_business_days": policy.refund_business_days,
+    }
     en_t, zh_t = rule._templates  # type: ignore[misc]
-    explanation = Text(en_t.render(values, "en"), zh_t.render(values, "zh-Hans"))
+    explanation = Text(en_t.render(converted, extras), zh_t.render(converted, extras))
     return Decision(
         policy_id=policy.id,
         policy_version=policy.version,
@@ -1052,10 +1076,9 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
     )
 
 
-def _amount(
-    policy: Policy, rule: Rule, activation: Any, converted: Facts
-) -> tuple[Money, Money, tuple[str, ...]]:
-    got = rule._amount.eval(activation).value()
+def _amount(rule: Rule, converted: Facts) -> tuple[Money, Money, tuple[str, ...]]:
+    cel = converted.cel
+    got = rule._amount.eval(data={name: cel[name] for name in rule._amount_reads}).value()
     if type(got) is not int:
         raise EvaluationError(
             f"clause '{rule.id}': the amount could not be evaluated: {_failure(got)}",
@@ -1063,18 +1086,29 @@ def _amount(
         )
     currency = converted.currency
     computed = Money(got, currency)
-    notes = [f"amount {rule.amount} = {computed}"]
+    notes = [f"amount {rule.amount} = {_plain(got, currency)}"]
     minor = got
     if minor < 0:
-        notes.append(f"computed {computed}; a refund cannot be negative: {Money(0, currency)}")
+        notes.append(f"computed {_plain(got, currency)}; a refund cannot be negative: {_plain(0, currency)}")
         minor = 0
-    paid: Money = converted.values["order.amount"]
-    refunded: Money = converted.values["order.refunded"]
-    refundable = max(paid.minor - refunded.minor, 0)
+    paid = converted.cel["order.amount"]
+    refunded = converted.cel["order.refunded"]
+    refundable = max(paid - refunded, 0)
     if minor > refundable:
         notes.append(
-            f"capped from {Money(minor, currency)} to {Money(refundable, currency)}: "
-            f"{paid} paid, {refunded} already refunded"
+            f"capped from {_plain(minor, currency)} to {_plain(refundable, currency)}: "
+            f"{_plain(paid, currency)} paid, {_plain(refunded, currency)} already refunded"
         )
         minor = refundable
     return Money(minor, currency), computed, tuple(notes)
+
+
+def _plain(minor: int, currency: str) -> str:
+    """'27.00 CNY' - like str(Money) without Decimal arithmetic (this runs per decision)."""
+    exp = exponent(currency)
+    sign = "-" if minor < 0 else ""
+    minor = abs(minor)
+    if not exp:
+        return f"{sign}{minor} {currency}"
+    whole, part = divmod(minor, 10**exp)
+    return f"{sign}{whole}.{part:0{exp}d} {currency}"

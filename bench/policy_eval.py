@@ -1,0 +1,231 @@
+"""Policy engine benchmark: compile time, decisions per second and peak memory per shipped policy.
+
+    .venv/bin/python bench/policy_eval.py            # 100,000 fact sets per policy
+    .venv/bin/python bench/policy_eval.py --n 2000   # a quick check
+
+Fact sets are generated at random (seeded, so every run sees the same ones) as JSON-style
+dicts: RFC 3339 timestamp strings, decimal strings for money. The timing covers
+`engine.evaluate(policy, facts)` as a whole, so the conversion of those strings to CEL values
+is counted. Generation is not timed. Peak memory comes from tracemalloc in a separate pass
+(tracemalloc slows Python down, so it is never on during timing); it sees Python allocations
+only, not the CEL runtime's C++ heap, which the max RSS line covers roughly.
+
+A plain script: no Django setup needed (the engine has no Django in it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from refunddesk.policies import engine  # noqa: E402
+from refunddesk.policies.facts import FACTS  # noqa: E402
+
+POLICIES = [ROOT / "policies" / "subscription-vpn.yaml", ROOT / "policies" / "standard-14-day.yaml"]
+BATCH = 5000
+TARGET = 20_000
+
+
+def _stamp(moment: datetime, offset_hours: int) -> str:
+    """A UTC moment as RFC 3339 text, in UTC (Z) or at a +HH:00 offset."""
+    if offset_hours == 0:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (moment + timedelta(hours=offset_hours)).strftime("%Y-%m-%dT%H:%M:%S") + f"+{offset_hours:02d}:00"
+
+
+def random_facts(rng: random.Random) -> dict:
+    """One varied fact set, nested JSON-style, like the refunds app would send."""
+    currency = rng.choice(["CNY", "CNY", "CNY", "USD", "JPY", "EUR"])
+    if currency == "JPY":
+        amount_minor = rng.randrange(100, 20000)
+        fmt = str
+    else:
+        amount_minor = rng.randrange(100, 100000)
+
+        def fmt(minor: int) -> str:
+            return f"{minor // 100}.{minor % 100:02d}"
+
+    refunded = rng.choice([0, 0, 0, 0, rng.randrange(0, amount_minor + 1), amount_minor])
+    fee = rng.randrange(0, max(1, amount_minor // 50))
+    now = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(0, 60 * 24 * 365))
+    purchased = now - timedelta(minutes=rng.randrange(0, 60 * 24 * 45))
+    period = rng.choice([7, 30, 30, 90, 365])
+    offset = rng.choice([0, 8])
+    days_used = min((now - purchased).days, period) + rng.choice([0, 0.5, 0.25])
+    return {
+        "now": _stamp(now, offset),
+        "request": {
+            "reason": rng.choice(FACTS["request.reason"].choices),
+            "submitted_at": _stamp(now, offset),
+        },
+        "customer": {
+            "region": rng.choice(["cn-east", "cn-north", "us-west", "eu-central"]),
+            "new": rng.random() < 0.3,
+            "tos_violation": rng.random() < 0.03,
+            "refunds_last_year": rng.randrange(0, 4),
+        },
+        "order": {
+            "id": f"ORD-{rng.randrange(10**6)}",
+            "currency": currency,
+            "amount": fmt(amount_minor),
+            "refunded": fmt(refunded),
+            "purchased_at": _stamp(purchased, offset),
+            "sales_channel": rng.choice(["web", "web", "web", "app_store", "google_play", "reseller"]),
+            "payment_method": rng.choice(FACTS["order.payment_method"].choices),
+            "promotional": rng.random() < 0.15,
+            "refundable": rng.random() < 0.92,
+            "channel_fee": fmt(fee),
+        },
+        "plan": {
+            "id": f"plan-{period}",
+            "period_days": period,
+            "refund_window_days": rng.choice([7, 14, 30]),
+            "trial_hours": rng.choice([0, 24, 48]),
+        },
+        "usage": {
+            "days_used": str(days_used),
+            "paid_features_used": rng.random() < 0.5,
+            "quota_used_ratio": rng.choice([0.0, 0.0, round(rng.random(), 3), 1.0]),
+        },
+        "support": {"contacted": rng.random() < 0.5, "resolved": rng.random() < 0.3},
+        "outage": {
+            "longest_hours": rng.choice([0, 0, 0, round(rng.uniform(0, 120), 1), 72]),
+            "force_majeure": rng.random() < 0.1,
+        },
+        "charge": {"duplicate": rng.random() < 0.05, "erroneous": rng.random() < 0.03},
+    }
+
+
+def _batches(n: int, seed: int):
+    rng = random.Random(seed)
+    done = 0
+    while done < n:
+        size = min(BATCH, n - done)
+        yield [random_facts(rng) for _ in range(size)]
+        done += size
+
+
+def bench_policy(path: Path, n: int, seed: int) -> dict:
+    text = path.read_text(encoding="utf-8")
+    start = time.perf_counter()
+    policy = engine.load_policy_text(text, str(path))
+    first_compile = time.perf_counter() - start
+    repeats = []
+    for _ in range(20):
+        start = time.perf_counter()
+        engine.load_policy_text(text, str(path))
+        repeats.append(time.perf_counter() - start)
+
+    outcomes: Counter[str] = Counter()
+    errors = 0
+    elapsed = cpu = 0.0
+    decisions = []
+    evaluate = engine.evaluate
+    for batch in _batches(n, seed):
+        decisions.clear()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for facts in batch:
+            try:
+                decisions.append(evaluate(policy, facts))
+            except engine.EvaluationError:
+                errors += 1
+        elapsed += time.perf_counter() - start
+        cpu += time.process_time() - start_cpu
+        outcomes.update(d.outcome for d in decisions)
+
+    # memory pass: same fact sets, tracemalloc on, peak above the batch already in memory
+    tracemalloc.start()
+    peak_extra = 0
+    for batch in _batches(n, seed):
+        baseline = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        for facts in batch:
+            try:
+                engine.evaluate(policy, facts)
+            except engine.EvaluationError:
+                pass
+        peak_extra = max(peak_extra, tracemalloc.get_traced_memory()[1] - baseline)
+    tracemalloc.stop()
+
+    tracemalloc.start()
+    engine.load_policy_text(text, str(path))
+    compile_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    return {
+        "policy": policy.id,
+        "clauses": len(policy.clauses),
+        "first_compile_ms": first_compile * 1000,
+        "compile_ms": statistics.median(repeats) * 1000,
+        "compile_peak_kib": compile_peak / 1024,
+        "n": n,
+        "seconds": elapsed,
+        "per_second": n / elapsed if elapsed else float("inf"),
+        "per_cpu_second": n / cpu if cpu else float("inf"),
+        "us_per_decision": cpu / n * 1e6,
+        "eval_peak_kib": peak_extra / 1024,
+        "errors": errors,
+        "outcomes": outcomes,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="fact sets per policy (default 100000)")
+    parser.add_argument("--seed", type=int, default=20250310)
+    parser.add_argument("policies", nargs="*", type=Path, default=POLICIES)
+    args = parser.parse_args(argv)
+
+    print(
+        f"policy engine benchmark: {args.n:,} random fact sets per policy (seed {args.seed}), one core, "
+        f"Python {sys.version.split()[0]}"
+    )
+    print()
+    rows = [bench_policy(path, args.n, args.seed) for path in args.policies]
+    header = (
+        f"{'policy':<18} {'clauses':>7} {'compile ms':>11} {'compile peak':>13} "
+        f"{'decisions/s':>12} {'(wall)':>9} {'us/decision':>12} {'eval peak':>10} {'errors':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r['policy']:<18} {r['clauses']:>7} {r['compile_ms']:>11.2f} {r['compile_peak_kib']:>10.0f} KiB "
+            f"{r['per_cpu_second']:>12,.0f} {r['per_second']:>9,.0f} {r['us_per_decision']:>12.1f} "
+            f"{r['eval_peak_kib']:>6.0f} KiB {r['errors']:>6}"
+        )
+    print()
+    print("decisions/s and us/decision use this process's CPU time (one core); (wall) uses the clock,")
+    print("which also counts time the machine spent on other work. Both include fact conversion.")
+    print()
+    for r in rows:
+        mix = ", ".join(f"{k} {v / r['n']:.0%}" for k, v in sorted(r["outcomes"].items()))
+        print(
+            f"{r['policy']}: first compile (with the CEL environment) {r['first_compile_ms']:.1f} ms; outcomes: {mix}"
+        )
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"max RSS of the whole run: {maxrss / 1024:.0f} MiB (includes the generated fact sets and the CEL runtime)"
+    )
+    slow = [r["policy"] for r in rows if r["per_cpu_second"] < TARGET]
+    if slow:
+        print(f"BELOW TARGET ({TARGET:,} decisions/s): {', '.join(slow)}")
+        return 1
+    print(f"target met: at least {TARGET:,} decisions/s for every policy")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

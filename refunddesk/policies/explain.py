@@ -1,0 +1,185 @@
+"""A policy in plain words, clause by clause, in English or Chinese (zh-Hans).
+
+Each clause is shown with its summary (the author's plain words; when there is none, the
+condition is put into words mechanically: facts by their meaning, operators as words), the
+exact CEL condition, the refund rule, and what the customer is told, with the facts the
+explanation quotes shown as ‹their meaning›.
+
+Pure: no Django.
+"""
+
+from __future__ import annotations
+
+import re
+
+from refunddesk.core.money import ROUNDING_DESCRIPTION
+from refunddesk.policies.engine import FUNCTIONS_DOC, Policy, Rule, _Template
+from refunddesk.policies.facts import CHOICE_LABELS, FACTS, is_zh
+
+__all__ = ["explain", "expression_in_words"]
+
+_OUTCOME = {
+    "approve": ("approve: refund", "批准:退款"),
+    "reject": ("reject: no refund", "拒绝:不予退款"),
+    "review": ("review: a person decides", "人工审核"),
+    "redirect": ("redirect: the customer asks the store that sold it", "转交:由售出平台处理退款"),
+}
+
+_WORDS = {
+    "&&": ("and", "并且"),
+    "||": ("or", "或"),
+    "!": ("not", "非"),
+    "==": ("is", "为"),
+    "!=": ("is not", "不为"),
+    "<=": ("is at most", "不超过"),
+    ">=": ("is at least", "不少于"),
+    "<": ("is less than", "少于"),
+    ">": ("is more than", "超过"),
+    "in": ("is one of", "属于"),
+    "true": ("true", "是"),
+    "false": ("false", "否"),
+    "days": ("days", "天数"),
+    "hours": ("hours", "小时数"),
+}
+
+_EXTRA = {
+    "refund": ("the refund", "退款金额"),
+    "review_business_days": ("the review time in business days", "审核工作日数"),
+    "refund_business_days": ("the refund time in business days", "退款工作日数"),
+}
+
+_TOKEN = re.compile(
+    r"""(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+    r"|(?P<num>\d+(?:\.\d+)?)"
+    r"|(?P<id>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)"
+    r"|(?P<op>&&|\|\||==|!=|<=|>=|[-+*/%<>!?:()\[\],])"
+    r"|(?P<ws>\s+)"
+)
+
+
+def _t(pair: tuple[str, str], zh: bool) -> str:
+    return pair[1] if zh else pair[0]
+
+
+def expression_in_words(expr: str, lang: str) -> str:
+    """A CEL expression with facts named by their meaning and operators as words."""
+    zh = is_zh(lang)
+    out: list[str] = []
+    last_fact: str | None = None
+    pos = 0
+    for m in _TOKEN.finditer(expr):
+        if m.start() != pos:  # something the tokenizer does not know: keep it as written
+            out.append(expr[pos : m.start()])
+        pos = m.end()
+        kind = m.lastgroup
+        text = m.group(0)
+        if kind == "ws":
+            continue
+        if kind == "str":
+            value = text[1:-1]
+            labels = CHOICE_LABELS.get(last_fact or "", {})
+            out.append(f"“{_t(labels[value], zh)}”" if value in labels else text)
+        elif kind == "id":
+            if text in FACTS:
+                last_fact = text
+                out.append(f"‹{FACTS[text].label(lang)}›")
+            elif text in _WORDS:
+                out.append(_t(_WORDS[text], zh))
+            else:
+                out.append(text)
+        elif kind == "op" and text in _WORDS:
+            out.append(_t(_WORDS[text], zh))
+        else:
+            out.append(text)
+    if pos != len(expr):
+        out.append(expr[pos:])
+    text = " ".join(out)
+    text = re.sub(r"\( ", "(", text)
+    text = re.sub(r" ([),\]])", r"\1", text)
+    text = re.sub(r"\[ ", "[", text)
+    text = re.sub(r"(\w|›) \(", r"\1(", text)
+    return text
+
+
+def _template_in_words(template: _Template, lang: str) -> str:
+    zh = is_zh(lang)
+    parts = []
+    for part in template.parts:
+        if isinstance(part, str):
+            parts.append(part)
+        else:
+            name = part[0]
+            label = FACTS[name].label(lang) if name in FACTS else _t(_EXTRA[name], zh)
+            parts.append(f"‹{label}›")
+    return "".join(parts)
+
+
+def _functions_used(expr: str) -> list[str]:
+    return [name for name in FUNCTIONS_DOC if re.search(rf"\b{name}\s*\(", expr)]
+
+
+def _rule_lines(rule: Rule, lang: str, condition: str | None) -> list[str]:
+    zh = is_zh(lang)
+    lines = []
+    if rule.summary is not None:
+        lines.append(("   情形:" if zh else "   When: ") + rule.summary.get(lang))
+    elif condition is not None:
+        lines.append(("   情形:" if zh else "   When: ") + expression_in_words(condition, lang))
+    if condition is not None:
+        lines.append(("   条件(CEL):" if zh else "   Condition (CEL): ") + " ".join(condition.split()))
+    if rule.outcome == "approve" and rule.amount is not None:
+        amount = " ".join(rule.amount.split())
+        lines.append(
+            ("   退款金额:" if zh else "   Refund: ")
+            + expression_in_words(amount, lang)
+            + (f"  (CEL:{amount})" if zh else f"  (CEL: {amount})")
+        )
+        for name in _functions_used(amount):
+            lines.append("     " + FUNCTIONS_DOC[name])
+    if rule._templates is not None:
+        template = rule._templates[1 if zh else 0]
+        lines.append(
+            ("   告知用户:" if zh else "   The customer is told: ") + _template_in_words(template, lang)
+        )
+    if rule.note:
+        lines.append(("   说明:" if zh else "   Note: ") + " ".join(rule.note.split()))
+    return lines
+
+
+def explain(policy: Policy, lang: str = "en") -> str:
+    """The whole policy in plain words. `lang` is "en" or "zh-Hans"."""
+    zh = is_zh(lang)
+    lines = [
+        f"{policy.title.get(lang)}({policy.id},第 {policy.version} 版)"
+        if zh
+        else f"{policy.title.get(lang)} ({policy.id}, version {policy.version})",
+        "",
+    ]
+    if zh:
+        lines += [
+            "各条款按顺序检查,第一条适用的条款作出决定;均不适用时按“其他情况”处理。",
+            "退款金额精确计算,只在最后按币种最小单位四舍五入一次(0.005 元进为 0.01 元;日元取整)。",
+            "退款不会超过订单尚可退还的金额(支付金额减去已退款金额),也不会为负数。",
+            f"人工审核在 {policy.review_business_days} 个工作日内答复;批准的退款在 "
+            f"{policy.refund_business_days} 个工作日内退回。",
+        ]
+    else:
+        lines += [
+            "Clauses are checked in order; the first that applies decides. If none applies, "
+            "the last rule (otherwise) decides.",
+            f"Refund amounts are exact and rounded once, {ROUNDING_DESCRIPTION}.",
+            "No refund is more than what is still refundable on the order (the amount paid less "
+            "what was already refunded), and none is negative.",
+            f"Reviews are answered within {policy.review_business_days} business days; approved "
+            f"refunds are sent within {policy.refund_business_days} business days.",
+        ]
+    for number, clause in enumerate(policy.clauses, start=1):
+        lines += ["", f"{number}. {clause.id} → {_t(_OUTCOME[clause.outcome], zh)}"]
+        lines += _rule_lines(clause, lang, clause.condition)
+    lines += [
+        "",
+        ("其他情况(以上条款均不适用)→ " if zh else "Otherwise (no clause applies) → ")
+        + _t(_OUTCOME[policy.default.outcome], zh),
+    ]
+    lines += _rule_lines(policy.default, lang, None)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,78 @@
+"""refunddesk policy check|test|evaluate|explain FILE - thin: parse, call the engine, print.
+
+refunddesk policy check policies/subscription-vpn.yaml
+refunddesk policy test policies/subscription-vpn.yaml [--cases FILE]
+refunddesk policy evaluate policies/subscription-vpn.yaml --context facts.json   (or - for stdin)
+refunddesk policy explain policies/subscription-vpn.yaml --lang zh-Hans
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from refunddesk.core.errors import ApplicationError
+from refunddesk.policies import engine, explain, testing
+
+
+class Command(BaseCommand):
+    help = "Check, test, evaluate and explain refund policy documents."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{check,test,evaluate,explain}")
+        check = sub.add_parser("check", help="validate a policy document")
+        check.add_argument("file")
+        test = sub.add_parser("test", help="run the policy's test cases (<name>.cases.yaml beside it)")
+        test.add_argument("file")
+        test.add_argument("--cases", help="the cases file (default: <name>.cases.yaml beside the policy)")
+        evaluate = sub.add_parser("evaluate", help="decide one request; prints the decision as JSON")
+        evaluate.add_argument("file")
+        evaluate.add_argument("--context", required=True, help="facts as a JSON file, or - for stdin")
+        explain_ = sub.add_parser("explain", help="the policy in plain words, clause by clause")
+        explain_.add_argument("file")
+        explain_.add_argument("--lang", choices=["en", "zh-Hans"], default="en")
+
+    def handle(self, *args, **options):
+        try:
+            getattr(self, "_" + options["action"])(options)
+        except ApplicationError as exc:
+            raise CommandError(str(exc)) from None
+
+    def _check(self, options):
+        policy = engine.load_policy(options["file"])
+        self.stdout.write(
+            f"OK: {options['file']}: {policy.id} version {policy.version}, {len(policy.clauses)} clauses and a default; "
+            f"reads {len(policy.facts)} facts: {', '.join(policy.facts)}"
+        )
+
+    def _test(self, options):
+        policy = engine.load_policy(options["file"])
+        cases_path = options["cases"] or testing.cases_path_for(options["file"])
+        report = testing.run_cases(policy, testing.load_cases(cases_path))
+        for line in report.lines():
+            self.stdout.write(line)
+        self.stdout.write(report.summary())
+        if not report.ok:
+            raise CommandError(f"{options['file']}: {report.summary()}")
+
+    def _evaluate(self, options):
+        policy = engine.load_policy(options["file"])
+        source = options["context"]
+        try:
+            text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+            facts = json.loads(text)
+        except OSError as exc:
+            raise CommandError(f"cannot read the facts {source}: {exc.strerror or exc}") from None
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"the facts in {source} are not JSON: {exc}") from None
+        if not isinstance(facts, dict):
+            raise CommandError(f"the facts in {source} must be a JSON object")
+        decision = engine.evaluate(policy, facts)
+        self.stdout.write(json.dumps(decision.to_json(), ensure_ascii=False, indent=2))
+
+    def _explain(self, options):
+        policy = engine.load_policy(options["file"])
+        self.stdout.write(explain.explain(policy, options["lang"]), ending="")
