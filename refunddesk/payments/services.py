@@ -356,6 +356,8 @@ def refund_execute_once(*, refund_id: int, now: dt.datetime | None = None) -> Re
             return refund_record_error(refund_id=refund_id, error=str(exc), retry=True, now=now)
         except Ambiguous as exc:
             return refund_mark_submitted_unknown(refund_id=refund_id, error=str(exc), now=now)
+        except GatewayConfigError as exc:  # e.g. the gateway refused our credentials: a person must look
+            return refund_record_error(refund_id=refund_id, error=f"configuration: {exc}", retry=False, now=now)
         crash_point("after_gateway_before_commit")
         refund = refund_apply_result(refund_id=refund_id, result=result, now=now)
         crash_point("after_commit")
