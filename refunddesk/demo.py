@@ -10,6 +10,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -176,7 +177,44 @@ def demo_load(*, customers: int = 300, seed: int = 2026) -> dict[str, int]:
             ))
     UsageRecord.objects.bulk_create(usage)
     SupportContact.objects.bulk_create(contacts)
-    return {"customers": len(customer_list), "orders": len(orders)}
+    _demo_policy(now)
+    requests = _demo_requests(customer_list, rng, now)
+    return {"customers": len(customer_list), "orders": len(orders), "requests": requests}
+
+
+def _demo_policy(now: dt.datetime) -> None:
+    """Publish the shipped policy (settings.REFUNDDESK_POLICY_FILE and its cases) as in force for a year."""
+    from django.conf import settings
+
+    from refunddesk.policies.services import policy_publish
+    from refunddesk.policies.testing import cases_path_for
+
+    path = Path(settings.REFUNDDESK_POLICY_FILE)
+    policy_publish(document=path.read_text(encoding="utf-8"),
+                   cases=cases_path_for(path).read_text(encoding="utf-8"),
+                   effective_at=now - dt.timedelta(days=400), change_note="First published version.")
+
+
+def _demo_requests(customers: list[Customer], rng: random.Random, now: dt.datetime) -> int:
+    """A few customers have already applied, so the queues and timelines have something in them."""
+    from refunddesk.refunds.services import refund_request_submit
+
+    reasons = ["technical_issue", "service_outage", "not_satisfied", "duplicate_charge", "changed_mind",
+               "technical_issue", "emergency", "other"]
+    made = 0
+    for i, customer in enumerate(customers[:120:5]):
+        order = customer.orders.order_by("-purchased_at").first()
+        if order is None:
+            continue
+        refund_request_submit(
+            customer=customer, order_number=order.external_id, reason=reasons[i % len(reasons)],
+            description=rng.choice([
+                "连接经常断开,客服也没能解决。", "The app will not connect from my office network.",
+                "我被扣了两次款。", "I no longer need the service.", "速度太慢,无法正常使用。",
+            ]), now=now - dt.timedelta(hours=rng.randint(1, 96)),
+        )
+        made += 1
+    return made
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

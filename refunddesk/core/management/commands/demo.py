@@ -17,7 +17,8 @@ class Command(BaseCommand):
         created = demo_load(customers=customers)
         if created["customers"]:
             self.stdout.write(self.style.SUCCESS(
-                f"Demo merchant loaded: {created['customers']} customers, {created['orders']} orders."
+                f"Demo merchant loaded: {created['customers']} customers, {created['orders']} orders, "
+                f"{created['requests']} refund requests; the refund policy policies/subscription-vpn.yaml is published."
             ))
         else:
             self.stdout.write("Demo merchant already loaded; nothing changed.")
