@@ -202,16 +202,18 @@ def _demo_requests(customers: list[Customer], rng: random.Random, now: dt.dateti
     reasons = ["technical_issue", "service_outage", "not_satisfied", "duplicate_charge", "changed_mind",
                "technical_issue", "emergency", "other"]
     made = 0
-    for i, customer in enumerate(customers[:120:5]):
-        order = customer.orders.order_by("-purchased_at").first()
-        if order is None:
-            continue
+    recent = Order.objects.filter(purchased_at__gte=now - dt.timedelta(days=6), sales_channel="web",
+                                  customer__in=customers).select_related("customer").order_by("id")
+    older = Order.objects.filter(purchased_at__lt=now - dt.timedelta(days=40), customer__in=customers).order_by("id")
+    picks = list(recent[:20]) + list(older[:4])
+    for i, order in enumerate(picks):
+        customer = order.customer
         refund_request_submit(
             customer=customer, order_number=order.external_id, reason=reasons[i % len(reasons)],
             description=rng.choice([
                 "连接经常断开,客服也没能解决。", "The app will not connect from my office network.",
                 "我被扣了两次款。", "I no longer need the service.", "速度太慢,无法正常使用。",
-            ]), now=now - dt.timedelta(hours=rng.randint(1, 96)),
+            ]), now=max(now - dt.timedelta(hours=rng.randint(1, 96)), order.purchased_at + dt.timedelta(hours=2)),
         )
         made += 1
     return made
