@@ -63,7 +63,7 @@ def _register_routers() -> None:
     api.add_router("/v1/auth/", auth_router)
     api.add_router("/v1/", customer_router)
     api.add_router("/v1/staff/", staff_router)
-    api.add_router("/v1/policy/", policy_router)
+    api.add_router("/v1/", policy_router)
     from refunddesk.payments.api import router as store_router
 
     api.add_router("/v1/store-notifications/", store_router)

@@ -39,7 +39,7 @@ def _in_force(at: dt.datetime | None = None):
     return version
 
 
-@router.get("", response=VersionOut)
+@router.get("/policy", response=VersionOut)
 def policy_in_force(request: HttpRequest):
     v = _in_force()
     policy = compiled(v)
@@ -48,7 +48,7 @@ def policy_in_force(request: HttpRequest):
             "clauses": policy.to_dict()["clauses"]}
 
 
-@router.post("/evaluate")
+@router.post("/policy/evaluate")
 def evaluate(request: HttpRequest, payload: EvaluateIn):
     """Facts in (contract v1, nested or dotted names), decision out (the shape of `refunddesk policy evaluate`)."""
     version = _in_force(payload.at)

@@ -77,8 +77,15 @@ def policy_decide(*, facts: dict, purchased_at: dt.datetime, now: dt.datetime) -
 
 def policy_validate(*, document: str, cases: str, source: str = "draft") -> tuple[engine.Policy, testing.CaseReport]:
     """Load the document and run its cases; raise ValidationError if either fails."""
-    policy = engine.load_policy_text(document, source)
-    report = testing.run_cases(policy, testing.load_cases_text(cases, f"{source}.cases"))
+    try:
+        policy = engine.load_policy_text(document, source)
+    except engine.PolicyError as exc:
+        raise ValidationError(str(exc), field="document") from None
+    try:
+        case_file = testing.load_cases_text(cases, f"{source}.cases")
+    except testing.CasesError as exc:
+        raise ValidationError(str(exc), field="cases") from None
+    report = testing.run_cases(policy, case_file)
     if not report.ok:
         raise ValidationError(
             f"the policy's test cases do not pass: {report.summary()}", field="cases", failures=report.failure_lines()
