@@ -15,6 +15,12 @@ class PlanAdmin(admin.ModelAdmin):
     list_display = ("external_id", "name", "period_days", "refund_window_days", "trial_hours", "refundable")
 
 
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    list_display = ("order", "days_used", "paid_features_used", "quota_used_ratio", "reported_at")
+    raw_id_fields = ("order",)
+
+
 class UsageInline(admin.StackedInline):
     model = UsageRecord
     extra = 0
