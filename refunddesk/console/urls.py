@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from refunddesk.console import views
 
 app_name = "console"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("queue/", views.queue, name="queue"),
+    path("appeals/", views.appeals, name="appeals"),
+    path("requests/<str:public_id>/", views.case, name="case"),
+    path("requests/<str:public_id>/evidence/<int:pk>/", views.evidence_file, name="evidence"),
+    path("requests/<str:public_id>/<str:action>/", views.case_action, name="case_action"),
+    path("finance/", views.finance, name="finance"),
+    path("finance/<int:pk>/<str:action>/", views.finance_action, name="finance_action"),
+    path("policy/", views.policy_editor, name="policy"),
+]

@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from refunddesk.portal import views
 
 app_name = "portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.orders, name="orders"),
+    path("orders/<str:order_number>/apply/", views.apply, name="apply"),
+    path("requests/", views.request_list, name="requests"),
+    path("requests/<str:public_id>/", views.request_detail, name="request"),
+    path("requests/<str:public_id>/evidence/<int:pk>/", views.evidence_file, name="evidence"),
+    path("requests/<str:public_id>/<str:action>/", views.request_action, name="request_action"),
+]

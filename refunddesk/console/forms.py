@@ -1,0 +1,152 @@
+"""Forms of the staff console. Each action form maps onto one service's arguments."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from refunddesk.portal.forms import AppForm
+from refunddesk.refunds.models import Reason
+from refunddesk.refunds.states import Status
+
+YES_NO_ANY = [("", _("Any")), ("yes", _("Overdue only")), ("no", _("Not overdue"))]
+
+
+class QueueFilterForm(AppForm):
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    reason = forms.ChoiceField(label=_("Reason"), required=False, choices=[("", _("Any")), *Reason.choices])
+    overdue = forms.ChoiceField(label=_("Deadline"), required=False, choices=YES_NO_ANY)
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    gateway = forms.ChoiceField(label=_("Gateway"), required=False)
+
+    def __init__(self, *args, staff=(), gateways=(), appeals=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Open (all in the queue)")), *Status.choices]
+        self.fields["assignee"].choices = [("", _("Anyone")), ("me", _("Me")), ("none", _("Nobody")),
+                                           *[(u.username, u.get_full_name() or u.username) for u in staff]]
+        self.fields["gateway"].choices = [("", _("Any")), *[(g, g) for g in gateways]]
+        if appeals:
+            del self.fields["status"]
+
+
+CLAUSE_LABEL = _("Clause cited")
+
+
+def _clause_field(choices, *, required=True, label=CLAUSE_LABEL):
+    if choices:
+        return forms.ChoiceField(label=label, required=required, choices=[("", "—"), *choices],
+                                 help_text=_("The clause of the policy this rests on."))
+    return forms.CharField(label=label, required=required, max_length=100,
+                           help_text=_("The clause of the policy this rests on."))
+
+
+class CaseForm(AppForm):
+    """An action on a case; forms that cite a clause get the policy's clauses as choices."""
+
+    def __init__(self, *args, clauses=(), initial_clause="", **kwargs):
+        super().__init__(*args, **kwargs)
+        if "clause" in self.fields:
+            self.fields["clause"] = _clause_field(clauses)
+            self.fields["clause"].initial = initial_clause
+            self.order_fields(self.field_order_list)
+
+    field_order_list: list[str] = []
+
+
+AMOUNT_HELP = _("In the order's currency, like 12.50. Leave empty for the policy's amount (or what is left).")
+OVERRIDE_HELP = _("Needed when you go beyond the policy (against its outcome, or above its amount).")
+
+
+class AssignForm(AppForm):
+    assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=None, required=False, to_field_name="username",
+                                      empty_label=_("Me"))
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff
+
+
+class AskInfoForm(AppForm):
+    message = forms.CharField(label=_("What should the customer send or try?"), max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 4}),
+                              help_text=_("The customer reads this; the deadline pauses until they answer."))
+
+
+class OfferForm(CaseForm):
+    amount = forms.CharField(label=_("Amount"), max_length=30, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    clause = forms.CharField()
+    note = forms.CharField(label=_("Message to the customer"), required=False, max_length=5000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+    override_reason = forms.CharField(label=_("Why go beyond the policy"), required=False, max_length=2000,
+                                      help_text=OVERRIDE_HELP, widget=forms.Textarea(attrs={"rows": 2}))
+    field_order_list = ["amount", "clause", "note", "override_reason"]
+
+
+class ApproveForm(CaseForm):
+    amount = forms.CharField(label=_("Amount"), required=False, max_length=30, help_text=AMOUNT_HELP,
+                             widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    clause = forms.CharField()
+    reason = forms.CharField(label=_("Reason for the decision"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The customer reads this."))
+    override_reason = forms.CharField(label=_("Why go beyond the policy"), required=False, max_length=2000,
+                                      help_text=OVERRIDE_HELP, widget=forms.Textarea(attrs={"rows": 2}))
+    field_order_list = ["amount", "clause", "reason", "override_reason"]
+
+
+class RejectForm(CaseForm):
+    clause = forms.CharField()
+    reason = forms.CharField(label=_("Reason for the decision"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The customer reads this."))
+    field_order_list = ["clause", "reason"]
+
+
+class AppealDecisionForm(CaseForm):
+    decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect,
+                                 choices=[("uphold", _("Uphold the appeal: refund")),
+                                          ("reject", _("Reject the appeal (final)"))])
+    amount = forms.CharField(label=_("Amount (when upholding)"), required=False, max_length=30,
+                             help_text=AMOUNT_HELP, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    clause = forms.CharField()
+    reason = forms.CharField(label=_("Reason for the decision"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The customer reads this."))
+    override_reason = forms.CharField(label=_("Why go beyond the policy"), required=False, max_length=2000,
+                                      help_text=OVERRIDE_HELP, widget=forms.Textarea(attrs={"rows": 2}))
+    field_order_list = ["decision", "amount", "clause", "reason", "override_reason"]
+
+
+class StaffNoteForm(AppForm):
+    note = forms.CharField(label=_("Internal note"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("Only staff see it."))
+
+
+class MediationForm(AppForm):
+    mediator = forms.CharField(label=_("Mediator"), max_length=200,
+                               help_text=_("The organisation or person who mediated."))
+    outcome = forms.CharField(label=_("Outcome"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MarkPaidForm(AppForm):
+    reference = forms.CharField(label=_("Payment reference"), max_length=200,
+                                help_text=_("The bank transfer or gateway number of the refund you made."))
+
+
+class RetryForm(AppForm):
+    pass
+
+
+class PolicyDraftForm(AppForm):
+    document = forms.CharField(label=_("Policy document (YAML)"), strip=False, required=False,
+                               widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 30}))
+    cases = forms.CharField(label=_("Test cases (YAML)"), strip=False, required=False,
+                            widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 30}))
+
+
+class PublishForm(AppForm):
+    effective_at = forms.DateTimeField(
+        label=_("In force from"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        help_text=_("Empty: from now. Requests on orders bought before then keep the version in force then."))
+    major_change = forms.BooleanField(label=_("Major change: tell customers by email"), required=False)
+    change_note = forms.CharField(label=_("What changed"), required=False, max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,317 @@
+"""The staff console: the queue, the case page and its actions, appeals, finance, the policy editor.
+
+Thin views: parse the form, call one service or selector, render. A refusal from a service is
+shown beside the field it names (exc.field), with the input kept.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from refunddesk.console import selectors
+from refunddesk.console import services as console_services
+from refunddesk.console.forms import (
+    AppealDecisionForm,
+    ApproveForm,
+    AskInfoForm,
+    AssignForm,
+    MarkPaidForm,
+    MediationForm,
+    OfferForm,
+    PolicyDraftForm,
+    PublishForm,
+    QueueFilterForm,
+    RejectForm,
+    RetryForm,
+    StaffNoteForm,
+)
+from refunddesk.core import roles
+from refunddesk.core.errors import ApplicationError, NotFound
+from refunddesk.payments import services as payment_services
+from refunddesk.payments.models import Refund
+from refunddesk.policies.services import policy_publish
+from refunddesk.portal.web import or_404, page_language, raise_for_page, role_required, serve_evidence
+from refunddesk.refunds import services
+from refunddesk.refunds.selectors import QueueFilters
+
+REVIEWERS = (roles.AGENT, roles.SUPERVISOR)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Each role lands on its own work."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect(f"{reverse('accounts:login')}?next=/console/")
+    if roles.has_role(user, roles.AGENT) or roles.has_role(user, roles.SUPERVISOR):
+        return redirect("console:queue")
+    if roles.has_role(user, roles.FINANCE):
+        return redirect("console:finance")
+    if roles.has_role(user, roles.POLICY_OWNER):
+        return redirect("console:policy")
+    raise DjangoPermissionDenied("not staff")
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+
+def _queue(request: HttpRequest, *, appeals: bool) -> HttpResponse:
+    form = QueueFilterForm(request.GET or None, staff=list(selectors.staff_members()),
+                           gateways=selectors.gateways(), appeals=appeals)
+    data = form.cleaned_data if form.is_valid() else {}
+    overdue = {"yes": True, "no": False}.get(data.get("overdue") or "")
+    filters = QueueFilters(status=data.get("status") or None, reason=data.get("reason") or None, overdue=overdue,
+                           assignee=data.get("assignee") or None, gateway=data.get("gateway") or None,
+                           appeals=appeals)
+    page = selectors.queue_page(filters=filters, user=request.user, page=request.GET.get("page", 1))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "console/queue.html", {
+        "form": form, "page": page, "appeals": appeals, "query": query.urlencode(),
+        "section": "appeals" if appeals else "queue",
+    })
+
+
+@role_required(*REVIEWERS)
+def queue(request: HttpRequest) -> HttpResponse:
+    return _queue(request, appeals=False)
+
+
+@role_required(roles.SUPERVISOR)
+def appeals(request: HttpRequest) -> HttpResponse:
+    return _queue(request, appeals=True)
+
+
+# --- the case page ----------------------------------------------------------------------------
+
+
+def _money_arg(value: str):
+    return (value or "").strip() or None
+
+
+# action -> (form class, role needed or None, the one service it calls)
+def _assign(user, pid, d):
+    return services.refund_request_assign(public_id=pid, user=user, assignee=d["assignee"])
+
+
+def _ask_info(user, pid, d):
+    return services.refund_request_ask_info(public_id=pid, user=user, message=d["message"])
+
+
+def _offer(user, pid, d):
+    return services.refund_request_offer(public_id=pid, user=user, amount=d["amount"].strip(), note=d["note"],
+                                         clause=d["clause"], override_reason=d["override_reason"])
+
+
+def _approve(user, pid, d):
+    return services.refund_request_approve(public_id=pid, user=user, amount=_money_arg(d["amount"]),
+                                           reason=d["reason"], clause=d["clause"],
+                                           override_reason=d["override_reason"])
+
+
+def _reject(user, pid, d):
+    return services.refund_request_reject(public_id=pid, user=user, reason=d["reason"], clause=d["clause"])
+
+
+def _decide_appeal(user, pid, d):
+    return services.refund_request_decide_appeal(
+        public_id=pid, user=user, uphold=d["decision"] == "uphold", reason=d["reason"], clause=d["clause"],
+        amount=_money_arg(d["amount"]) if d["decision"] == "uphold" else None,
+        override_reason=d["override_reason"])
+
+
+def _note(user, pid, d):
+    return services.refund_request_staff_note(public_id=pid, user=user, note=d["note"])
+
+
+def _mediation(user, pid, d):
+    return services.mediation_record(public_id=pid, user=user, mediator=d["mediator"], outcome=d["outcome"])
+
+
+CASE_ACTIONS = {
+    "assign": (AssignForm, None, _assign),
+    "ask_info": (AskInfoForm, None, _ask_info),
+    "offer": (OfferForm, None, _offer),
+    "approve": (ApproveForm, None, _approve),
+    "reject": (RejectForm, None, _reject),
+    "decide_appeal": (AppealDecisionForm, roles.SUPERVISOR, _decide_appeal),
+    "note": (StaffNoteForm, None, _note),
+    "mediation": (MediationForm, roles.SUPERVISOR, _mediation),
+}
+
+
+def _done(action: str) -> str:
+    return {
+        "assign": _("Assigned."), "ask_info": _("The customer was asked; the deadline is paused."),
+        "offer": _("The offer was sent to the customer."), "approve": _("Approved; the refund is on its way."),
+        "reject": _("Rejected; the customer was told why."), "decide_appeal": _("The appeal was decided."),
+        "note": _("Note added."), "mediation": _("Mediation recorded."),
+    }[action]
+
+
+def _case_forms(view, staff, bound: dict):
+    clauses = view.clauses
+    initial_clause = view.req.policy_clause
+
+    def make(action):
+        if action in bound:
+            return bound[action]
+        cls = CASE_ACTIONS[action][0]
+        kwargs = {"prefix": action}
+        if action == "assign":
+            kwargs["staff"] = staff
+        if action in ("offer", "approve", "reject", "decide_appeal"):
+            kwargs.update(clauses=clauses, initial_clause=initial_clause)
+        return cls(**kwargs)
+
+    return {action: make(action) for action in CASE_ACTIONS}
+
+
+def _case_page(request, public_id, *, bound=None, status=200):
+    view = or_404(selectors.case_view, public_id=public_id, user=request.user, language=page_language())
+    staff = selectors.staff_members()
+    forms = _case_forms(view, staff, bound or {})
+    return render(request, "console/case.html", {
+        "view": view, "req": view.req, "forms": forms, "failed": next(iter(bound or {}), ""),
+        "is_supervisor": roles.has_role(request.user, roles.SUPERVISOR),
+        "default_amount": selectors.default_amount(view.req),
+        "section": "appeals" if view.req.status == "appealed" else "queue",
+    }, status=status)
+
+
+@role_required(*REVIEWERS)
+def case(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _case_page(request, public_id)
+
+
+@role_required(*REVIEWERS)
+@require_POST
+def case_action(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
+    if action not in CASE_ACTIONS:
+        raise Http404("no such action")
+    form_class, role, call = CASE_ACTIONS[action]
+    if role and not roles.has_role(request.user, role):
+        raise DjangoPermissionDenied("missing role")
+    kwargs = {"prefix": action}
+    if action == "assign":
+        kwargs["staff"] = selectors.staff_members()
+    if action in ("offer", "approve", "reject", "decide_appeal"):
+        kwargs["clauses"] = or_404(selectors.clause_choices, public_id=public_id)
+    form = form_class(request.POST, **kwargs)
+    if form.is_valid():
+        try:
+            call(request.user, public_id, form.cleaned_data)
+        except ApplicationError as exc:
+            if isinstance(exc, NotFound) and exc.field is None:
+                raise_for_page(exc)
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _done(action))
+            return redirect("console:case", public_id=public_id)
+    return _case_page(request, public_id, bound={action: form})
+
+
+@role_required(*REVIEWERS)
+def evidence_file(request: HttpRequest, public_id: str, pk: int):
+    return serve_evidence(or_404(selectors.staff_evidence, public_id=public_id, pk=pk))
+
+
+# --- finance ----------------------------------------------------------------------------------
+
+
+def _finance_page(request, *, bound=None, status=200):
+    rows = list(selectors.refunds_needing_attention())
+    bound = bound or {}
+    for refund in rows:
+        refund.paid_form = bound.get(("paid", refund.pk)) or MarkPaidForm(prefix=f"paid-{refund.pk}")
+        refund.retry_form = bound.get(("retry", refund.pk)) or RetryForm(prefix=f"retry-{refund.pk}")
+    return render(request, "console/finance.html", {"rows": rows, "section": "finance",
+                                                    "stale_hours": int(selectors.STALE_AFTER.total_seconds() // 3600)},
+                  status=status)
+
+
+@role_required(roles.FINANCE)
+def finance(request: HttpRequest) -> HttpResponse:
+    return _finance_page(request)
+
+
+@role_required(roles.FINANCE)
+@require_POST
+def finance_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action == "paid":
+        form = MarkPaidForm(request.POST, prefix=f"paid-{pk}")
+    elif action == "retry":
+        form = RetryForm(request.POST, prefix=f"retry-{pk}")
+    else:
+        raise Http404("no such action")
+    if form.is_valid():
+        try:
+            if action == "paid":
+                payment_services.refund_mark_paid(refund_id=pk, user=request.user,
+                                                  reference=form.cleaned_data["reference"])
+            else:
+                payment_services.refund_retry(refund_id=pk, user=request.user)
+        except ApplicationError as exc:
+            form.add_service_error(exc)
+        except Refund.DoesNotExist as exc:
+            raise Http404("no such refund") from exc
+        else:
+            messages.success(request, _("Recorded as paid.") if action == "paid" else _("Sent again."))
+            return redirect("console:finance")
+    return _finance_page(request, bound={(action, pk): form})
+
+
+# --- the policy editor ------------------------------------------------------------------------
+
+
+@role_required(roles.POLICY_OWNER)
+@require_http_methods(["GET", "POST"])
+def policy_editor(request: HttpRequest) -> HttpResponse:
+    draft = selectors.draft_current()
+    result = {}
+    publish_form = PublishForm(prefix="publish")
+    if request.method == "POST":
+        form = PolicyDraftForm(request.POST)
+        action = request.POST.get("action", "check")
+        if action == "publish":
+            publish_form = PublishForm(request.POST, prefix="publish")
+        if form.is_valid() and (action != "publish" or publish_form.is_valid()):
+            document, cases = form.cleaned_data["document"], form.cleaned_data["cases"]
+            try:
+                if action == "save":
+                    console_services.policy_draft_save(user=request.user, document=document, cases=cases)
+                    messages.success(request, _("Draft saved."))
+                    return redirect("console:policy")
+                if action == "publish":
+                    version = policy_publish(
+                        document=document, cases=cases, effective_at=publish_form.cleaned_data["effective_at"],
+                        major_change=publish_form.cleaned_data["major_change"],
+                        change_note=publish_form.cleaned_data["change_note"], user=request.user)
+                    messages.success(request, _("Published %(version)s.") % {"version": version})
+                    return redirect("console:policy")
+                if action == "test":
+                    result["test"] = selectors.draft_test(document=document, cases=cases)
+                elif action == "diff":
+                    result["diff"] = selectors.draft_diff(document=document)
+                else:
+                    result["check"] = selectors.draft_check(document=document)
+            except ApplicationError as exc:
+                if exc.field in publish_form.fields:
+                    publish_form.add_service_error(exc)
+                else:
+                    name = exc.field if exc.field in form.fields else (
+                        "cases" if exc.code == "policy_cases_invalid" else "document")
+                    form.add_error(name, str(exc.message))
+                result["problem"] = str(exc.message)
+                result["failures"] = exc.extra.get("failures") or []
+        result["action"] = action
+    else:
+        form = PolicyDraftForm(initial={"document": draft.document, "cases": draft.cases})
+    return render(request, "console/policy.html", {
+        "form": form, "publish_form": publish_form, "draft": draft, "result": result, "section": "policy_editor",
+    })

@@ -1,0 +1,30 @@
+/* refunddesk: a little progressive enhancement; every page works without it. */
+(function () {
+  "use strict";
+  // Forms that change something important ask first: <form data-confirm="Are you sure?">.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var message = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      return;
+    }
+    // one click, one submission
+    if (!event.defaultPrevented && form.method.toLowerCase() === "post") {
+      window.setTimeout(function () {
+        form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+      }, 0);
+    }
+  });
+  // <select data-autosubmit> submits its form when changed (the language switcher).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-autosubmit]")) {
+      event.target.form.submit();
+    }
+  });
+  // Re-enable buttons when a page is shown again from the back/forward cache.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("button[type=submit][disabled]").forEach(function (b) { b.disabled = false; });
+  });
+})();

@@ -1,0 +1,151 @@
+"""Forms of the customer portal (and the shared pieces the console uses).
+
+Forms only parse input. A refusal from a service (an ApplicationError) is put back on the
+form with `add_service_error`, beside the field the error names (`exc.field`), so the page
+shows it where the person typed and keeps what they typed.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from refunddesk.core.errors import ApplicationError
+from refunddesk.refunds.evidence import ALLOWED, MAX_FILES
+from refunddesk.refunds.models import Reason
+from refunddesk.refunds.services import Upload
+
+EVIDENCE_ACCEPT = ",".join(sorted(set(ALLOWED) | set(ALLOWED.values())))
+
+
+class ServiceErrorMixin:
+    """Show an ApplicationError beside the field it names; anything else goes on top of the form."""
+
+    #: service field name -> form field name, where they differ
+    service_fields: dict[str, str] = {}
+
+    def add_service_error(self, exc: ApplicationError) -> None:
+        name = self.service_fields.get(exc.field or "", exc.field)
+        message = str(exc.message)
+        if name and name in self.fields:
+            if self.is_bound and not hasattr(self, "cleaned_data"):
+                self.full_clean()
+            self.add_error(name, message)
+        else:
+            self.add_error(None, message)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class EvidenceField(forms.FileField):
+    """Up to MAX_FILES files; their content is checked by the service (refunds.evidence), not here."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT}))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            _("Optional. Up to %(n)d files: screenshots, photos, PDF, video or plain text, %(mb)d MB each.")
+            % {"n": MAX_FILES, "mb": settings.REFUNDDESK_EVIDENCE_MAX_BYTES // (1024 * 1024)},
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+def uploads(files) -> list[Upload]:
+    """Uploaded files -> the services' Upload values; never more than the limit plus one byte in memory."""
+    limit = settings.REFUNDDESK_EVIDENCE_MAX_BYTES
+    out = []
+    for f in files or []:
+        f.seek(0)
+        out.append(Upload(name=f.name or "upload", data=f.read(limit + 1)))
+    return out
+
+
+class AppForm(ServiceErrorMixin, forms.Form):
+    template_name = "portal/_form_fields.html"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+class SignInForm(AppForm):
+    login = forms.CharField(
+        label=_("Email"), max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True, "inputmode": "email"}),
+        help_text=_("Staff: your user name."),
+    )
+    password = forms.CharField(label=_("Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, request=None, *args, **kwargs):
+        self.request = request
+        self.user = None
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        login, password = data.get("login", "").strip(), data.get("password")
+        if not login or not password:
+            return data
+        username = login
+        users = get_user_model().objects
+        if not users.filter(username=login).exists():
+            match = list(users.filter(email__iexact=login, is_active=True).values_list("username", flat=True)[:2])
+            if len(match) == 1:
+                username = match[0]
+        self.user = authenticate(self.request, username=username, password=password)
+        if self.user is None:
+            raise forms.ValidationError(
+                _("That email and password do not match an account. Check them, or ask for a sign-in link."),
+                code="invalid_login")
+        return data
+
+
+class SignInLinkForm(AppForm):
+    email = forms.EmailField(label=_("Email"), max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+# --- refund requests ------------------------------------------------------------------------
+
+
+class ApplyForm(AppForm):
+    reason = forms.ChoiceField(label=_("Why do you want a refund?"),
+                               choices=[("", _("Choose a reason")), *Reason.choices])
+    description = forms.CharField(
+        label=_("What happened?"), required=False, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("A few sentences help us decide faster: what went wrong, since when, what you tried."),
+    )
+    evidence = EvidenceField(label=_("Evidence"))
+
+
+class ReplyForm(AppForm):
+    message = forms.CharField(label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+    evidence = EvidenceField(label=_("Files"))
+
+
+class AppealForm(AppForm):
+    reason = forms.CharField(label=_("Why do you disagree with the decision?"),
+                             widget=forms.Textarea(attrs={"rows": 4}), max_length=5000,
+                             help_text=_("A supervisor who did not make the first decision will read it."))
+    evidence = EvidenceField(label=_("Files"))
+
+
+class NoteForm(AppForm):
+    note = forms.CharField(label=_("Note (optional)"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))

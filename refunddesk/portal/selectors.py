@@ -1,0 +1,242 @@
+"""Reads for the customer portal. Nothing here writes.
+
+`policy_preview` answers "what would the policy say if I applied now?" for an order: it
+assembles the facts exactly as a submission would (refunds.facts.facts_for_order), asks the
+policy that would decide (policies.services.policy_decide) for every reason a customer can
+give, and groups the reasons that get the same answer. It mirrors the two rules the
+submission service adds on top of the policy: store purchases go to the store, and an
+approval of nothing (or a redirect with no store to send to) goes to a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from refunddesk.billing.models import Customer, Order
+from refunddesk.core.errors import ApplicationError, NotFound
+from refunddesk.core.money import Money
+from refunddesk.policies import engine
+from refunddesk.policies.services import compiled, policy_decide
+from refunddesk.refunds import selectors as refund_selectors
+from refunddesk.refunds.facts import facts_for_order
+from refunddesk.refunds.models import Evidence, Reason, RefundRequest
+from refunddesk.refunds.services import STORE_INSTRUCTIONS
+from refunddesk.refunds.states import OPEN, REFUND_CLOCK, REVIEW_CLOCK, Actor, Status, actions_available
+
+OUTCOME_LABELS = {
+    "approve": _("Refund approved at once"),
+    "reject": _("No refund"),
+    "review": _("A person reviews it"),
+    "redirect": _("Ask the store that sold it"),
+}
+
+# The timeline, told to the customer.
+TIMELINE_LABELS = {
+    "submit": _("You applied"),
+    "policy_approve": _("Approved by the refund policy"),
+    "policy_reject": _("Not approved by the refund policy"),
+    "policy_redirect": _("Sent to the store that sold it"),
+    "policy_review": _("Sent to a person for review"),
+    "ask_info": _("We asked you for more information"),
+    "reply": _("You answered"),
+    "offer": _("We offered a refund"),
+    "accept_offer": _("You accepted the offer"),
+    "decline_offer": _("You declined the offer"),
+    "approve": _("Approved"),
+    "reject": _("Not approved"),
+    "appeal": _("You appealed"),
+    "withdraw": _("You withdrew the request"),
+    "appeal_approve": _("Appeal upheld"),
+    "appeal_reject": _("Appeal rejected (final decision)"),
+    "refund_start": _("Refund started"),
+    "refund_succeed": _("Refund paid"),
+    "refund_fail": _("The refund failed; our finance team is on it"),
+    "refund_retry": _("Refund sent again"),
+    "mediation": _("Mediation recorded"),
+}
+
+
+def customer_of(user) -> Customer | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.customer
+    except Customer.DoesNotExist:
+        return None
+
+
+# --- "what would the policy say now" ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewGroup:
+    reasons: tuple[str, ...]  # reason codes
+    reason_labels: tuple[str, ...]
+    outcome: str
+    clause: str
+    amount: Money | None
+    explanation: dict  # {"en": ..., "zh": ...}
+
+    @property
+    def outcome_label(self) -> str:
+        return str(OUTCOME_LABELS.get(self.outcome, self.outcome))
+
+
+@dataclass(frozen=True)
+class Preview:
+    groups: tuple[PreviewGroup, ...] = ()
+    policy: str = ""  # "subscription-vpn v3"
+    policy_title: dict = field(default_factory=dict)
+    error: str = ""  # why there is no preview (no policy published yet ...)
+
+    def for_reason(self, reason: str) -> PreviewGroup | None:
+        return next((g for g in self.groups if reason in g.reasons), None)
+
+
+def _effective(order: Order, outcome: str, amount: Money | None) -> str:
+    """What the submission service would do with this policy outcome (refunds.services)."""
+    if order.sales_channel in STORE_INSTRUCTIONS:
+        return "redirect"
+    if outcome == "redirect":
+        return "review"  # no store to send it to: a person decides
+    if outcome == "approve" and (amount is None or amount.minor <= 0):
+        return "review"
+    return outcome
+
+
+def policy_preview(*, order: Order, now: dt.datetime | None = None) -> Preview:
+    """What the policy that would decide says now, for each reason; read-only."""
+    now = now or timezone.now()
+    if order.sales_channel in STORE_INSTRUCTIONS:
+        info = STORE_INSTRUCTIONS[order.sales_channel]
+        reasons = tuple(Reason.values)
+        return Preview(groups=(PreviewGroup(
+            reasons=reasons, reason_labels=tuple(str(Reason(r).label) for r in reasons), outcome="redirect",
+            clause="", amount=None, explanation={"en": info["en"], "zh": info["zh"]}),), policy=info["store"])
+    try:
+        facts = facts_for_order(order=order, reason=Reason.values[0], now=now, submitted_at=now)
+        first = policy_decide(facts=facts, purchased_at=order.purchased_at, now=now)
+        policy = compiled(first.version)
+        answers = []
+        for reason in Reason.values:
+            facts["request"]["reason"] = reason
+            decision = engine.evaluate(policy, facts)
+            answers.append((reason, _effective(order, decision.outcome, decision.amount), decision.clause,
+                            decision.amount, {"en": decision.explanation.en, "zh": decision.explanation.zh}))
+    except ApplicationError as exc:
+        return Preview(error=str(exc.message))
+    groups: dict[tuple, list] = {}
+    for reason, outcome, clause, amount, explanation in answers:
+        key = (outcome, clause, amount, explanation.get("en"), explanation.get("zh"))
+        groups.setdefault(key, []).append(reason)
+    out = []
+    for (outcome, clause, amount, en, zh), reasons in groups.items():
+        out.append(PreviewGroup(reasons=tuple(reasons), reason_labels=tuple(str(Reason(r).label) for r in reasons),
+                                outcome=outcome, clause=clause, amount=amount, explanation={"en": en, "zh": zh}))
+    version = first.version
+    return Preview(groups=tuple(out), policy=f"{version.policy_id} v{version.version}",
+                   policy_title={"en": version.title_en, "zh": version.title_zh})
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderRow:
+    order: Order
+    requests: list[RefundRequest]
+    open_request: RefundRequest | None
+    preview: Preview | None
+
+    @property
+    def can_apply(self) -> bool:
+        return self.open_request is None and self.order.refundable_remaining.minor > 0
+
+
+def customer_orders(*, customer: Customer, now: dt.datetime | None = None, with_preview: bool = True) -> list[OrderRow]:
+    """The customer's orders, newest first, each with its requests and (when one can apply) the preview."""
+    now = now or timezone.now()
+    orders = list(Order.objects.filter(customer=customer).select_related("plan").order_by("-purchased_at"))
+    by_order: dict[int, list[RefundRequest]] = {}
+    for req in RefundRequest.objects.filter(customer=customer).only(
+            "id", "public_id", "status", "order_id", "submitted_at").order_by("-submitted_at"):
+        by_order.setdefault(req.order_id, []).append(req)
+    rows = []
+    for order in orders:
+        reqs = by_order.get(order.pk, [])
+        open_req = next((r for r in reqs if r.status in OPEN), None)
+        row = OrderRow(order=order, requests=reqs, open_request=open_req, preview=None)
+        if with_preview and row.can_apply:
+            row.preview = policy_preview(order=order, now=now)
+        rows.append(row)
+    return rows
+
+
+def customer_order(*, customer: Customer, order_number: str) -> Order:
+    order = Order.objects.select_related("plan").filter(customer=customer, external_id=order_number).first()
+    if order is None:
+        raise NotFound(_("There is no order %(number)s in your account.") % {"number": order_number})
+    return order
+
+
+def open_request_for(*, order: Order) -> RefundRequest | None:
+    return RefundRequest.objects.filter(order=order, status__in=OPEN).only("id", "public_id", "status").first()
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+def customer_requests(*, customer: Customer) -> QuerySet[RefundRequest]:
+    """The customer's requests, newest first: a fixed number of queries however many there are."""
+    return refund_selectors.customer_requests(customer=customer)
+
+
+@dataclass
+class RequestPage:
+    req: RefundRequest
+    refund: object | None
+    actions: frozenset[str]
+    events: list
+    evidence: list[Evidence]
+    clock: str  # "review", "paused", "appeal", "refund" or ""
+    question: str = ""  # the agent's last request for information
+    offer_note: str = ""  # what the agent wrote with the last offer
+
+
+def customer_request_page(*, customer: Customer, public_id: str) -> RequestPage:
+    req = refund_selectors.customer_request(customer=customer, public_id=public_id)
+    try:
+        refund = req.refund
+    except RefundRequest.refund.RelatedObjectDoesNotExist:
+        refund = None
+    timeline = list(req.timeline.all())
+    events = [{"event": e, "label": TIMELINE_LABELS.get(e.action, e.action)} for e in timeline]
+    if req.status == Status.WAITING_FOR_CUSTOMER:
+        clock = "paused"
+    elif req.status == Status.APPEALED:
+        clock = "appeal"
+    elif req.status in REVIEW_CLOCK:
+        clock = "review"
+    elif req.status in REFUND_CLOCK:
+        clock = "refund"
+    else:
+        clock = ""
+    question = next((e.note for e in reversed(timeline) if e.action == "ask_info"), "")
+    offer_note = next((e.note for e in reversed(timeline) if e.action == "offer"), "")
+    return RequestPage(
+        req=req, refund=refund, events=events, evidence=list(req.evidence.all()), clock=clock,
+        question=question, offer_note=offer_note,
+        actions=frozenset(m.action for m in actions_available(req.status, Actor.CUSTOMER)),
+    )
+
+
+def customer_evidence(*, customer: Customer, public_id: str, pk: int) -> Evidence:
+    ev = Evidence.objects.filter(pk=pk, request__public_id=public_id, request__customer=customer).first()
+    if ev is None:
+        raise NotFound(_("There is no such file."))
+    return ev
