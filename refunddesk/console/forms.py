@@ -126,8 +126,8 @@ class MediationForm(AppForm):
 
 
 class MarkPaidForm(AppForm):
-    reference = forms.CharField(label=_("Payment reference"), max_length=200,
-                                help_text=_("The bank transfer or gateway number of the refund you made."))
+    reference = forms.CharField(label=_("Payment reference"), max_length=200, widget=forms.TextInput(
+        attrs={"placeholder": _("bank transfer or gateway number")}))
 
 
 class RetryForm(AppForm):

@@ -182,6 +182,10 @@ def case_view(*, public_id: str, user, language: str, now: dt.datetime | None = 
             outcome=getattr(rule, "outcome", ""), condition=getattr(rule, "condition", ""),
             notes=tuple(step.get("notes", ())),
         ))
+    if req.policy_clause == "default" and not any(t.clause == "default" for t in trace):
+        trace.append(TraceRow(clause="default", matched=True, decided=True,
+                              outcome=policy.default.outcome if policy else req.policy_outcome,
+                              condition=str(_("no clause matched: the policy's default decides")), notes=()))
     clauses = _clauses(policy)
     history = list(refund_selectors.customer_history(customer=req.customer, exclude_pk=req.pk))
     timeline = list(req.timeline.all())

@@ -125,7 +125,8 @@ class SignInLinkForm(AppForm):
 
 class ApplyForm(AppForm):
     reason = forms.ChoiceField(label=_("Why do you want a refund?"),
-                               choices=[("", _("Choose a reason")), *Reason.choices])
+                               choices=[("", _("Choose a reason")), *Reason.choices],
+                               widget=forms.Select(attrs={"data-preview-reason": ""}))
     description = forms.CharField(
         label=_("What happened?"), required=False, max_length=5000,
         widget=forms.Textarea(attrs={"rows": 5}),

@@ -20,7 +20,7 @@ STATUS_TONE = {
     "rejected": "bad", "rejected_final": "bad", "refund_failed": "bad", "failed": "bad",
     "needs_attention": "bad",
     "waiting_for_customer": "warn", "offered": "warn", "appealed": "warn", "declined": "warn",
-    "pending": "warn", "submitted": "warn",
+    "pending": "warn", "submitted": "warn", "in_review": "info",
     "approve": "ok", "reject": "bad", "review": "warn", "redirect": "",
 }
 

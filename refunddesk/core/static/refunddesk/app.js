@@ -23,6 +23,22 @@
       event.target.form.submit();
     }
   });
+  // The apply form: highlight what the policy says for the reason chosen.
+  function highlightReason(select) {
+    var panel = document.querySelector("[data-preview]");
+    if (!panel) { return; }
+    panel.querySelectorAll("[data-reasons]").forEach(function (li) {
+      var reasons = li.getAttribute("data-reasons").split(" ");
+      li.classList.toggle("chosen", select.value !== "" && reasons.indexOf(select.value) !== -1);
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-preview-reason]")) { highlightReason(event.target); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var select = document.querySelector("select[data-preview-reason]");
+    if (select) { highlightReason(select); }
+  });
   // Re-enable buttons when a page is shown again from the back/forward cache.
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("button[type=submit][disabled]").forEach(function (b) { b.disabled = false; });
