@@ -65,13 +65,13 @@ the wrong type, or an expression that fails at run time, raises `EvaluationError
 
 from __future__ import annotations
 
+import ast
 import difflib
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -178,14 +178,20 @@ class _Template:
 
     parts: tuple[str | tuple[str], ...]
     lang: str = "en"
+    constants: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
     pieces: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         zh = facts_module.is_zh(self.lang)
+        constants = dict(self.constants)  # the policy's business days: filled in once, here
         pieces: list[Any] = []
         for part in self.parts:
-            if isinstance(part, str):
-                pieces.append(part)
+            if isinstance(part, str) or part[0] in constants:
+                text = part if isinstance(part, str) else constants[part[0]]
+                if pieces and isinstance(pieces[-1], str):
+                    pieces[-1] += text
+                else:
+                    pieces.append(text)
             elif part[0] in FACTS:
                 show = facts_module.fact_formatter(part[0], self.lang)
                 pieces.append(lambda facts, extras, show=show: show(facts))
@@ -196,6 +202,13 @@ class _Template:
             else:
                 pieces.append(lambda facts, extras, name=part[0]: str(extras[name]))
         object.__setattr__(self, "pieces", tuple(pieces))
+
+    @property
+    def fixed(self) -> str | None:
+        """The text, when it quotes nothing that changes from one decision to the next."""
+        if not self.pieces:
+            return ""
+        return self.pieces[0] if len(self.pieces) == 1 and isinstance(self.pieces[0], str) else None
 
     def render(self, facts: Facts, extras: Mapping[str, Any]) -> str:
         """The explanation for one decision: facts quoted, {refund} and the business days filled in."""
@@ -219,7 +232,7 @@ class Rule:
     note: str | None
     _amount: Any = field(default=None, compare=False, repr=False)
     _templates: tuple[_Template, _Template] | None = field(default=None, compare=False, repr=False)
-    _amount_reads: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    _fixed: Text | None = field(default=None, compare=False, repr=False)  # explanation quoting nothing
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"outcome": self.outcome}
@@ -337,17 +350,17 @@ class Decision:
 # --- the CEL environment (one per process: the declarations never change) -------------------
 
 
-def _dec(value: int | float) -> Decimal:
-    if isinstance(value, int):
+def _dec(value: int | float | Decimal) -> Decimal:
+    if isinstance(value, int | Decimal):
         return Decimal(value)
-    return Decimal(repr(value)).quantize(Decimal("1e-9"))
+    return Decimal(repr(value)).quantize(Decimal("1e-9"))  # a float: the short decimal it prints as
 
 
 def _round_minor(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUNDING))
 
 
-def _fn_prorate(amount: int, part: int | float, whole: int | float) -> int:
+def _fn_prorate(amount: int, part: int | float | Decimal, whole: int | float | Decimal) -> int:
     with localcontext() as ctx:
         ctx.prec = 60
         den = _dec(whole)
@@ -356,7 +369,7 @@ def _fn_prorate(amount: int, part: int | float, whole: int | float) -> int:
         return _round_minor(Decimal(amount) * _dec(part) / den)
 
 
-def _fn_prorate_unused(amount: int, used: int | float, period: int | float) -> int:
+def _fn_prorate_unused(amount: int, used: int | float | Decimal, period: int | float | Decimal) -> int:
     with localcontext() as ctx:
         ctx.prec = 60
         den = _dec(period)
@@ -366,18 +379,10 @@ def _fn_prorate_unused(amount: int, used: int | float, period: int | float) -> i
         return _round_minor(Decimal(amount) * unused / den)
 
 
-def _fn_percent(amount: int, pct: int | float) -> int:
+def _fn_percent(amount: int, pct: int | float | Decimal) -> int:
     with localcontext() as ctx:
         ctx.prec = 60
         return _round_minor(Decimal(amount) * _dec(pct) / 100)
-
-
-def _fn_days(n: int | float) -> timedelta:
-    return timedelta(days=n)
-
-
-def _fn_hours(n: int | float) -> timedelta:
-    return timedelta(hours=n)
 
 
 _T = cel.Type
@@ -388,9 +393,10 @@ FUNCTIONS_DOC = {
     "prorate_unused": "prorate_unused(amount, used, period): amount x max(period - used, 0) / period, rounded once "
     + ROUNDING_DESCRIPTION,
     "percent": "percent(amount, pct): amount x pct / 100, rounded once " + ROUNDING_DESCRIPTION,
-    "days": "days(n): a duration of n days",
-    "hours": "hours(n): a duration of n hours",
+    "days": "days(n): a duration of n days (n an int)",
+    "hours": "hours(n): a duration of n hours (n an int)",
 }
+AMOUNT_ONLY = ("prorate", "prorate_unused", "percent")
 
 
 def _cel_type(kind: str) -> Any:
@@ -405,39 +411,189 @@ def _cel_type(kind: str) -> Any:
     }[kind]
 
 
-def _functions() -> list[Any]:
-    def overloads(name: str, impl: Any, result: Any, fixed: list[Any], free: int) -> Any:
-        out = []
-        combos: list[list[Any]] = [[]]
-        for _ in range(free):
-            combos = [[*c, t] for c in combos for t in _NUMS]
-        for combo in combos:
-            params = [*fixed, *combo]
-            sig = "_".join(p.name().lower() for p in params)
-            out.append(cel.Overload(f"{name}_{sig}", result, params, impl=impl))
-        return cel.FunctionDecl(name, out)
-
-    return [
-        overloads("prorate", _fn_prorate, _T.INT, [_T.INT], 2),
-        overloads("prorate_unused", _fn_prorate_unused, _T.INT, [_T.INT], 2),
-        overloads("percent", _fn_percent, _T.INT, [_T.INT], 1),
-        overloads("days", _fn_days, _T.DURATION, [], 1),
-        overloads("hours", _fn_hours, _T.DURATION, [], 1),
-    ]
+def _declare(name: str, result: Any, fixed: list[Any], free: int, free_types: tuple[Any, ...] = _NUMS) -> Any:
+    """A CEL function declaration (for type checking only: no Python implementation)."""
+    combos: list[list[Any]] = [[]]
+    for _ in range(free):
+        combos = [[*c, t] for c in combos for t in free_types]
+    overloads = []
+    for combo in combos:
+        params = [*fixed, *combo]
+        signature = "_".join(p.name().lower() for p in params)
+        overloads.append(cel.Overload(f"{name}_{signature}", result, params))
+    return cel.FunctionDecl(name, overloads)
 
 
-_ENV: Any = None
+_ENVS: dict[str, Any] = {}
+
+
+def _make_env(kind: str) -> Any:
+    """The CEL environments, made once per process (the declarations never change):
+
+    * "condition": facts, days(int), hours(int) - type-checks conditions;
+    * "amount": facts, prorate, prorate_unused, percent - type-checks amount expressions;
+    * "run": facts only - runs conditions, with days(n)/hours(n) rewritten into native CEL.
+
+    Nothing at run time calls back into Python: cel-expr-python 0.1.3 keeps about 50 bytes
+    for every call of a Python-implemented function, which a long-running server cannot
+    afford. Amount expressions are therefore run by the engine itself (exactly, in Decimal)
+    after CEL has type-checked them.
+    """
+    env = _ENVS.get(kind)
+    if env is None:
+        functions = []
+        if kind in ("condition", "amount"):
+            functions += [
+                _declare("days", _T.DURATION, [], 1, (_T.INT,)),
+                _declare("hours", _T.DURATION, [], 1, (_T.INT,)),
+            ]
+        if kind == "amount":
+            functions += [
+                _declare("prorate", _T.INT, [_T.INT], 2),
+                _declare("prorate_unused", _T.INT, [_T.INT], 2),
+                _declare("percent", _T.INT, [_T.INT], 1),
+            ]
+        env = cel.NewEnv(
+            variables={name: _cel_type(spec.kind) for name, spec in FACTS.items()},
+            functions=functions or None,
+            extensions=[ext_math.ExtMath()],
+        )
+        _ENVS[kind] = env
+    return env
 
 
 def _env() -> Any:
-    global _ENV
-    if _ENV is None:
-        _ENV = cel.NewEnv(
-            variables={name: _cel_type(spec.kind) for name, spec in FACTS.items()},
-            functions=_functions(),
-            extensions=[ext_math.ExtMath()],
-        )
-    return _ENV
+    """The environment conditions run in."""
+    return _make_env("run")
+
+
+_DURATION_CALL = re.compile(r"(?<![\w.])(days|hours)\s*\(")
+_SECONDS = {"days": 86400, "hours": 3600}
+
+
+def _native_durations(expr: str) -> str:
+    """days(X) -> duration(string((X) * 86400) + "s"), hours(X) likewise: the same duration,
+    computed by CEL itself. Parentheses inside string literals are not counted."""
+    code = _code_only(expr)
+    for match in reversed(list(_DURATION_CALL.finditer(code))):
+        depth, end = 0, None
+        for k in range(match.end() - 1, len(code)):
+            if code[k] == "(":
+                depth += 1
+            elif code[k] == ")":
+                depth -= 1
+                if depth == 0:
+                    end = k
+                    break
+        if end is None:  # unbalanced: the type check has already refused it
+            continue
+        inner = expr[match.end() : end]
+        seconds = _SECONDS[match.group(1)]
+        expr = f'{expr[: match.start()]}duration(string(({inner}) * {seconds}) + "s"){expr[end + 1 :]}'
+        code = _code_only(expr)
+    return expr
+
+
+# --- amount expressions, run exactly ------------------------------------------------------------
+
+
+class _NotAmount(Exception):
+    pass
+
+
+_AMOUNT_CTX = Context(prec=60, rounding=ROUNDING)
+
+
+def _to_int(value: int | Decimal) -> int:
+    return value if isinstance(value, int) else int(value)  # CEL int(double) truncates toward zero
+
+
+def _to_dec(value: int | Decimal) -> Decimal:
+    return Decimal(value)
+
+
+def _least(*values: Any) -> Any:
+    return min(values)
+
+
+def _greatest(*values: Any) -> Any:
+    return max(values)
+
+
+_AMOUNT_FUNCTIONS: dict[str, tuple[int | None, Callable[..., Any]]] = {
+    "prorate": (3, _fn_prorate),
+    "prorate_unused": (3, _fn_prorate_unused),
+    "percent": (2, _fn_percent),
+    "math.least": (None, _least),
+    "math.greatest": (None, _greatest),
+    "int": (1, _to_int),
+    "double": (1, _to_dec),
+}
+_AMOUNT_GRAMMAR = (
+    "an amount may use money and number facts, numbers, + - *, parentheses, "
+    "prorate(), prorate_unused(), percent(), math.least(), math.greatest(), int() and double()"
+)
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head else None
+    return None
+
+
+def _amount_node(node: ast.AST) -> Callable[[Facts], Any]:
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        value = node.value if isinstance(node.value, int) else Decimal(repr(node.value))
+        return lambda facts: value
+    name = _dotted(node)
+    if name is not None:
+        spec = FACTS.get(name)
+        if spec is None or spec.kind not in ("money", "int", "double", "decimal"):
+            raise _NotAmount(f"'{name}' cannot be used in an amount")
+        if spec.kind == "double":
+            return lambda facts: Decimal(repr(facts.cel[name]))
+        if spec.kind == "decimal":
+            return lambda facts: facts.value(name)
+        return lambda facts: facts.cel[name]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
+        left, right = _amount_node(node.left), _amount_node(node.right)
+        if isinstance(node.op, ast.Add):
+            return lambda facts: left(facts) + right(facts)
+        if isinstance(node.op, ast.Sub):
+            return lambda facts: left(facts) - right(facts)
+        return lambda facts: left(facts) * right(facts)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        operand = _amount_node(node.operand)
+        return lambda facts: -operand(facts)
+    if isinstance(node, ast.Call) and not node.keywords:
+        fname = _dotted(node.func)
+        if fname in _AMOUNT_FUNCTIONS:
+            arity, fn = _AMOUNT_FUNCTIONS[fname]
+            if arity is not None and len(node.args) != arity:
+                raise _NotAmount(f"{fname}() takes {arity} arguments")
+            args = [_amount_node(a) for a in node.args]
+            return lambda facts: fn(*[a(facts) for a in args])
+        raise _NotAmount(f"{fname or 'this call'}() cannot be used in an amount")
+    raise _NotAmount(f"'{ast.unparse(node)}' cannot be used in an amount")
+
+
+def _amount_program(expr: str) -> Callable[[Facts], int]:
+    """Compile a (CEL type-checked) amount expression into a Python function of the facts
+    that computes it exactly: ints stay ints, doubles become Decimals of their short form."""
+    try:
+        tree = ast.parse(" ".join(expr.split()), mode="eval")
+    except SyntaxError:
+        raise _NotAmount("this expression") from None
+    body = _amount_node(tree.body)
+
+    def run(facts: Facts) -> int:
+        with localcontext(_AMOUNT_CTX):
+            return body(facts)
+
+    return run
 
 
 # --- YAML with line numbers -------------------------------------------------------------------
@@ -626,7 +782,9 @@ def _cel_problems(
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
-def _parse_template(text: str, lang: str = "en") -> tuple[_Template | None, list[str]]:
+def _parse_template(
+    text: str, lang: str = "en", constants: tuple[tuple[str, str], ...] = ()
+) -> tuple[_Template | None, list[str]]:
     parts: list[str | tuple[str]] = []
     errors: list[str] = []
     pos = 0
@@ -655,13 +813,14 @@ def _parse_template(text: str, lang: str = "en") -> tuple[_Template | None, list
     literal.append(text[pos:])
     if "".join(literal):
         parts.append("".join(literal))
-    return (_Template(tuple(parts), lang) if not errors else None), errors
+    return (_Template(tuple(parts), lang, constants) if not errors else None), errors
 
 
 class _Builder:
     """Validates a parsed document, collecting every problem before giving up."""
 
     def __init__(self, source: str):
+        self.constants: tuple[tuple[str, str], ...] = ()  # placeholders with one value per policy
         self.source = source
         self.problems: list[Problem] = []
         self.reads: set[str] = set()
@@ -700,6 +859,8 @@ class _Builder:
         return Text(value["en"].strip(), value["zh-Hans"].strip()) if ok else None
 
     def compile(self, expr: Any, *, doc: _Map, key: str, who: str, want: Any, what: str) -> Any:
+        """Type-check a condition (want BOOL) or an amount (want INT) and return what runs it:
+        a compiled CEL expression for a condition, a Python function for an amount."""
         line, style = doc.value_starts.get(key, (doc.line, None))
         if not isinstance(expr, str) or not expr.strip():
             self.problem(line, who, f"'{key}' must be a CEL expression (a non-empty string)")
@@ -707,8 +868,12 @@ class _Builder:
         block = style in ("|", ">")
         for message in _bad_choices(expr):
             self.problem(line, who, f"{what}: {message}")
+        if key != "amount":
+            for match in re.finditer(r"(?<![\w.])(" + "|".join(AMOUNT_ONLY) + r")\s*\(", _code_only(expr)):
+                self.problem(line, who, f"{what}: {match.group(1)}() is for amount expressions only")
+                return None
         try:
-            compiled = _env().compile(expr)
+            compiled = _make_env("amount" if key == "amount" else "condition").compile(expr)
         except RuntimeError as exc:
             self.problems.extend(_cel_problems(str(exc), what=what, clause=who, base_line=line, block=block))
             return None
@@ -729,7 +894,17 @@ class _Builder:
                 )
             return None
         self.reads |= _facts_read(expr)
-        return compiled
+        if key == "amount":
+            try:
+                return _amount_program(expr)
+            except _NotAmount as exc:
+                self.problem(line, who, f"amount: {exc}: {_AMOUNT_GRAMMAR}")
+                return None
+        try:
+            return _env().compile(_native_durations(expr))
+        except RuntimeError as exc:  # pragma: no cover - the rewrite keeps a checked expression valid
+            self.problem(line, who, f"{what}: cannot be prepared to run: {exc}")
+            return None
 
     def rule(self, doc: Any, who: str, *, line: int, is_default: bool) -> dict[str, Any] | None:
         if not isinstance(doc, _Map):
@@ -783,11 +958,11 @@ class _Builder:
             )
         explanation = self.text(doc, "explanation", who)
         summary = self.text(doc, "summary", who, required=False)
-        templates = None
+        templates = fixed = None
         if explanation is not None:
             parsed = []
             for lang, text in (("en", explanation.en), ("zh-Hans", explanation.zh)):
-                template, errors = _parse_template(text, lang)
+                template, errors = _parse_template(text, lang, self.constants)
                 for error in errors:
                     self.problem(
                         doc.key_lines.get("explanation", doc.line), who, f"explanation ({lang}): {error}"
@@ -803,6 +978,8 @@ class _Builder:
                     parsed.append(template)
             if len(parsed) == 2:
                 templates = (parsed[0], parsed[1])
+                if parsed[0].fixed is not None and parsed[1].fixed is not None:
+                    fixed = Text(parsed[0].fixed, parsed[1].fixed)
         note = doc.get("note")
         if note is not None and not isinstance(note, str):
             self.problem(doc.key_lines.get("note", doc.line), who, "'note' must be text")
@@ -816,7 +993,7 @@ class _Builder:
             "note": note,
             "_amount": compiled_amount,
             "_templates": templates,
-            "_amount_reads": tuple(sorted(_facts_read(amount_src))) if compiled_amount is not None else (),
+            "_fixed": fixed,
         }
 
 
@@ -876,6 +1053,8 @@ def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
         )
     review_days = _int_field(b, doc, "review_business_days")
     refund_days = _int_field(b, doc, "refund_business_days")
+    if review_days is not None and refund_days is not None:
+        b.constants = (("review_business_days", str(review_days)), ("refund_business_days", str(refund_days)))
 
     clauses: list[Clause] = []
     raw_clauses = doc.get("clauses")
@@ -977,7 +1156,7 @@ def _segments(clauses: list[Clause], start: int, stop: int) -> list[tuple[int, i
     if stop - start == 1:
         return [(start, 1, None)]
     chunk = clauses[start:stop]
-    chain = " : ".join(f"(\n{c.condition}\n) ? {k}" for k, c in enumerate(chunk)) + " : -1"
+    chain = " : ".join(f"(\n{_native_durations(c.condition)}\n) ? {k}" for k, c in enumerate(chunk)) + " : -1"
     try:
         return [(start, stop - start, _env().compile(chain))]
     except RuntimeError:
@@ -1010,7 +1189,7 @@ def _find_match(policy: Policy, cel: dict[str, Any]) -> int:
     segments = policy._segments
     if len(segments) == 1 and segments[0][2] is not None:  # the usual case: one chained expression
         got = segments[0][2].eval(data=cel).value()
-        if type(got) is int:
+        if got.__class__ is int:
             return got
     activation = _env().Activation(cel)
     for start, size, chain in segments:
@@ -1057,13 +1236,11 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
     elif notes:
         trace = (*trace, TraceStep("default", True, notes))
 
-    extras = {
-        "refund": refund,
-        "review_business_days": policy.review_business_days,
-        "refund_business_days": policy.refund_business_days,
-    }
-    en_t, zh_t = rule._templates  # type: ignore[misc]
-    explanation = Text(en_t.render(converted, extras), zh_t.render(converted, extras))
+    explanation = rule._fixed
+    if explanation is None:
+        extras = {"refund": refund}
+        en_t, zh_t = rule._templates  # type: ignore[misc]
+        explanation = Text(en_t.render(converted, extras), zh_t.render(converted, extras))
     return Decision(
         policy_id=policy.id,
         policy_version=policy.version,
@@ -1077,13 +1254,14 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
 
 
 def _amount(rule: Rule, converted: Facts) -> tuple[Money, Money, tuple[str, ...]]:
-    cel = converted.cel
-    got = rule._amount.eval(data={name: cel[name] for name in rule._amount_reads}).value()
-    if type(got) is not int:
+    try:
+        got = rule._amount(converted)
+    except (ValueError, ArithmeticError) as exc:
         raise EvaluationError(
-            f"clause '{rule.id}': the amount could not be evaluated: {_failure(got)}",
-            clause=rule.id,
-        )
+            f"clause '{rule.id}': the amount could not be evaluated: {exc}", clause=rule.id
+        ) from None
+    if type(got) is not int:  # pragma: no cover - CEL checked that the amount is an int
+        raise EvaluationError(f"clause '{rule.id}': the amount is not an int of minor units", clause=rule.id)
     currency = converted.currency
     computed = Money(got, currency)
     notes = [f"amount {rule.amount} = {_plain(got, currency)}"]

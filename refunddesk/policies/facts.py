@@ -392,14 +392,26 @@ def _money(spec: FactSpec, value: Any, currency: str | None) -> tuple[Any, Any]:
     return money.minor, None
 
 
+def _not_null(fn: Callable[[FactSpec, Any, str | None], tuple[Any, Any]]) -> Callable[..., tuple[Any, Any]]:
+    def convert(spec: FactSpec, value: Any, currency: str | None) -> tuple[Any, Any]:
+        if value is None:
+            raise FactError(f"fact '{spec.name}' is null; give it as {spec.type_description}", fact=spec.name)
+        return fn(spec, value, currency)
+
+    return convert
+
+
 _CONVERTERS = {
-    "bool": _bool,
-    "string": _string,
-    "int": _int,
-    "double": _double,
-    "timestamp": _timestamp,
-    "decimal": _decimal,
-    "money": _money,
+    kind: _not_null(fn)
+    for kind, fn in {
+        "bool": _bool,
+        "string": _string,
+        "int": _int,
+        "double": _double,
+        "timestamp": _timestamp,
+        "decimal": _decimal,
+        "money": _money,
+    }.items()
 }
 
 
@@ -451,15 +463,11 @@ def _fast_timestamp(value: Any) -> datetime | None:
 
 
 def _fast_minor(value: Any, exp: int) -> int | None:
+    """"30.00" -> 3000 (exp 2) for plain digit strings; None sends anything else to Money."""
     if value.__class__ is str:
-        try:
-            number = Decimal(value)
-        except ArithmeticError:
-            return None
-        if number.is_finite() and number >= 0:
-            scaled = number.scaleb(exp)
-            if scaled == scaled.to_integral_value():
-                return int(scaled)
+        whole, dot, frac = value.partition(".")
+        if whole.isdigit() and whole.isascii() and len(frac) <= exp and (not dot or (frac.isdigit() and frac.isascii())):
+            return int(whole) * 10**exp + (int(frac) * 10 ** (exp - len(frac)) if frac else 0)
     return None
 
 
@@ -497,12 +505,11 @@ class Converter:
             "_Mapping": Mapping,
             "_FACTS": FACTS,
             "_CONVERTERS": _CONVERTERS,
-            "_currency": _currency,
+            "_CURRENCY": _not_null(_currency),
             "_fast_timestamp": _fast_timestamp,
             "_fast_minor": _fast_minor,
             "_exponent": exponent,
             "_missing": _report_missing,
-            "_null": _report_null,
             "_nested": _nested,
             "_CHOICES": {name: frozenset(spec.choices) for name, spec in FACTS.items() if spec.choices},
             "_CURRENCIES": _KNOWN_CURRENCIES,
@@ -534,16 +541,16 @@ class Converter:
             spec = FACTS[name]
             parts = name.split(".")
             key = repr(name)
-            lines.append(f"    v = get({key}, _M)")
-            if len(parts) == 2:
-                lines.append(f"    if v is _M: v = _s_{parts[0]}.get({parts[1]!r}, _M)")
-            elif len(parts) > 2:
-                lines.append(f"    if v is _M: v = _nested(raw, {tuple(parts)!r})")
+            if len(parts) == 2:  # nested first (the usual JSON), then flat
+                lines.append(f"    v = _s_{parts[0]}.get({parts[1]!r}, _M)")
+                lines.append(f"    if v is _M: v = get({key}, _M)")
+            else:
+                lines.append(f"    v = get({key}, _M)")
+                if len(parts) > 2:
+                    lines.append(f"    if v is _M: v = _nested(raw, {tuple(parts)!r})")
             lines += [
                 "    if v is _M:",
                 f"        missing.append({key})",
-                "    elif v is None:",
-                f"        _null({key})",
             ]
             slow = f"cel[{key}] = _CONVERTERS[{spec.kind!r}](_FACTS[{key}], v, currency)[0]"
             lo = f" and v >= {spec.minimum!r}" if spec.minimum is not None else ""
@@ -552,7 +559,7 @@ class Converter:
                 lines += [
                     "    else:",
                     "        if v.__class__ is not _str or v not in _CURRENCIES:",
-                    f"            _currency(_FACTS[{key}], v, None)",
+                    f"            _CURRENCY(_FACTS[{key}], v, None)",
                     f"        cel[{key}] = currency = v",
                     "        exp = _exponent(v)",
                 ]
@@ -600,10 +607,6 @@ def _nested(raw: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
     return value
 
 
-def _report_null(name: str) -> None:
-    raise FactError(f"fact '{name}' is null; give it as {FACTS[name].type_description}", fact=name)
-
-
 def _report_missing(missing: list[str]) -> None:
     described = ", ".join(f"'{name}' ({FACTS[name].type_description})" for name in missing)
     noun = "fact" if len(missing) == 1 else "facts"
@@ -644,7 +647,7 @@ def display(name: str, value: Any, lang: str) -> str:
             return "是" if value else "否"
         return "yes" if value else "no"
     if kind == "timestamp":
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return _stamp_text(value)
     if kind in ("int", "double", "decimal"):
         return _number_text(value)
     labels = CHOICE_LABELS.get(name)
@@ -701,6 +704,11 @@ def format_minor(minor: int, currency: str, zh: bool) -> str:
     return f"{sign}{prefix}{body}{suffix}"
 
 
+def _stamp_text(stamp: datetime) -> str:
+    d = stamp.astimezone(UTC)
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d} UTC"
+
+
 def fact_formatter(name: str, lang: str) -> Callable[[Facts], str]:
     """A function that shows fact `name` of converted Facts in `lang`, the way `display` does;
     built once per explanation placeholder so rendering does no dispatching per decision."""
@@ -713,7 +721,7 @@ def fact_formatter(name: str, lang: str) -> Callable[[Facts], str]:
         yes, no = ("是", "否") if zh else ("yes", "no")
         return lambda facts: yes if facts.cel[name] else no
     if kind == "timestamp":
-        return lambda facts: facts.cel[name].astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return lambda facts: _stamp_text(facts.cel[name])
     if kind == "int":
         return lambda facts: str(facts.cel[name])
     if kind == "double":
