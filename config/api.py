@@ -67,6 +67,7 @@ def _register_routers() -> None:
     from refunddesk.payments.api import router as store_router
 
     api.add_router("/v1/store-notifications/", store_router)
+    api.add_router("/v1/status/", "refunddesk.status.api.router")
 
 
 _register_routers()
