@@ -417,32 +417,45 @@ _CONVERTERS = {
 
 class Facts:
     """Converted facts. `cel` feeds the CEL activation (money as int minor units, decimals as
-    float); `value(name)` gives the exact Python value (Money, Decimal, aware datetime...)."""
+    float) and holds the facts conditions read; `more` the same for facts only amounts and
+    explanations read (CEL is not given them: each fact costs it time); `extra` the exact
+    values where they differ (decimals). `value(name)` gives the exact Python value (Money,
+    Decimal, aware datetime...), `raw(name)` the CEL-style one."""
 
-    __slots__ = ("cel", "extra")
+    __slots__ = ("cel", "extra", "more")
 
-    def __init__(self, cel: dict[str, Any], extra: dict[str, Any]):
+    def __init__(self, cel: dict[str, Any], extra: dict[str, Any], more: dict[str, Any] | None = None):
         self.cel = cel
-        self.extra = extra  # exact values where they differ from the CEL ones (decimals)
+        self.extra = extra
+        self.more = more or {}
+
+    def raw(self, name: str) -> Any:
+        found = self.cel.get(name, _MISSING)
+        return self.more[name] if found is _MISSING else found
 
     @property
     def currency(self) -> str:
-        return self.cel["order.currency"]
+        return self.raw("order.currency")
 
     def value(self, name: str) -> Any:
         found = self.extra.get(name, _MISSING)
         if found is not _MISSING:
             return found
         if FACTS[name].kind == "money":
-            return Money(self.cel[name], self.cel["order.currency"])
-        return self.cel[name]
+            return Money(self.raw(name), self.raw("order.currency"))
+        return self.raw(name)
 
     @property
     def values(self) -> dict[str, Any]:
-        return {name: self.value(name) for name in self.cel}
+        return {name: self.value(name) for name in (*self.cel, *self.more)}
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Facts) and self.cel == other.cel and self.extra == other.extra
+        return (
+            isinstance(other, Facts)
+            and self.cel == other.cel
+            and self.extra == other.extra
+            and self.more == other.more
+        )
 
     def __repr__(self) -> str:
         return f"Facts({self.values!r})"
@@ -459,6 +472,17 @@ def _fast_timestamp(value: Any) -> datetime | None:
             return None
         if stamp.tzinfo is not None:
             return stamp
+    return None
+
+
+def _fast_decimal(value: Any, minimum: float | None) -> Decimal | None:
+    if value.__class__ is str:
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            return None
+        if number.is_finite() and (minimum is None or number >= minimum):
+            return number
     return None
 
 
@@ -482,10 +506,12 @@ class Converter:
     compiled into the code come from the contract (FACTS), never from the input.
     """
 
-    __slots__ = ("names", "_fn", "source")
+    __slots__ = ("names", "_fn", "source", "_for_cel")
 
-    def __init__(self, names: Iterable[str]):
+    def __init__(self, names: Iterable[str], for_cel: Iterable[str] | None = None):
+        """`names`: the facts to read; `for_cel`: those to hand to CEL (default: all)."""
         wanted = list(dict.fromkeys(names))
+        self._for_cel = frozenset(wanted if for_cel is None else for_cel)
         unknown = [name for name in wanted if name not in FACTS]
         if unknown:
             raise KeyError(f"not facts of contract v{CONTRACT_VERSION}: {', '.join(unknown)}")
@@ -508,6 +534,7 @@ class Converter:
             "_CURRENCY": _not_null(_currency),
             "_fast_timestamp": _fast_timestamp,
             "_fast_minor": _fast_minor,
+            "_fast_decimal": _fast_decimal,
             "_exponent": exponent,
             "_missing": _report_missing,
             "_nested": _nested,
@@ -527,6 +554,7 @@ class Converter:
             "    get = raw.get",
             "    cel = {}",
             "    extra = {}",
+            "    more = {}",
             "    missing = []",
             "    currency = None",
         ]
@@ -541,6 +569,7 @@ class Converter:
             spec = FACTS[name]
             parts = name.split(".")
             key = repr(name)
+            first = len(lines)
             if len(parts) == 2:  # nested first (the usual JSON), then flat
                 lines.append(f"    v = _s_{parts[0]}.get({parts[1]!r}, _M)")
                 lines.append(f"    if v is _M: v = get({key}, _M)")
@@ -594,9 +623,13 @@ class Converter:
             else:  # decimal: the exact value is kept too
                 lines += [
                     "    else:",
-                    f"        cel[{key}], extra[{key}] = _CONVERTERS[{spec.kind!r}](_FACTS[{key}], v, currency)",
+                    f"        d = _fast_decimal(v, {spec.minimum!r})",
+                    f"        if d is None: cel[{key}], extra[{key}] = _CONVERTERS[{spec.kind!r}](_FACTS[{key}], v, currency)",
+                    f"        else: cel[{key}], extra[{key}] = _float(d), d",
                 ]
-        lines += ["    if missing: _missing(missing)", "    return Facts(cel, extra)"]
+            if name not in self._for_cel:  # CEL does not need it: keep it aside
+                lines[first:] = [line.replace(f"cel[{key}]", f"more[{key}]") for line in lines[first:]]
+        lines += ["    if missing: _missing(missing)", "    return Facts(cel, extra, more)"]
         return "\n".join(lines) + "\n"
 
 
@@ -716,17 +749,17 @@ def fact_formatter(name: str, lang: str) -> Callable[[Facts], str]:
     zh = is_zh(lang)
     kind = spec.kind
     if kind == "money":
-        return lambda facts: format_minor(facts.cel[name], facts.cel["order.currency"], zh)
+        return lambda facts: format_minor(facts.raw(name), facts.raw("order.currency"), zh)
     if kind == "bool":
         yes, no = ("是", "否") if zh else ("yes", "no")
-        return lambda facts: yes if facts.cel[name] else no
+        return lambda facts: yes if facts.raw(name) else no
     if kind == "timestamp":
-        return lambda facts: _stamp_text(facts.cel[name])
+        return lambda facts: _stamp_text(facts.raw(name))
     if kind == "int":
-        return lambda facts: str(facts.cel[name])
+        return lambda facts: str(facts.raw(name))
     if kind == "double":
-        return lambda facts: _number_text(facts.cel[name])
+        return lambda facts: _number_text(facts.raw(name))
     if kind == "decimal":
         return lambda facts: _number_text(facts.value(name))
     labels = {value: pair[1 if zh else 0] for value, pair in CHOICE_LABELS.get(name, {}).items()}
-    return lambda facts: labels.get(facts.cel[name], facts.cel[name])
+    return lambda facts: labels.get(facts.raw(name), facts.raw(name))
