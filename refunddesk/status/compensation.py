@@ -406,7 +406,7 @@ def _descriptions(incident: Incident) -> dict[str, str]:
     out = {}
     for lang in ("en", "zh-hans"):
         with translation.override(lang):
-            out[lang] = _("Opened automatically to compensate for the outage \u201c%(title)s\u201d (incident "
+            out[lang] = _("Opened automatically to compensate for the outage “%(title)s” (incident "
                           "%(id)s) in your region.") % {"title": incident.title(lang), "id": incident.pk}
     return out
 
