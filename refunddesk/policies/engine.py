@@ -32,21 +32,27 @@ CEL has no decimal type and its integers divide as integers, so:
 
 * money facts (`order.amount`, `order.refunded`, `order.channel_fee`) are CEL ints of MINOR
   units of `order.currency` ("30.00" CNY is 3000; "1200" JPY is 1200);
-* an amount expression must have type int: the refund in minor units. `+`, `-`, `*` by an
-  int and comparisons are exact; `/` and `%` are refused in amount expressions (they would
-  truncate) - use the functions below, which compute exactly in Decimal and round ONCE,
-  half-up to the currency's minor unit (money.ROUNDING; money.ROUNDING_DESCRIPTION):
+* an amount expression must have type int: the refund in minor units. It may use money and
+  number facts, numbers, `+`, `-`, `*`, parentheses, `math.least`, `math.greatest`, `int()`,
+  `double()` and the functions below. `/` and `%` are refused (CEL would truncate); the
+  functions compute exactly in Decimal and round ONCE, half-up to the currency's minor unit
+  (money.ROUNDING; money.ROUNDING_DESCRIPTION):
 
       prorate(amount, part, whole)          amount * part / whole         (part, whole: int or double)
       prorate_unused(amount, used, period)  amount * max(period - used, 0) / period
       percent(amount, pct)                  amount * pct / 100           (pct: int or double)
 
-  doubles given to them are read back as the short decimal they print as (3.5 -> 3.5,
-  to 9 decimal places), so `prorate_unused(order.amount, usage.days_used, plan.period_days)`
-  for 3 days of a 30-day 30.00 CNY plan is exactly 27.00 CNY;
-* `math.least(a, b)` / `math.greatest(a, b)` (CEL math extension) bound amounts;
-* time helpers: `days(n)` and `hours(n)` give CEL durations, e.g.
-  `request.submitted_at - order.purchased_at <= days(plan.refund_window_days)`.
+  Doubles are taken as the decimal they print as (a decimal fact such as usage.days_used
+  exactly as given), so `prorate_unused(order.amount, usage.days_used, plan.period_days)` for
+  3 days of a 30-day 30.00 CNY plan is exactly 27.00 CNY;
+* CEL type-checks the amount expression when the document is loaded (unknown facts, type
+  mismatches, an amount that is not an int: errors with clause and line); the engine then
+  computes it itself, exactly, in Decimal arithmetic with 60 digits - not CEL, because
+  cel-expr-python 0.1.3 keeps ~50 bytes per call of a Python-implemented function, which a
+  long-running server cannot afford. For the same reason nothing in a condition calls back
+  into Python: the time helpers `days(n)` and `hours(n)` (n an int) are rewritten into
+  native CEL (`duration(string(n * 86400) + "s")`) before the condition is compiled to run,
+  e.g. `request.submitted_at - order.purchased_at <= days(plan.refund_window_days)`.
 
 After the amount expression, the engine applies two rules and records them in the trace:
 a negative amount becomes 0 ("computed -1.00 CNY; a refund cannot be negative: 0.00 CNY"),

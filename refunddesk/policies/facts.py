@@ -487,10 +487,15 @@ def _fast_decimal(value: Any, minimum: float | None) -> Decimal | None:
 
 
 def _fast_minor(value: Any, exp: int) -> int | None:
-    """"30.00" -> 3000 (exp 2) for plain digit strings; None sends anything else to Money."""
+    """ "30.00" -> 3000 (exp 2) for plain digit strings; None sends anything else to Money."""
     if value.__class__ is str:
         whole, dot, frac = value.partition(".")
-        if whole.isdigit() and whole.isascii() and len(frac) <= exp and (not dot or (frac.isdigit() and frac.isascii())):
+        if (
+            whole.isdigit()
+            and whole.isascii()
+            and len(frac) <= exp
+            and (not dot or (frac.isdigit() and frac.isascii()))
+        ):
             return int(whole) * 10**exp + (int(frac) * 10 ** (exp - len(frac)) if frac else 0)
     return None
 

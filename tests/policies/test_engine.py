@@ -810,3 +810,128 @@ def test_load_policy_reports_an_unreadable_file(tmp_path: Path):
     with pytest.raises(PolicyError) as err:
         load_policy(tmp_path / "nope.yaml")
     assert "nope.yaml" in str(err.value) and "cannot read" in str(err.value)
+
+
+# --- nothing calls back into Python at run time (cel-expr-python leaks per callback) ------------
+
+
+def test_conditions_run_in_an_environment_without_python_functions():
+    with pytest.raises(RuntimeError, match="days"):
+        engine._env().compile("days(1) > duration('1s')")
+    policy = load_policy(POLICY_DIR / "subscription-vpn.yaml")
+    for clause in policy.clauses:
+        if clause.outcome == "approve":
+            assert callable(clause._amount) and not hasattr(clause._amount, "eval")
+
+
+@pytest.mark.parametrize(
+    ("expr", "native"),
+    [
+        ("days(14) > x", 'duration(string((14) * 86400) + "s") > x'),
+        ("hours(plan.trial_hours)", 'duration(string((plan.trial_hours) * 3600) + "s")'),
+        (
+            "days(int(hours(2) > x))",
+            'duration(string((int(duration(string((2) * 3600) + "s") > x)) * 86400) + "s")',
+        ),
+        ("'days(1)' == s && days((1 + 2))", "'days(1)' == s && duration(string(((1 + 2)) * 86400) + \"s\")"),
+        ("mydays(3) + x.days(2)", "mydays(3) + x.days(2)"),
+    ],
+)
+def test_duration_helpers_become_native_cel(expr, native):
+    assert engine._native_durations(expr) == native
+
+
+def test_duration_helpers_match_their_meaning():
+    policy = load(
+        """\
+  - id: within-trial
+    condition: request.submitted_at - order.purchased_at <= hours(plan.trial_hours) + days(1)
+    outcome: reject
+    explanation: {en: x, zh-Hans: y}
+"""
+    )
+    # 48 hours after purchase: inside 24 h + 1 day, one second later it is not
+    inside = facts(order__purchased_at="2025-03-08T12:00:00+08:00")
+    outside = facts(order__purchased_at="2025-03-08T11:59:59+08:00")
+    assert evaluate(policy, inside).clause == "within-trial"
+    assert evaluate(policy, outside).clause == "default"
+
+
+def test_days_takes_an_int():
+    [p] = problems_of(
+        policy_text(
+            """\
+  - id: d
+    condition: request.submitted_at - order.purchased_at <= days(usage.days_used)
+    outcome: reject
+    explanation: {en: x, zh-Hans: y}
+"""
+        )
+    )
+    assert p.clause == "d" and "days" in p.message
+
+
+def test_amount_functions_are_not_for_conditions():
+    [p] = problems_of(
+        policy_text(
+            """\
+  - id: c
+    condition: prorate(order.amount, 1, 2) > 0
+    outcome: reject
+    explanation: {en: x, zh-Hans: y}
+"""
+        )
+    )
+    assert p.clause == "c" and "prorate() is for amount expressions only" in p.message
+
+
+def test_amount_grammar_is_small():
+    [p] = problems_of(
+        policy_text(
+            """\
+  - id: t
+    condition: "true"
+    outcome: approve
+    amount: "customer.new ? order.amount : 0"
+    explanation: {en: x, zh-Hans: y}
+"""
+        )
+    )
+    assert p.clause == "t" and p.line == 10 and "an amount may use" in p.message
+
+
+def test_amount_with_doubles_is_exact_where_cel_doubles_would_not_be():
+    policy = load(
+        """\
+  - id: exact
+    condition: "true"
+    outcome: approve
+    amount: prorate(order.amount, double(plan.period_days) - usage.days_used, double(plan.period_days))
+    explanation: {en: x, zh-Hans: y}
+"""
+    )
+    # 30 - 0.3 = 29.7 exactly (as a double it is 29.700000000000003)
+    decision = evaluate(policy, facts(order__amount="1000.00", usage__days_used="0.3"))
+    assert decision.refund == Money(99000, "CNY")
+
+
+def test_memory_stays_flat_over_many_decisions():
+    code = (
+        "import resource\n"
+        "from refunddesk.policies.engine import load_policy, evaluate\n"
+        "from tests.policies.helpers import facts\n"
+        f"p = load_policy({str(POLICY_DIR / 'subscription-vpn.yaml')!r})\n"
+        "f = facts(request__reason='service_outage', outage__longest_hours=80.0, customer__new=True,\n"
+        "          order__purchased_at='2025-03-01T00:00:00+08:00')\n"
+        "assert evaluate(p, f).clause == 'major-outage'\n"
+        "for _ in range(2000): evaluate(p, f)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "for _ in range(50000): evaluate(p, f)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    grown_kib = int(result.stdout.strip())
+    assert grown_kib < 2500, f"resident memory grew by {grown_kib} KiB over 50,000 decisions"

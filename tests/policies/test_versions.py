@@ -71,10 +71,14 @@ def test_the_version_in_force_at_purchase_decides_by_default(customer, settings)
 
 
 def test_every_decision_records_its_version(customer):
-    version = policy_publish(document=VPN, cases=VPN_CASES, effective_at=timezone.now() - dt.timedelta(days=30))
+    version = policy_publish(
+        document=VPN, cases=VPN_CASES, effective_at=timezone.now() - dt.timedelta(days=30)
+    )
     order = OrderFactory(customer=customer)
     UsageFactory(order=order)
-    req = rs.refund_request_submit(customer=customer, order_number=order.external_id, reason="technical_issue")
+    req = rs.refund_request_submit(
+        customer=customer, order_number=order.external_id, reason="technical_issue"
+    )
     assert req.policy_version == version and req.policy_clause and req.policy_trace
 
 
@@ -82,12 +86,23 @@ def test_same_facts_same_version_same_decision(customer):
     policy_publish(document=VPN, cases=VPN_CASES, effective_at=timezone.now() - dt.timedelta(days=30))
     client = Client(headers={"Authorization": f"Bearer {api_key_create(name='t')[1]}"})
     facts = json.loads(json.dumps(yaml_defaults()))
-    answers = {json.dumps(client.post("/api/v1/policy/evaluate", data=json.dumps({"facts": facts}),
-                                      content_type="application/json").json(), sort_keys=True) for _ in range(5)}
+    answers = {
+        json.dumps(
+            client.post(
+                "/api/v1/policy/evaluate", data=json.dumps({"facts": facts}), content_type="application/json"
+            ).json(),
+            sort_keys=True,
+        )
+        for _ in range(5)
+    }
     assert len(answers) == 1
     decision = json.loads(answers.pop())
-    assert decision["policy"]["id"] == "subscription-vpn" and decision["outcome"] in ("approve", "reject", "review",
-                                                                                       "redirect")
+    assert decision["policy"]["id"] == "subscription-vpn" and decision["outcome"] in (
+        "approve",
+        "reject",
+        "review",
+        "redirect",
+    )
 
 
 def yaml_defaults() -> dict:
@@ -117,7 +132,9 @@ def test_diff_between_versions():
 
 def test_the_public_page_shows_the_policy_in_force_in_both_languages():
     policy_publish(document=VPN, cases=VPN_CASES, effective_at=timezone.now() - dt.timedelta(days=10))
-    v2 = policy_publish(document=bump(VPN, 2), cases=VPN_CASES, effective_at=timezone.now() - dt.timedelta(days=1))
+    v2 = policy_publish(
+        document=bump(VPN, 2), cases=VPN_CASES, effective_at=timezone.now() - dt.timedelta(days=1)
+    )
     zh = Client(headers={"Accept-Language": "zh-hans"}).get("/policy/")
     en = Client(headers={"Accept-Language": "en"}).get("/policy/")
     assert zh.status_code == en.status_code == 200
