@@ -103,10 +103,13 @@ def expression_in_words(expr: str, lang: str) -> str:
 
 def _template_in_words(template: _Template, lang: str) -> str:
     zh = is_zh(lang)
+    constants = dict(template.constants)  # the business days: the same for every decision
     parts = []
     for part in template.parts:
         if isinstance(part, str):
             parts.append(part)
+        elif part[0] in constants:
+            parts.append(constants[part[0]])
         else:
             name = part[0]
             label = FACTS[name].label(lang) if name in FACTS else _t(_EXTRA[name], zh)
