@@ -202,7 +202,9 @@ def case_view(*, public_id: str, user, language: str, now: dt.datetime | None = 
 def _clauses(policy: engine.Policy | None) -> list[tuple[str, str]]:
     if policy is None:
         return []
-    return [(rid, f"{rid} — {policy.clause(rid).outcome}") for rid in policy.rule_ids]
+    from refunddesk.portal.templatetags.refunddesk_ui import outcome
+
+    return [(rid, f"{rid} — {outcome(policy.clause(rid).outcome)}") for rid in policy.rule_ids]
 
 
 def clause_choices(*, public_id: str) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from refunddesk.core import roles
 from refunddesk.core.i18n import compile_all
@@ -12,10 +13,11 @@ compile_all()
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_rate_limits_and_language():
     cache.clear()
     yield
     cache.clear()
+    translation.deactivate()  # the test client's requests leave their language active in this thread
 
 
 def client_for(user) -> Client:

@@ -309,7 +309,18 @@ def test_publishing_failing_tests_is_refused_with_the_failures(published_policy,
 # --- friendly error pages -----------------------------------------------------------------------------
 
 
-def test_error_pages_in_both_languages(db):
+def test_error_pages_in_both_languages(db, rf):
+    from django.utils import translation
+    from django.views import defaults
+
     assert "We cannot find that page" in html_of(Client(HTTP_ACCEPT_LANGUAGE="en").get("/portal/nowhere/x/y/"))
     zh = html_of(Client(HTTP_ACCEPT_LANGUAGE="zh-hans").get("/no-such-page/"))
-    assert "找不到" in zh
+    assert "找不到该页面" in zh and 'lang="zh-hans"' in zh
+    for language, words in (("en", "Something went wrong on our side"), ("zh-hans", "我们这边出了问题")):
+        with translation.override(language):
+            response = defaults.server_error(rf.get("/"))
+        assert response.status_code == 500 and words in html_of(response)
+    with translation.override("zh-hans"):
+        response = defaults.bad_request(rf.get("/"), exception=None)
+    assert response.status_code == 400 and "无法理解" in html_of(response)
+

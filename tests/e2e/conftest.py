@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from refunddesk.core.i18n import compile_all
 
@@ -41,6 +42,7 @@ def browser():
 def _fresh_rate_limits():
     cache.clear()
     yield
+    translation.deactivate()
 
 
 @pytest.fixture

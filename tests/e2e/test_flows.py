@@ -42,6 +42,9 @@ def test_customer_applies_with_a_file_and_sees_the_decision(new_page, published_
     expect(page.locator("#arrival")).to_contain_text("Expected in your account by")
     expect(page.get_by_role("link", name="bank.png")).to_be_visible()
     shoot(page, "portal-request-refunded")
+    page.select_option("#lang-select", "zh-hans")  # the language switcher, on any page
+    expect(page.locator("#status-badge")).to_have_text("已退款")
+    expect(page.locator("#arrival")).to_contain_text("预计到账日期")
     phone = new_page(phone=True)
     sign_in(phone, "cust_a@example.test")
     phone.goto(page.url)
@@ -123,6 +126,8 @@ def test_rejected_customer_appeals_and_a_supervisor_decides(new_page, published_
     shoot(boss, "console-appeals")
     boss.get_by_role("link", name=req.public_id).click()
     form = boss.locator("form[action$='/decide_appeal/']")
+    expect(form).to_be_visible()  # open by default on an appeal
+    shoot(boss, "console-appeal-case")
     form.get_by_label("Uphold the appeal: refund").check()
     form.get_by_label("Reason for the decision").fill("Our logs confirm the outage.")
     form.get_by_role("button", name="Decide").click()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from refunddesk.core.i18n import compile_all
 
@@ -10,10 +11,11 @@ compile_all()  # pages are checked in both languages: the .mo files must match t
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_rate_limits_and_language():
     cache.clear()
     yield
     cache.clear()
+    translation.deactivate()  # the test client's requests leave their language active in this thread
 
 
 @pytest.fixture

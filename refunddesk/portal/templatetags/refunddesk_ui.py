@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from refunddesk.core import roles
 from refunddesk.core.dates import format_date, format_datetime
@@ -132,3 +133,17 @@ def next_step(req, who: str = "staff") -> dict:
         if refund is not None and refund.arrival_by:
             return {"label": _("Should arrive by"), "at": refund.arrival_by, "overdue": False}
     return {"label": "", "at": None, "overdue": False}
+
+
+OUTCOME_WORDS = {
+    "approve": gettext_lazy("approve"),
+    "reject": gettext_lazy("reject"),
+    "review": gettext_lazy("review"),
+    "redirect": gettext_lazy("redirect"),
+}
+
+
+@register.filter
+def outcome(value: str) -> str:
+    """A policy outcome (approve, reject, review, redirect) in the page's language."""
+    return str(OUTCOME_WORDS.get(str(value), value))
