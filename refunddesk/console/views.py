@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from refunddesk.console import selectors
 from refunddesk.console import services as console_services
@@ -190,10 +190,11 @@ def case(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @role_required(*REVIEWERS)
-@require_POST
 def case_action(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
     if action not in CASE_ACTIONS:
         raise Http404("no such action")
+    if request.method != "POST":  # e.g. the language switcher on a page shown after a form error
+        return redirect("console:case", public_id=public_id)
     form_class, role, call = CASE_ACTIONS[action]
     if role and not roles.has_role(request.user, role):
         raise DjangoPermissionDenied("missing role")
@@ -241,8 +242,9 @@ def finance(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(roles.FINANCE)
-@require_POST
 def finance_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("console:finance")
     if action == "paid":
         form = MarkPaidForm(request.POST, prefix=f"paid-{pk}")
     elif action == "retry":

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from refunddesk.core.errors import ApplicationError
@@ -41,17 +43,21 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+def _evidence_help_text() -> str:
+    return gettext("Optional. Up to %(n)d files: screenshots, photos, PDF, video or plain text, %(mb)d MB each.") % {
+        "n": MAX_FILES, "mb": settings.REFUNDDESK_EVIDENCE_MAX_BYTES // (1024 * 1024)}
+
+
+_evidence_help = lazy(_evidence_help_text, str)
+
+
 class EvidenceField(forms.FileField):
     """Up to MAX_FILES files; their content is checked by the service (refunds.evidence), not here."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT}))
         kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "help_text",
-            _("Optional. Up to %(n)d files: screenshots, photos, PDF, video or plain text, %(mb)d MB each.")
-            % {"n": MAX_FILES, "mb": settings.REFUNDDESK_EVIDENCE_MAX_BYTES // (1024 * 1024)},
-        )
+        kwargs.setdefault("help_text", _evidence_help())  # lazy: in the language of each page
         super().__init__(**kwargs)
 
     def clean(self, data, initial=None):

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.portal import selectors
@@ -145,10 +145,11 @@ def _done_message(action: str) -> str:
 
 
 @customer_required
-@require_POST
 def request_action(request: HttpRequest, customer, public_id: str, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise Http404("no such action")
+    if request.method != "POST":  # e.g. the language switcher on a page shown after a form error
+        return redirect("portal:request", public_id=public_id)
     form_class, prefix, call = ACTIONS[action]
     form = form_class(request.POST, request.FILES, prefix=prefix)
     if form.is_valid():

@@ -36,7 +36,7 @@ def status_history(db):
 
     def add(regions, start, end, title_en, title_zh, severity="outage", updates=(), **kw):
         inc, _ = services.incident_open(title_en=title_en, title_zh=title_zh, regions=regions, severity=severity,
-                                        started_at=start, ended_at=None, now=now, **kw)
+                                        started_at=start, ended_at=None, now=start, **kw)
         for at, kind, en, zh in updates:
             services.incident_update(incident_id=inc.pk, kind=kind, message_en=en, message_zh=zh, now=at)
         if end is not None:

@@ -285,6 +285,7 @@ def test_request_list_query_count_does_not_grow(customer, customer_client):
     _requests(customer, 195)
     many, response = _count_queries(customer_client, "/portal/requests/")
     assert response.content.decode().count("/portal/requests/RR-") == 200
+    print(f"request list: {few} queries for 5 rows, {many} for 200")
     assert few == many, (few, many)
 
 
@@ -296,4 +297,17 @@ def test_pages_in_chinese(published_policy, customer, order, in_review):
     client.force_login(customer.user)
     html = client.get(f"/portal/requests/{in_review.public_id}/").content.decode()
     assert "退款申请" in html and "您已提交申请" in html
+    OrderFactory(customer=customer, external_id="ORD-200")
+    apply_html = client.get("/portal/orders/ORD-200/apply/").content.decode()
+    assert "最多 5 个文件" in apply_html  # help texts follow the page's language, not the import-time one
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    english.force_login(customer.user)
+    assert "Up to 5 files" in english.get("/portal/orders/ORD-200/apply/").content.decode()
     assert "年" in html  # dates in Chinese (CLDR long format)
+
+
+def test_opening_an_action_address_goes_back_to_the_request(customer_client, in_review):
+    # the language switcher "next" after a form error is the action's address: it must not be a dead end
+    response = customer_client.get(f"/portal/requests/{in_review.public_id}/reply/")
+    assert response.status_code == 302 and response["Location"] == f"/portal/requests/{in_review.public_id}/"
+    assert customer_client.get(f"/portal/requests/{in_review.public_id}/nonsense/").status_code == 404
