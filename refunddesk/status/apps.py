@@ -17,6 +17,6 @@ class StatusConfig(AppConfig):
             transaction.on_commit(status_stamp_bump, using=kwargs.get("using"))
 
         for model in (Region, Incident, IncidentUpdate):
-            post_save.connect(changed, sender=model, dispatch_uid=f"status-stamp-save-{model.__name__}")
-            post_delete.connect(changed, sender=model, dispatch_uid=f"status-stamp-delete-{model.__name__}")
-        m2m_changed.connect(changed, sender=Incident.regions.through, dispatch_uid="status-stamp-regions")
+            post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"status-stamp-save-{model.__name__}")
+            post_delete.connect(changed, sender=model, weak=False, dispatch_uid=f"status-stamp-delete-{model.__name__}")
+        m2m_changed.connect(changed, sender=Incident.regions.through, weak=False, dispatch_uid="status-stamp-regions")
