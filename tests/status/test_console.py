@@ -94,7 +94,7 @@ def test_the_compensate_button_runs_in_the_background_with_progress(regions, vpn
     assert run.status == RunStatus.QUEUED
     page = client.get(detail).content.decode()
     assert 'data-active="1"' in page and "<progress" in page
-    assert 'id="compensate" disabled' in page  # no second click while it runs
+    assert '" disabled>Continue the compensation' in page  # no second click while it runs
     progress = client.get(f"/console/status/runs/{run.pk}/progress/").json()
     assert progress["active"] and progress["percent"] == 0
     run_tasks()
