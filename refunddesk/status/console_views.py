@@ -58,12 +58,15 @@ def _initial(incident: Incident) -> dict:
 def run_progress(run: CompensationRun | None) -> dict | None:
     if run is None:
         return None
+    unfinished = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    stale = unfinished and compensation.is_stale(run, timezone.now())
+    label = _("Stalled: no progress for a while; start it again to continue") if stale else run.get_status_display()
     return {
-        "id": run.pk, "status": run.status, "status_label": str(run.get_status_display()),
+        "id": run.pk, "status": run.status, "status_label": str(label),
         "processed": run.processed, "total": run.total, "percent": run.percent, "rate": round(run.rate),
         "created": run.created, "approved": run.approved, "review": run.review, "rejected": run.rejected,
         "skipped": run.skipped, "applied": run.applied, "error": run.error,
-        "active": run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+        "active": unfinished and not stale,
     }
 
 

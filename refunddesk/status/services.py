@@ -313,9 +313,10 @@ def compensation_start(*, incident_id: int, user=None, source: str = "", force: 
         if run is None:
             run = CompensationRun.objects.create(incident=incident, created_by=user, created_at=now,
                                                  source=(source or (f"console:{user.get_username()}" if user else ""))[:120])
-        elif run.status == RunStatus.FAILED or (run.status == RunStatus.RUNNING and compensation.is_stale(run, now)):
-            run.status, run.error = RunStatus.QUEUED, ""
-            run.save(update_fields=["status", "error"])
+        elif run.status == RunStatus.FAILED or compensation.is_stale(run, now):
+            # stopped, or its process died (killed, or a queued task was lost): queue it again; it continues
+            run.status, run.error, run.heartbeat_at = RunStatus.QUEUED, "", now
+            run.save(update_fields=["status", "error", "heartbeat_at"])
         else:
             started = False
         if enqueue and started:

@@ -275,3 +275,20 @@ def test_queries_per_batch_do_not_grow_with_the_batch(outage):
         counts.append(len(queries.captured_queries))
     assert run.processed == 40 and run.created == 40
     assert counts[1] <= counts[0] + 2, counts
+
+
+def test_a_run_whose_process_died_is_queued_again_and_continues(outage):
+    inc = outage["incident"]
+    with pytest.raises(CommandError):
+        compensate(inc.pk, "--batch-size", "2", "--stop-after", "2")
+    run = CompensationRun.objects.get(incident=inc)
+    # as after a SIGKILL: still "running", no heartbeat for a long time
+    CompensationRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING,
+                                                    heartbeat_at=timezone.now() - dt.timedelta(minutes=10))
+    again, started = services.compensation_start(incident_id=inc.pk)
+    assert started and again.pk == run.pk and again.status == RunStatus.QUEUED
+    fresh, started = services.compensation_start(incident_id=inc.pk)
+    assert not started  # queued a moment ago: not stale, not queued twice
+    run_tasks()
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.processed == 10 and run.created == 5
