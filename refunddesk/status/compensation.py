@@ -471,32 +471,33 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: i
             lang = languages.get(r.customer_id)
             lang = lang if lang in ("zh-hans", "en") else "zh-hans"
             amount = decision.amount
-            requests.append(RefundRequest(
-                customer_id=r.customer_id, order_id=r.id, reason=REASON, description=descriptions[lang],
-                language=lang, currency=r.currency, submitted_at=now, policy_version=version,
-                policy_outcome=data["outcome"], policy_clause=data["clause"],
-                policy_amount_minor=amount.minor if amount is not None else None,
-                policy_explanation=data["explanation"], policy_trace=data["trace"], facts=fact,
-            ))
+            # the fields refund_request_submit sets; the rest keep the model's defaults
+            requests.append({
+                "public_id": _public_id(), "customer_id": r.customer_id, "order_id": r.id, "reason": REASON,
+                "description": descriptions[lang], "language": lang, "currency": r.currency,
+                "submitted_at": now, "policy_version_id": version.pk, "policy_outcome": data["outcome"],
+                "policy_clause": data["clause"], "policy_amount_minor": amount.minor if amount is not None else None,
+                "policy_explanation": data["explanation"], "policy_trace": data["trace"], "facts": fact,
+            })
             # what _apply_policy_decision will do with it (approve with nothing to pay -> a person)
             approve = data["outcome"] == "approve" and amount is not None and amount.minor > 0
             outcomes.append(("approve" if approve else "review", data["clause"]))
 
-        created = _create_requests(requests, outcomes)
-        bulk_insert(TimelineEvent, [
-            TimelineEvent(request_id=req.pk, at=now, actor=None, actor_kind=Actor.SYSTEM, action="submit",
-                          to_status=Status.SUBMITTED, note=req.description,
-                          data={"compensation": {"incident": incident.pk, "run": run.pk}})
-            for req, _ in created])
-        bulk_insert(CompensationItem, [
-            CompensationItem(incident_id=incident.pk, order_id=req.order_id, run_id=run.pk, request_id=req.pk,
-                             outcome=outcome, clause=clause, at=now)
-            for req, (outcome, clause) in created])
+        created = _create_requests(requests, outcomes, now=now)
+        insert_rows(TimelineEvent, [
+            {"request_id": req["id"], "at": now, "actor_id": None, "actor_kind": Actor.SYSTEM, "action": "submit",
+             "to_status": Status.SUBMITTED, "note": req["description"],
+             "data": {"compensation": {"incident": incident.pk, "run": run.pk}}}
+            for req, _ in created], now=now)
+        insert_rows(CompensationItem, [
+            {"incident_id": incident.pk, "order_id": req["order_id"], "run_id": run.pk, "request_id": req["id"],
+             "outcome": outcome, "clause": clause, "at": now}
+            for req, (outcome, clause) in created], now=now)
         result.created = len(created)
         result.approved = sum(1 for _, (o, _c) in created if o == "approve")
         result.review = result.created - result.approved
         result.skipped += len(requests) - len(created)
-        result.request_ids = [req.pk for req, _ in created]
+        result.request_ids = [req["id"] for req, _ in created]
         if result.request_ids:
             compensation_apply.enqueue(run_id=run.pk, request_ids=result.request_ids)
         CompensationRun.objects.filter(pk=run.pk).update(
@@ -507,73 +508,95 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: i
     return result
 
 
-def bulk_insert(model, objs: list) -> None:
-    """Insert new rows and set their primary keys: `bulk_create`, or on PostgreSQL a COPY.
+def insert_rows(model, rows: list[dict], *, now: dt.datetime) -> list[int]:
+    """Insert new rows given as {attname: value} and return their ids (also set as row["id"]).
 
-    Why: Django's bulk_create on PostgreSQL binds every value client-side (psycopg quotes each
-    JSON document in Python); for refund requests, whose facts, trace and explanation are a few
-    kilobytes of JSON, that was 3/4 of the whole run. COPY sends the same values, prepared by the
-    same Django fields (`get_db_prep_save`), in PostgreSQL's copy format: 5x faster. Ids come
-    from the table's own sequence first. Same transaction (the raw connection of this Django
-    connection), same constraints (checked by PostgreSQL as for any insert). Like bulk_create,
-    no save() and no signals.
+    Fields a row leaves out get the model's default (auto_now fields: `now`), as a new
+    instance would. Elsewhere this is `bulk_create`; on PostgreSQL it is a COPY, because
+    Django binds every value client-side there (psycopg quotes each JSON document in Python):
+    for refund requests, whose facts, trace and explanation are kilobytes of JSON, that was
+    three quarters of the run. The COPY sends the same values, prepared by the same Django
+    fields (`get_db_prep_save`), values common to all rows prepared once; ids come from the
+    table's own sequence first. Same transaction (the raw connection of this Django connection),
+    same constraints. Like bulk_create: no save(), no signals.
     """
-    if not objs:
-        return
+    if not rows:
+        return []
     conn = connections[router.db_for_write(model)]  # the wrapper itself: no thread-local lookup per value
-    if conn.vendor != "postgresql":
-        model.objects.bulk_create(objs)
-        return
-    import psycopg
-
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    rows = [[f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields] for obj in objs]
-    table, pk = meta.db_table, meta.pk.column
+    given = set(rows[0])
+    if conn.vendor != "postgresql":
+        objs = [model(**row) for row in rows]
+        model.objects.bulk_create(objs)
+        for row, obj in zip(rows, objs, strict=True):
+            row["id"] = obj.pk
+        return [obj.pk for obj in objs]
+    import psycopg
+
+    columns, fixed = [meta.pk.column], {}
+    for f in fields:
+        columns.append(f.column)
+        if f.attname in given:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            fixed[f.attname] = f.get_db_prep_save(now, conn)
+        elif f.has_default() and callable(f.default):
+            continue  # a fresh default for each row
+        else:  # what a new instance would have ("" for text, None, the declared default)
+            fixed[f.attname] = f.get_db_prep_save(f.get_default(), conn)
     quote = conn.ops.quote_name
     conn.ensure_connection()
     with psycopg.Cursor(conn.connection) as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [table, pk, len(objs)])
+                       [meta.db_table, meta.pk.column, len(rows)])
         ids = [row[0] for row in cursor.fetchall()]
-        columns = ", ".join(quote(c) for c in [pk, *(f.column for f in fields)])
-        with cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+        statement = f"COPY {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        with cursor.copy(statement) as copy:
             for pk_value, row in zip(ids, rows, strict=True):
-                copy.write_row([pk_value, *row])
-    for obj, pk_value in zip(objs, ids, strict=True):
-        obj.pk = pk_value
-        obj._state.adding, obj._state.db = False, conn.alias
+                values = [pk_value]
+                for f in fields:
+                    if f.attname in fixed:
+                        values.append(fixed[f.attname])
+                    else:
+                        value = row[f.attname] if f.attname in row else f.get_default()
+                        values.append(f.get_db_prep_save(value, conn))
+                copy.write_row(values)
+    for row, pk_value in zip(rows, ids, strict=True):
+        row["id"] = pk_value
+    return ids
 
 
-def _fresh_public_ids(requests: list[RefundRequest]) -> None:
+def _fresh_public_ids(requests: list[dict]) -> None:
     """Request numbers are random; make sure none repeats one in the database or in the batch."""
     while True:
         seen, clash = set(), []
         for req in requests:
-            if req.public_id in seen:
+            if req["public_id"] in seen:
                 clash.append(req)
-            seen.add(req.public_id)
+            seen.add(req["public_id"])
         existing = set(RefundRequest.objects.filter(public_id__in=list(seen)).values_list("public_id", flat=True))
-        clash += [req for req in requests if req.public_id in existing]
+        clash += [req for req in requests if req["public_id"] in existing]
         if not clash:
             return
         for req in clash:
-            req.public_id = _public_id()
+            req["public_id"] = _public_id()
 
 
-def _create_requests(requests: list[RefundRequest], outcomes: list) -> list[tuple[RefundRequest, tuple]]:
+def _create_requests(requests: list[dict], outcomes: list, *, now: dt.datetime) -> list[tuple[dict, tuple]]:
     if not requests:
         return []
     _fresh_public_ids(requests)
     try:
         with transaction.atomic():
-            bulk_insert(RefundRequest, requests)
+            insert_rows(RefundRequest, requests, now=now)
         return list(zip(requests, outcomes, strict=True))
     except IntegrityError:
         pass  # a request appeared for one of these orders meanwhile: one at a time, skipping those
     created = []
-    for req, outcome in zip(requests, outcomes, strict=True):
-        req.pk = None
+    for row, outcome in zip(requests, outcomes, strict=True):
+        row.pop("id", None)
+        req = RefundRequest(**row)
         try:
             with transaction.atomic():
                 req.save(force_insert=True)
@@ -583,7 +606,8 @@ def _create_requests(requests: list[RefundRequest], outcomes: list) -> list[tupl
             req.public_id, req.pk = _public_id(), None
             with transaction.atomic():
                 req.save(force_insert=True)
-        created.append((req, outcome))
+        row["id"], row["public_id"] = req.pk, req.public_id
+        created.append((row, outcome))
     return created
 
 

@@ -155,8 +155,14 @@ def test_the_command_creates_what_the_policy_decides_and_the_worker_applies_it(o
 
     created = {r.order_id: r for r in RefundRequest.objects.filter(reason="service_outage", status="submitted")}
     assert set(created) == {o.pk for o in affected["approve"] + affected["review"]}
-    for req in created.values():
+    for order_id, req in created.items():
         assert req.timeline.get().action == "submit"
+        # stored whole, as a submission stores it (on PostgreSQL these rows were written with COPY)
+        assert req.facts["order"]["id"] == req.order.external_id and req.facts["_refund_business_days"] == 5
+        assert req.policy_explanation["en"] and req.policy_explanation["zh"] and req.policy_trace
+        assert req.policy_version.policy_id == "subscription-vpn"
+        assert (req.override, req.redirect_instructions, req.assignee_id, req.review_due_at) == (False, {}, None, None)
+        assert req.updated_at is not None and req.customer_id == req.order.customer_id
         assert CompensationItem.objects.get(request=req).incident_id == inc.pk
     zh = created[affected["approve"][1].pk]
     assert zh.language == "zh-hans" and str(inc.pk) in zh.description
