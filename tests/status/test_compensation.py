@@ -155,7 +155,7 @@ def test_the_command_creates_what_the_policy_decides_and_the_worker_applies_it(o
 
     created = {r.order_id: r for r in RefundRequest.objects.filter(reason="service_outage", status="submitted")}
     assert set(created) == {o.pk for o in affected["approve"] + affected["review"]}
-    for order_id, req in created.items():
+    for req in created.values():
         assert req.timeline.get().action == "submit"
         # stored whole, as a submission stores it (on PostgreSQL these rows were written with COPY)
         assert req.facts["order"]["id"] == req.order.external_id and req.facts["_refund_business_days"] == 5
