@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from refunddesk.billing.models import Order
 from refunddesk.core import roles
@@ -64,8 +65,8 @@ def refund_reserve(*, order: Order, amount: Money) -> None:
     reserved = max(_reserved_minor(order), order.refunded_minor)
     if reserved + amount.minor > order.amount_minor:
         left = Money(max(order.amount_minor - reserved, 0), order.currency)
-        raise Conflict(f"a refund of {amount} would exceed what was paid on order {order.external_id}; "
-                       f"{left} is left to refund.", field="amount")
+        raise Conflict(_("A refund of %(amount)s would exceed what was paid on order %(order)s; %(left)s is left "
+                         "to refund.") % {"amount": amount, "order": order.external_id, "left": left}, field="amount")
 
 
 def refund_create_for_request(*, request, now: dt.datetime) -> Refund:
@@ -74,11 +75,12 @@ def refund_create_for_request(*, request, now: dt.datetime) -> Refund:
     from refunddesk.refunds.services import refund_request_refund_moved
 
     if Refund.objects.filter(request=request).exists():
-        raise Conflict("this request already has a refund.")
+        raise Conflict(_("This request already has a refund."))
     order = Order.objects.select_for_update().get(pk=request.order_id)
     amount = request.approved_amount
     if order.gateway in STORE_GATEWAYS:
-        raise Conflict(f"order {order.external_id} was paid through {order.gateway}; only the store can refund it.")
+        raise Conflict(_("Order %(order)s was paid through %(gateway)s; only the store can refund it.")
+                       % {"order": order.external_id, "gateway": order.gateway})
     refund_reserve(order=order, amount=amount)
     low, high = arrival_days(order.payment_method)
     refund = Refund.objects.create(
@@ -247,15 +249,15 @@ def refund_mark_paid(*, refund_id: int, user, reference: str, now: dt.datetime |
     """Finance records a manual refund as paid, with the bank's or gateway's reference."""
     now = now or timezone.now()
     if not roles.has_role(user, roles.FINANCE):
-        raise PermissionDenied("only finance can mark refunds as paid.")
+        raise PermissionDenied(_("Only finance can mark refunds as paid."))
     reference = (reference or "").strip()
     if not reference:
-        raise ValidationError("give the payment reference (bank transfer or gateway number).", field="reference")
+        raise ValidationError(_("Give the payment reference (bank transfer or gateway number)."), field="reference")
     refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").filter(pk=refund_id).first()
     if refund is None:
-        raise NotFound("no such refund.")
+        raise NotFound(_("There is no such refund."))
     if refund.final:
-        raise Conflict(f"this refund is already {refund.get_status_display().lower()}.")
+        raise Conflict(_("This refund is already %(status)s.") % {"status": refund.get_status_display()})
     refund.gateway_ref = reference
     refund.marked_paid_by = user
     return _succeed(refund, now=now, user=user, note=reference)
@@ -269,10 +271,10 @@ def refund_retry(*, refund_id: int, user, now: dt.datetime | None = None) -> Ref
 
     now = now or timezone.now()
     if not roles.has_role(user, roles.FINANCE):
-        raise PermissionDenied("only finance can retry refunds.")
+        raise PermissionDenied(_("Only finance can retry refunds."))
     refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund_id)
     if refund.status == RefundStatus.SUCCEEDED:
-        raise Conflict("this refund has already succeeded.")
+        raise Conflict(_("This refund has already succeeded."))
     order = Order.objects.select_for_update().get(pk=refund.order_id)
     if refund.status == RefundStatus.FAILED:
         refund_reserve(order=order, amount=refund.amount)
@@ -332,7 +334,7 @@ def refund_execute_once(*, refund_id: int, now: dt.datetime | None = None) -> Re
 
     now = now or timezone.now()
     crash_point("after_claim")
-    for _ in range(2):  # a lookup that finds nothing may be followed by one send
+    for _attempt in range(2):  # a lookup that finds nothing may be followed by one send
         refund, todo = refund_claim_attempt(refund_id=refund_id, now=now)
         if todo in ("done", "busy"):
             return refund

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from refunddesk.billing.models import Customer
 from refunddesk.core.errors import NotFound
@@ -85,7 +86,7 @@ def customer_request(*, customer: Customer, public_id: str) -> RefundRequest:
            .prefetch_related(Prefetch("timeline", queryset=TimelineEvent.objects.filter(visible_to_customer=True)),
                              "evidence").first())
     if req is None:
-        raise NotFound(f"There is no refund request {public_id} in your account.")
+        raise NotFound(_("There is no refund request %(id)s in your account.") % {"id": public_id})
     return req
 
 
@@ -94,7 +95,7 @@ def staff_request(*, public_id: str) -> RefundRequest:
            .prefetch_related(Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor")),
                              "evidence", "mediations").first())
     if req is None:
-        raise NotFound(f"There is no refund request {public_id}.")
+        raise NotFound(_("There is no refund request %(id)s.") % {"id": public_id})
     return req
 
 

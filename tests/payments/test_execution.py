@@ -241,7 +241,7 @@ def test_finance_marks_a_manual_refund_paid(published_policy, customer, agent, f
     run_tasks()
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PENDING  # nothing is sent for a manual gateway
-    with pytest.raises(Exception, match="only finance"):
+    with pytest.raises(Exception, match="Only finance"):
         refund_mark_paid(refund_id=refund.pk, user=agent, reference="BANK-1")
     refund_mark_paid(refund_id=refund.pk, user=finance, reference="BANK-2026-11-0001")
     refund.refresh_from_db()
