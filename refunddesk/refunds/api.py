@@ -70,7 +70,6 @@ def _money(req: RefundRequest, minor: int | None) -> dict | None:
 
 
 def _out(req: RefundRequest, *, actor: str, timeline: bool = False, staff: bool = False) -> dict:
-    lang = req.language
     refund = getattr(req, "refund", None) if hasattr(req, "refund") else None
     data = {
         "id": req.public_id, "order_number": req.order.external_id, "reason": req.reason,
