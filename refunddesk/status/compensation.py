@@ -218,6 +218,8 @@ def bulk_facts(rows: list[Row], *, reason: str, now: dt.datetime, plans: dict | 
                  .values_list("id", "region", "tos_violation")}
     if plans is None:
         plans = plan_table()
+    elif any(r.plan_id not in plans for r in rows):  # a plan added since the caller read them
+        plans.update(plan_table())
     earlier = defaultdict(list)  # customer -> [(purchased_at, plan_id, amount, currency)]
     for cid, pat, plan_id, amount, currency in (
             Order.objects.filter(customer_id__in=customer_ids, purchased_at__lt=latest)
@@ -420,6 +422,7 @@ def _lock_orders(qs):
 def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: int, exact: bool,
            plans: dict) -> BatchResult | None:
     from refunddesk.status.tasks import compensation_apply
+
     with transaction.atomic():
         run = CompensationRun.objects.select_for_update().get(pk=run_id)
         if run.status == RunStatus.DONE:

@@ -298,3 +298,16 @@ def test_a_run_whose_process_died_is_queued_again_and_continues(outage):
     run_tasks()
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.processed == 10 and run.created == 5
+
+
+def test_apply_now_and_status_from_the_command_line(outage):
+    inc = outage["incident"]
+    out, err = compensate(inc.pk, "--apply", "--quiet")
+    assert "5 requests applied" in out and err == ""
+    assert RefundRequest.objects.filter(status="submitted").count() == 0
+    status = io.StringIO()
+    call_command("outage", "status", str(inc.pk), stdout=status)
+    assert "run " in status.getvalue() and "done: 10/10 (100%)" in status.getvalue()
+    assert "5 applied" in status.getvalue()
+    with pytest.raises(CommandError, match="no incident"):
+        compensate(999999)
