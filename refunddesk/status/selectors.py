@@ -15,6 +15,7 @@ from refunddesk.status.models import CompensationRun, Incident, IncidentUpdate, 
 from refunddesk.status.outages import Interval, OutageFact, longest_continuous_outage
 
 WINDOW_DAYS = 90
+SHORT_WINDOW_DAYS = 30  # on a phone
 STAMP_KEY = "status:stamp"
 
 
@@ -74,8 +75,7 @@ class Day:
 
     @property
     def percent(self) -> str:
-        value = self.availability * 100
-        return "100" if value >= 99.995 else f"{value:.2f}"
+        return _percent(self.availability)
 
 
 @dataclass
@@ -87,8 +87,19 @@ class RegionBoard:
 
     @property
     def uptime_percent(self) -> str:
-        value = self.uptime * 100
-        return "100" if value >= 99.995 else f"{value:.2f}"
+        return _percent(self.uptime)
+
+    @property
+    def recent_uptime_percent(self) -> str:
+        """Over the last 30 days: what a phone shows."""
+        days = self.days[-SHORT_WINDOW_DAYS:]
+        total = sum(d.length_seconds for d in days)
+        return _percent(1.0 - sum(d.outage_seconds for d in days) / total if total else 1.0)
+
+
+def _percent(share: float) -> str:
+    value = share * 100
+    return "100" if value >= 99.995 else f"{value:.2f}"
 
 
 @dataclass

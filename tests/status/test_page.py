@@ -77,6 +77,8 @@ def test_states_and_daily_availability(regions):
     assert {d.level for d in europe.days} == {"ok"} and europe.uptime == 1.0
     assert east.uptime == pytest.approx(1 - 13 / (24 * (WINDOW_DAYS - 1) + (now - timezone.make_aware(
         dt.datetime.combine(today, dt.time.min), tz)).total_seconds() / 3600), rel=1e-6)
+    assert float(east.recent_uptime_percent) < float(east.uptime_percent) < 100  # the phone's 30 days
+    assert europe.recent_uptime_percent == "100"
     assert board.days[-1] == today and len(board.days) == WINDOW_DAYS
     assert board.state == "operational"
 
