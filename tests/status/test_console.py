@@ -74,6 +74,8 @@ def test_open_update_correct_close(regions, supervisor):
     incident_.refresh_from_db()
     assert not incident_.ongoing and incident_.updates.filter(kind="resolved").exists()
     assert "Close the incident" not in client.get(detail).content.decode()
+    listing = client.get("/console/status/").content.decode()
+    assert "Backbone down" in listing and "Resolved" in listing and detail in listing
     assert client.get("/console/status/incidents/999999/").status_code == 404
 
 
