@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- the child: one database ---------------------------------------------------------------
 
 
-def _child(n: int, batch_size: int, follow_up: int) -> dict:
+def _child(n: int, batch_size: int, follow_up: int, workers: int = 1) -> dict:
     import datetime as dt
     import random
     from decimal import Decimal
@@ -117,6 +117,10 @@ def _child(n: int, batch_size: int, follow_up: int) -> dict:
             sys.stderr.write(f"  {r.processed}/{r.total} ({r.percent}%) {done / secs if secs else 0:.0f}/s\n")
 
     t0 = time.perf_counter()
+    helpers = [  # --workers: more processes on the same run, as `refunddesk outage compensate --workers` starts
+        subprocess.Popen([sys.executable, "-m", "refunddesk.cli", "outage", "compensate", str(incident.pk),
+                          "--run", str(run.pk), "--batch-size", str(batch_size)], cwd=ROOT)
+        for _ in range(workers - 1)]
     if os.environ.get("BENCH_PROFILE"):  # a cProfile dump of the run, for finding where the time goes
         import cProfile
 
@@ -124,9 +128,12 @@ def _child(n: int, batch_size: int, follow_up: int) -> dict:
                         globals(), locals(), os.environ["BENCH_PROFILE"])
     else:
         compensation.compensation_execute(run_id=run.pk, batch_size=batch_size, progress=progress)
+    for helper in helpers:
+        helper.wait()
     seconds = time.perf_counter() - t0
     run = CompensationRun.objects.get(pk=run.pk)
     out = {
+        "workers": workers,
         "database": f"{connection.vendor} {connection.Database.sqlite_version if connection.vendor == 'sqlite' else connection.pg_version}",
         "orders_in_db": n + extra, "affected": run.total, "setup_seconds": round(setup_seconds, 1),
         "seconds": round(seconds, 2), "processed": run.processed, "created": run.created,
@@ -158,7 +165,7 @@ def _run_child(database_url: str, var_dir: str, args) -> dict:
            "DEBUG": "0", "REFUNDDESK_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, __file__, "--child", "--orders", str(args.orders), "--batch-size", str(args.batch_size),
-         "--follow-up", str(args.follow_up)],
+         "--follow-up", str(args.follow_up), "--workers", str(args.workers)],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"the benchmark failed on {database_url} (exit {proc.returncode})")
@@ -172,17 +179,20 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--follow-up", type=int, default=0, metavar="K",
                         help="also time the worker's follow-up for K requests")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes sharing the run, as `outage compensate --workers` (PostgreSQL; default 1)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_child(args.orders, args.batch_size, args.follow_up)))
+        print(json.dumps(_child(args.orders, args.batch_size, args.follow_up, args.workers)))
         return
 
     results = []
     with tempfile.TemporaryDirectory(prefix="rd-bench-") as tmp:
         if args.db in ("sqlite", "both"):
             print(f"SQLite: {args.orders} affected orders ...", file=sys.stderr)
-            results.append(_run_child(f"sqlite:///{tmp}/bench.sqlite3", tmp, args))
+            results.append(_run_child(f"sqlite:///{tmp}/bench.sqlite3", tmp, argparse.Namespace(**{
+                **vars(args), "workers": 1})))  # SQLite writes one transaction at a time
         if args.db in ("postgres", "both"):
             server = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
             name = f"refunddesk_bench_{os.getpid()}"
@@ -198,7 +208,7 @@ def main() -> None:
     print()
     print(f"outage compensation, {args.orders} affected orders, batches of {args.batch_size}")
     for r in results:
-        print(f"  {r['database']}: {r['processed']} orders evaluated, {r['created']} requests created "
+        print(f"  {r['database']}, {r['workers']} process(es): {r['processed']} orders evaluated, {r['created']} requests created "
               f"({r['approved']} approved, {r['review']} review; {r['rejected']} refused, {r['skipped']} skipped) "
               f"in {r['seconds']}s")
         print(f"      {r['evaluated_per_second']} orders evaluated/s, {r['created_per_second']} requests created/s"

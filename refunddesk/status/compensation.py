@@ -12,7 +12,7 @@ purchases are the store's business), not fully refunded, service not ended befor
 incident. Skipped (counted as `skipped`): an order that already has an open request, one
 whose customer already asked about an outage since the incident started
 (reason `service_outage`), and one that a compensation for this incident already handled
-(`CompensationItem`, unique per incident and order: the database refuses a second one).
+(a `CompensationItem` with a request for this incident: the database refuses a second one).
 
 How each order is decided
 -------------------------
@@ -35,16 +35,17 @@ for every order), then the policy version that applies to the order
 * reject: nothing is created (the customer did not ask, and a refusal nobody asked for is
   noise); counted as `rejected`.
 
-Resumable
----------
-Orders are taken in id order, in batches. Each batch is one transaction that locks the run
-row, reads `last_order_id` from it, locks the batch's orders (PostgreSQL), creates the
-requests and items, enqueues the follow-up, and advances `processed` / `last_order_id`. A
-process killed at any point loses at most the batch it had not committed; running the
-command again (or the worker re-queueing the task) continues after `last_order_id`. Two
-processes on the same run take turns batch by batch (the run row lock), so neither repeats
-the other's work; the unique (incident, order) item and the one-open-request-per-order
-constraint back that up in the database.
+Resumable, and shared by several processes
+------------------------------------------
+Orders are taken in id order, in batches. Each batch is one transaction that locks its orders
+(PostgreSQL: FOR UPDATE SKIP LOCKED, so processes sharing the run take different orders), creates
+the requests, records an item for *every* order it looked at (the request, or why none: the
+refusing clause, or the reason it was skipped), enqueues the follow-up and adds to the run's
+counters. An order with an item is done; a run that was killed continues with the orders that
+have none (whatever the batch that died had taken is not committed, so it is taken again).
+`refunddesk outage compensate --workers N` runs N processes on one run. The items are unique per
+(run, order), and a request per (incident, order) (constraints), besides the one open request per
+order of the refunds app.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, router, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -353,7 +355,7 @@ def compensation_execute(
     *, run_id: int, batch_size: int = DEFAULT_BATCH, stop_after: int | None = None, exact: bool = False,
     progress: Progress | None = None,
 ) -> CompensationRun:
-    """Run (or continue) a compensation run to the end. See the module docs.
+    """Run (or continue, or help another process with) a compensation run to the end. See the module docs.
 
     `stop_after`: raise CompensationInterrupted once at least that many orders were committed
     by this call (a real interruption at a chosen point, for tests). `progress(run, done, secs)`
@@ -369,25 +371,36 @@ def compensation_execute(
             return run
         incident = run.incident
         regions = list(incident.regions.values_list("code", flat=True))
-        remaining = affected_orders(incident, regions=regions, now=now).filter(id__gt=run.last_order_id).count()
+        remaining = unprocessed_orders(incident, regions=regions, run_id=run.pk, now=now).count()
+        if run.status != RunStatus.RUNNING or is_stale(run, now):  # not joining a live process: the rate restarts
+            run.resumed_at, run.processed_at_resume = now, run.processed
+        run.attempts += 1  # processes that took the run up
         run.status, run.error = RunStatus.RUNNING, ""
         run.started_at = run.started_at or now
-        run.resumed_at, run.processed_at_resume = now, run.processed
         run.heartbeat_at = now
-        run.attempts += 1
         run.total = run.processed + remaining
         run.save()
-    done_here = 0
+    done_here, cursor = 0, 0
     plans = plan_table()
     try:
         while True:
             result = _batch(run_id=run.pk, incident=incident, regions=regions, batch_size=batch_size, exact=exact,
-                            plans=plans)
-            run.refresh_from_db()
-            if result is None:  # nothing left: finished (by us or by a process sharing the run)
-                break
+                            plans=plans, after=cursor)
+            if result is None and cursor:
+                cursor = 0  # from the start: orders another process had locked, and let go of
+                continue
+            if result is None:
+                # nothing this process can take; finished unless another process holds orders right now
+                if not unprocessed_orders(incident, regions=regions, run_id=run.pk, now=timezone.now()).exists():
+                    break
+                if CompensationRun.objects.filter(pk=run.pk, status=RunStatus.DONE).exists():
+                    break
+                time.sleep(0.2)
+                continue
+            cursor = result.last_order_id
             done_here += result.processed
             if progress is not None:
+                run.refresh_from_db()
                 progress(run, done_here, time.monotonic() - started)
             if stop_after is not None and done_here >= stop_after:
                 raise CompensationInterrupted(f"stopped after {done_here} orders (--stop-after {stop_after})")
@@ -404,6 +417,12 @@ def compensation_execute(
     return run
 
 
+def unprocessed_orders(incident: Incident, *, regions: list[str], run_id: int, now: dt.datetime):
+    """The affected orders this run has not looked at yet (no item)."""
+    done = CompensationItem.objects.filter(run_id=run_id, order_id=OuterRef("pk"))
+    return affected_orders(incident, regions=regions, now=now).filter(~Exists(done))
+
+
 def _descriptions(incident: Incident) -> dict[str, str]:
     out = {}
     for lang in ("en", "zh-hans"):
@@ -414,33 +433,48 @@ def _descriptions(incident: Incident) -> dict[str, str]:
 
 
 def _lock_orders(qs):
-    if connection.features.has_select_for_update_of:
-        return qs.select_for_update(of=("self",))
-    return qs.select_for_update()
+    """Lock the orders taken (PostgreSQL), skipping any another process has taken: they share the run."""
+    features = connection.features
+    if not features.has_select_for_update:
+        return qs  # SQLite: the write transaction locks the whole database anyway
+    return qs.select_for_update(of=("self",) if features.has_select_for_update_of else (),
+                                skip_locked=features.has_select_for_update_skip_locked)
 
 
 def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: int, exact: bool,
-           plans: dict) -> BatchResult | None:
+           plans: dict, after: int) -> BatchResult | None:
     from refunddesk.status.tasks import compensation_apply
 
     with transaction.atomic():
-        run = CompensationRun.objects.select_for_update().get(pk=run_id)
+        run = CompensationRun.objects.only("status").get(pk=run_id)
         if run.status == RunStatus.DONE:
             return None
         now = timezone.now()
-        qs = affected_orders(incident, regions=regions, now=now).filter(id__gt=run.last_order_id).order_by("id")
+        qs = unprocessed_orders(incident, regions=regions, run_id=run_id, now=now).filter(id__gt=after).order_by("id")
         rows = [Row(*values) for values in _lock_orders(qs).values_list(*ORDER_FIELDS)[:batch_size]]
         if not rows:
             return None
-        result = BatchResult(processed=len(rows), last_order_id=rows[-1].id)
+        # Another process may have committed some of these between our snapshot and our lock: now that
+        # we hold the locks, a fresh look at the items tells (READ COMMITTED: each query sees the latest).
+        seen = set(CompensationItem.objects.filter(run_id=run_id, order_id__in=[r.id for r in rows])
+                   .values_list("order_id", flat=True))
+        last_order_id = rows[-1].id
+        rows = [r for r in rows if r.id not in seen]
+        result = BatchResult(processed=len(rows), last_order_id=last_order_id)
+        if not rows:
+            return result
         ids = [r.id for r in rows]
-        taken = set(CompensationItem.objects.filter(incident=incident, order_id__in=ids)
-                    .values_list("order_id", flat=True))
-        taken |= set(RefundRequest.objects.filter(order_id__in=ids).filter(
-            Q(status__in=sorted(OPEN)) | Q(reason=REASON, submitted_at__gte=incident.started_at))
-            .values_list("order_id", flat=True))
+        taken = {order_id: "compensated" for order_id in CompensationItem.objects.filter(
+            incident=incident, order_id__in=ids, request__isnull=False).values_list("order_id", flat=True)}
+        for order_id, reason in (RefundRequest.objects.filter(order_id__in=ids)
+                                 .filter(Q(status__in=sorted(OPEN)) | Q(reason=REASON,
+                                                                        submitted_at__gte=incident.started_at))
+                                 .values_list("order_id", "status")):
+            taken.setdefault(order_id, "open_request" if reason in OPEN else "asked")
         todo = [r for r in rows if r.id not in taken]
         result.skipped = len(rows) - len(todo)
+        items = [{"incident_id": incident.pk, "order_id": order_id, "run_id": run_id, "request_id": None,
+                  "outcome": "skipped", "clause": why, "at": now} for order_id, why in taken.items()]
 
         if exact:
             orders = Order.objects.select_related("customer", "plan").in_bulk([r.id for r in todo])
@@ -466,6 +500,8 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: i
             decision = engine.evaluate(policy, facts[r.id])
             if decision.outcome == "reject":
                 result.rejected += 1
+                items.append({"incident_id": incident.pk, "order_id": r.id, "run_id": run_id, "request_id": None,
+                              "outcome": "reject", "clause": decision.clause, "at": now})
                 continue
             data = decision.to_json()
             fact = facts[r.id]
@@ -490,21 +526,26 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: i
         insert_rows(TimelineEvent, [
             {"request_id": req["id"], "at": now, "actor_id": None, "actor_kind": Actor.SYSTEM, "action": "submit",
              "to_status": Status.SUBMITTED, "note": req["description"],
-             "data": {"compensation": {"incident": incident.pk, "run": run.pk}}}
+             "data": {"compensation": {"incident": incident.pk, "run": run_id}}}
             for req, _ in created], now=now)
-        insert_rows(CompensationItem, [
-            {"incident_id": incident.pk, "order_id": req["order_id"], "run_id": run.pk, "request_id": req["id"],
-             "outcome": outcome, "clause": clause, "at": now}
-            for req, (outcome, clause) in created], now=now)
+        made = {req["order_id"] for req, _ in created}
+        items += [{"incident_id": incident.pk, "order_id": req["order_id"], "run_id": run_id, "request_id": req["id"],
+                   "outcome": outcome, "clause": clause, "at": now} for req, (outcome, clause) in created]
+        items += [{"incident_id": incident.pk, "order_id": req["order_id"], "run_id": run_id, "request_id": None,
+                   "outcome": "skipped", "clause": "open_request", "at": now}
+                  for req in requests if req["order_id"] not in made]  # a request appeared meanwhile
+        insert_rows(CompensationItem, items, now=now)
         result.created = len(created)
         result.approved = sum(1 for _, (o, _c) in created if o == "approve")
         result.review = result.created - result.approved
         result.skipped += len(requests) - len(created)
         result.request_ids = [req["id"] for req, _ in created]
         if result.request_ids:
-            compensation_apply.enqueue(run_id=run.pk, request_ids=result.request_ids)
-        CompensationRun.objects.filter(pk=run.pk).update(
-            processed=F("processed") + result.processed, last_order_id=result.last_order_id,
+            compensation_apply.enqueue(run_id=run_id, request_ids=result.request_ids)
+        # last: the run row stays locked (by this update) only until the commit
+        CompensationRun.objects.filter(pk=run_id).update(
+            processed=F("processed") + result.processed,
+            last_order_id=Greatest(F("last_order_id"), Value(result.last_order_id)),
             created=F("created") + result.created, approved=F("approved") + result.approved,
             review=F("review") + result.review, rejected=F("rejected") + result.rejected,
             skipped=F("skipped") + result.skipped, heartbeat_at=now)

@@ -107,18 +107,19 @@ UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.FAILED)
 
 
 class CompensationRun(models.Model):
-    """One pass over the orders an incident affected. Resumable: it records how far it got.
+    """One pass over the orders an incident affected. Resumable: every order it looked at has an item.
 
-    Orders are taken in id order; every batch commits its requests together with
-    `processed` and `last_order_id`, so a run that was killed continues after the last
-    committed batch. One unfinished run per incident (constraint).
+    Each batch commits its requests together with an item per order (whatever the outcome)
+    and the counters, so a run that was killed continues with the orders that have no item
+    yet; several processes can share a run (each locks the orders it takes, skipping locked
+    ones). One unfinished run per incident (constraint).
     """
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="compensation_runs")
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     total = models.PositiveIntegerField(default=0, help_text="affected orders found when the run started")
     processed = models.PositiveIntegerField(default=0, help_text="orders evaluated (or skipped)")
-    last_order_id = models.BigIntegerField(default=0)
+    last_order_id = models.BigIntegerField(default=0, help_text="the highest order id looked at so far")
     created = models.PositiveIntegerField(default=0, help_text="refund requests created")
     approved = models.PositiveIntegerField(default=0)
     review = models.PositiveIntegerField(default=0)
@@ -136,7 +137,7 @@ class CompensationRun(models.Model):
     # for the rate: what was processed when this process took the run over, and when
     resumed_at = models.DateTimeField(null=True, blank=True)
     processed_at_resume = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0, help_text="how many times a process took the run up")
+    attempts = models.PositiveIntegerField(default=0, help_text="how many processes took the run up")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -171,18 +172,25 @@ class CompensationRun(models.Model):
 
 
 class CompensationItem(models.Model):
-    """What a compensation did with one order. Unique per incident and order: never twice."""
+    """What a compensation run did with one order: the request it created, or why none.
+
+    One per run and order (a run looks at an order once: what makes it resumable), and never
+    two requests for the same incident and order.
+    """
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey("billing.Order", on_delete=models.PROTECT, related_name="+")
     run = models.ForeignKey(CompensationRun, on_delete=models.CASCADE, related_name="items")
     request = models.ForeignKey("refunds.RefundRequest", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
-    outcome = models.CharField(max_length=20)  # approve, review, reject, skipped
-    clause = models.CharField(max_length=100, blank=True)
+    # approve, review (a request was created), reject (the policy refused: none), skipped
+    outcome = models.CharField(max_length=20)
+    clause = models.CharField(max_length=100, blank=True, help_text="the deciding clause, or why it was skipped")
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["incident", "order"], name="one_compensation_per_incident_and_order"),
+            models.UniqueConstraint(fields=["run", "order"], name="one_item_per_run_and_order"),
+            models.UniqueConstraint(fields=["incident", "order"], condition=models.Q(request__isnull=False),
+                                    name="one_compensation_request_per_incident_and_order"),
         ]

@@ -204,8 +204,13 @@ def test_stopped_half_way_and_run_again_it_continues_where_it_stopped(outage):
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.attempts == 2 and run.processed == 10
     orders = list(CompensationItem.objects.values_list("order_id", flat=True))
-    assert len(orders) == len(set(orders)) == 5  # exactly one request per order the policy grants or reviews
-    assert first_part <= set(orders)
+    assert len(orders) == len(set(orders)) == 10 and first_part <= set(orders)  # each order looked at once
+    with_request = list(CompensationItem.objects.filter(request__isnull=False).values_list("order_id", flat=True))
+    assert len(with_request) == len(set(with_request)) == 5  # one request per order the policy grants or reviews
+    assert RefundRequest.objects.filter(reason="service_outage", status="submitted").count() == 5
+    reasons = dict(CompensationItem.objects.filter(request__isnull=True).values_list("order_id", "clause"))
+    assert reasons[outage["skipped"][0].pk] == "open_request" and reasons[outage["skipped"][1].pk] == "asked"
+    assert reasons[outage["affected"]["reject"][0].pk] == "terms-violation"
 
 
 @pytest.fixture

@@ -102,3 +102,23 @@ def test_killed_half_way_then_run_again_gives_exactly_one_request_per_order(regi
     assert RefundRequest.objects.filter(status__in=sorted(OPEN)).count() == N
     assert CompensationItem.objects.count() == N
     assert timezone.now() - run.finished_at < dt.timedelta(minutes=5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_processes_share_a_run_and_look_at_each_order_once(regions, vpn_policy):
+    inc = incident(("cn-east",), hours=80, ended_hours_ago=12)
+    order_ids = affected_orders(inc)
+    proc = command(inc.pk, "--workers", "3", "--batch-size", "5")  # small batches: the helpers get to join
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    if connection.vendor != "postgresql":
+        assert "--workers needs PostgreSQL" in err  # SQLite writes one transaction at a time: one process
+    run = CompensationRun.objects.get(incident=inc)
+    assert run.status == RunStatus.DONE and run.processed == N and run.created == N
+    if connection.vendor == "postgresql":
+        assert run.attempts >= 2  # the helpers worked on it too
+    else:
+        assert run.attempts == 1
+    items = list(CompensationItem.objects.values_list("order_id", flat=True))
+    assert sorted(items) == sorted(order_ids)  # each order looked at exactly once
+    assert sorted(RefundRequest.objects.values_list("order_id", flat=True)) == sorted(order_ids)
