@@ -8,8 +8,9 @@
 the requests it approves or sends to review (see refunddesk/status/compensation.py). Progress
 goes to stderr ("12000/100000 (12%) 3400/s"). Interrupted (Ctrl-C, a crash, a kill), it
 continues where it stopped when run again. --workers N runs N processes on the run together
-(PostgreSQL: each locks the orders it takes and skips those another has). The emails and the hand-over of approved refunds
-are done by the worker (`refunddesk worker`), or here at the end with --apply.
+(PostgreSQL: each locks the orders it takes and skips those another has). The emails and the
+hand-over of approved refunds are done by the worker (`refunddesk worker`), or here at the end
+with --apply.
 
 --stop-after N stops with an error once N orders are committed: a real interruption at a
 chosen point, for tests and rehearsals; run the command again to continue.
