@@ -34,7 +34,7 @@ lock: $(BIN)/python
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 run: install
-	@mkdir -p var
+	@mkdir -p var/static
 	$(BIN)/refunddesk migrate --noinput
 	$(BIN)/refunddesk demo
 	$(BIN)/refunddesk serve --port $(PORT)
@@ -44,7 +44,7 @@ lint: install
 	$(BIN)/ruff format --check --quiet . || (echo "run: .venv/bin/ruff format ." && false)
 
 test: install
-	@mkdir -p var
+	@mkdir -p var/static
 	$(BIN)/ruff check .
 	@echo "== test database: $$($(BIN)/python -c 'import dj_database_url,os; print(dj_database_url.parse(os.environ.get("DATABASE_URL","sqlite:///var/refunddesk.sqlite3"))["ENGINE"].rsplit(".",1)[-1])')"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
