@@ -26,6 +26,11 @@ STAFF_PASSWORD = "demo-staff-2026"
 CUSTOMER_PASSWORD = "demo-customer-2026"
 DEMO_API_KEY = "rdk_demo_key_for_local_use_only_0000000000"
 REGIONS = ["cn-east", "cn-south", "cn-north", "hk", "sg", "jp", "us-west", "eu-central"]
+REGION_NAMES = {
+    "cn-east": ("China East", "华东"), "cn-south": ("China South", "华南"), "cn-north": ("China North", "华北"),
+    "hk": ("Hong Kong", "香港"), "sg": ("Singapore", "新加坡"), "jp": ("Japan", "日本"),
+    "us-west": ("US West", "美国西部"), "eu-central": ("Central Europe", "欧洲中部"),
+}
 
 FIRST_NAMES_ZH = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周杰", "吴霞", "徐明", "孙丽"]
 FIRST_NAMES_EN = ["Alice", "Ben", "Chloe", "Daniel", "Emma", "Felix", "Grace", "Henry", "Isla", "Jack", "Kate", "Liam"]
@@ -178,6 +183,7 @@ def demo_load(*, customers: int = 300, seed: int = 2026) -> dict[str, int]:
     UsageRecord.objects.bulk_create(usage)
     SupportContact.objects.bulk_create(contacts)
     _demo_policy(now)
+    _demo_status(now)
     requests = _demo_requests(customer_list, rng, now)
     return {"customers": len(customer_list), "orders": len(orders), "requests": requests}
 
@@ -195,6 +201,35 @@ def _demo_policy(now: dt.datetime) -> None:
                    effective_at=now - dt.timedelta(days=400), change_note="First published version.")
 
 
+def _demo_status(now: dt.datetime) -> None:
+    """The status page's regions and a little history: a long outage, a typhoon, a slow day, one going on now."""
+    from refunddesk.status.services import incident_open, region_upsert
+
+    for position, code in enumerate(REGIONS):
+        region_upsert(code=code, name_en=REGION_NAMES[code][0], name_zh=REGION_NAMES[code][1], position=position)
+    day = dt.timedelta(days=1)
+    incident_open(
+        title_en="VPN gateways unreachable in China South", title_zh="华南地区 VPN 网关无法连接",
+        regions=["cn-south"], cause="A routing change at our upstream provider withdrew our prefixes.",
+        started_at=now - 14 * day, ended_at=now - 14 * day + dt.timedelta(hours=76), source="demo",
+        message_en="Customers in China South cannot connect. We are working with our provider.",
+        message_zh="华南地区用户无法连接，我们正在与服务商一起处理。", now=now)
+    incident_open(
+        title_en="Typhoon damage to the Hong Kong data centre", title_zh="台风导致香港机房受损",
+        regions=["hk"], cause="Power and fibre cut by the typhoon.", force_majeure=True,
+        force_majeure_note="Typhoon signal No. 10 was in force; the data centre lost power.",
+        started_at=now - 33 * day, ended_at=now - 33 * day + dt.timedelta(hours=30), source="demo", now=now)
+    incident_open(
+        title_en="Slow connections in Japan", title_zh="日本节点连接缓慢", severity="degraded",
+        regions=["jp", "sg"], started_at=now - 5 * day, ended_at=now - 5 * day + dt.timedelta(hours=6),
+        source="demo", now=now)
+    incident_open(
+        title_en="Intermittent disconnections in China East", title_zh="华东地区间歇性断线", severity="degraded",
+        regions=["cn-east"], started_at=now - dt.timedelta(hours=3), source="demo",
+        message_en="Some customers are disconnected every few minutes. We are investigating.",
+        message_zh="部分用户每隔几分钟断线一次，我们正在调查。", now=now)
+
+
 def _demo_requests(customers: list[Customer], rng: random.Random, now: dt.datetime) -> int:
     """A few customers have already applied, so the queues and timelines have something in them."""
     from refunddesk.refunds.services import refund_request_submit
@@ -205,11 +240,15 @@ def _demo_requests(customers: list[Customer], rng: random.Random, now: dt.dateti
     recent = Order.objects.filter(purchased_at__gte=now - dt.timedelta(days=6), sales_channel="web",
                                   customer__in=customers).select_related("customer").order_by("id")
     older = Order.objects.filter(purchased_at__lt=now - dt.timedelta(days=40), customer__in=customers).order_by("id")
-    picks = list(recent[:20]) + list(older[:4])
-    for i, order in enumerate(picks):
-        customer = order.customer
+    # customers of China South caught by the 76-hour outage (see _demo_status)
+    outage = Order.objects.filter(customer__in=customers, customer__region="cn-south", sales_channel="web",
+                                  promotional=False, purchased_at__range=(now - dt.timedelta(days=25),
+                                                                          now - dt.timedelta(days=15)))
+    picks = [(o, reasons[i % len(reasons)]) for i, o in enumerate(list(recent[:20]) + list(older[:4]))]
+    picks += [(o, "service_outage") for o in outage.order_by("id")[:2]]
+    for order, reason in picks:
         refund_request_submit(
-            customer=customer, order_number=order.external_id, reason=reasons[i % len(reasons)],
+            customer=order.customer, order_number=order.external_id, reason=reason,
             description=rng.choice([
                 "连接经常断开,客服也没能解决。", "The app will not connect from my office network.",
                 "我被扣了两次款。", "I no longer need the service.", "速度太慢,无法正常使用。",

@@ -47,6 +47,22 @@ def test_demo_loads_once_and_is_realistic():
     assert Order.objects.filter(promotional=True).exists()
 
 
+def test_the_demo_status_page_has_every_customer_region_and_some_history(client):
+    from refunddesk.refunds.models import RefundRequest
+    from refunddesk.status.models import Incident, Region
+
+    call_command("demo", "--customers", "120", stdout=io.StringIO())
+    regions = set(Region.objects.values_list("code", flat=True))
+    assert set(Customer.objects.values_list("region", flat=True)) <= regions
+    assert Incident.objects.filter(ended_at__isnull=True).exists()  # one going on now
+    assert Incident.objects.filter(force_majeure=True).exists()
+    page = client.get("/status/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "China South" in page and "Intermittent disconnections in China East" in page
+    # the long outage in China South is a fact the policy uses
+    assert any(r.facts["outage"]["longest_hours"] >= 72
+               for r in RefundRequest.objects.filter(reason="service_outage", customer__region="cn-south"))
+
+
 def test_the_console_script_runs_django_commands():
     result = subprocess.run([sys.executable, "-m", "refunddesk", "help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0

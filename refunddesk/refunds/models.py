@@ -26,7 +26,8 @@ class Reason(models.TextChoices):
 
 
 def _public_id() -> str:
-    return "RR-" + secrets.token_hex(4).upper()
+    """A request number customers can read out: 48 random bits, so numbers practically never repeat."""
+    return "RR-" + secrets.token_hex(6).upper()
 
 
 class RefundRequest(models.Model):

@@ -33,7 +33,7 @@ from refunddesk.policies.services import policy_decide
 from refunddesk.refunds import deadlines
 from refunddesk.refunds.evidence import CheckedFile, evidence_check_all
 from refunddesk.refunds.facts import facts_for_order
-from refunddesk.refunds.models import Evidence, Mediation, Reason, RefundRequest, TimelineEvent
+from refunddesk.refunds.models import Evidence, Mediation, Reason, RefundRequest, TimelineEvent, _public_id
 from refunddesk.refunds.states import OPEN, Actor, Status, move_for
 
 log = logging.getLogger(__name__)
@@ -275,18 +275,26 @@ def refund_request_submit(
         facts["_review_business_days"] = decision.review_business_days
         facts["_refund_business_days"] = decision.refund_business_days
         lang = language if language in ("zh-hans", "en") else customer.language
-        try:
-            with transaction.atomic():
-                req = RefundRequest.objects.create(
-                    customer=customer, order=order, reason=reason, description=description.strip(),
-                    language=lang, currency=order.currency, submitted_at=now,
-                    policy_version=decision.version, policy_outcome=decision.outcome, policy_clause=decision.clause,
-                    policy_amount_minor=decision.amount.minor if decision.amount is not None else None,
-                    policy_explanation=decision.explanation, policy_trace=decision.trace, facts=facts,
-                )
-        except IntegrityError:  # a simultaneous submission won the race
-            raise Conflict(_("Order %(order)s already has an open refund request.") % {"order": order.external_id},
-                           field="order_number") from None
+        req = RefundRequest(
+            customer=customer, order=order, reason=reason, description=description.strip(),
+            language=lang, currency=order.currency, submitted_at=now,
+            policy_version=decision.version, policy_outcome=decision.outcome, policy_clause=decision.clause,
+            policy_amount_minor=decision.amount.minor if decision.amount is not None else None,
+            policy_explanation=decision.explanation, policy_trace=decision.trace, facts=facts,
+        )
+        for _attempt in range(3):
+            try:
+                with transaction.atomic():
+                    req.save(force_insert=True)
+                break
+            except IntegrityError:
+                if RefundRequest.objects.filter(order=order, status__in=OPEN).exists():
+                    # a simultaneous submission won the race
+                    raise Conflict(_("Order %(order)s already has an open refund request.")
+                                   % {"order": order.external_id}, field="order_number") from None
+                req.pk, req.public_id = None, _public_id()  # the random request number was taken: draw again
+        else:
+            raise Conflict(_("We could not number your request; please submit it again."), field="order_number")
         _store_files(req, checked, _stored)
         TimelineEvent.objects.create(request=req, at=now, actor=customer.user, actor_kind=Actor.CUSTOMER,
                                      action="submit", to_status=Status.SUBMITTED, note=req.description,

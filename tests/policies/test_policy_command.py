@@ -185,3 +185,47 @@ def test_explain_in_both_languages():
     assert "17. charge-claim-unverified" in english and "Otherwise (no clause applies)" in english
     assert chinese.startswith("订阅制网络加速服务退款政策") and "其他情况" in chinese
     assert "‹购买以来用户所在区域最长的连续中断时长(小时)›" in chinese
+
+
+# --- publish -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_publish_stores_a_version_in_force_from_the_date_given():
+    from refunddesk.policies.models import PolicyVersion
+
+    out = run("publish", STANDARD, "--effective", "2026-12-01T00:00", "--note", "first")
+    assert out.startswith("published standard-14-day version 1, in force from 2026-12-01T00:00+08:00")
+    version = PolicyVersion.objects.get(policy_id="standard-14-day")
+    assert version.change_note == "first" and not version.major_change
+
+
+@pytest.mark.django_db
+def test_publishing_the_same_version_twice_is_refused_and_changes_nothing():
+    from refunddesk.policies.models import PolicyVersion
+
+    run("publish", STANDARD)
+    with pytest.raises(CommandError, match="already published; published versions never change"):
+        run("publish", STANDARD, "--major")
+    assert PolicyVersion.objects.filter(policy_id="standard-14-day").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_policy_whose_cases_fail_is_not_published_and_the_failures_are_listed(tmp_path):
+    from refunddesk.policies.models import PolicyVersion
+
+    policy = tmp_path / "std.yaml"
+    policy.write_text(Path(STANDARD).read_text(encoding="utf-8").replace("> days(14)", "> days(10)"),
+                      encoding="utf-8")
+    shutil.copy(Path(STANDARD).with_name("standard-14-day.cases.yaml"), tmp_path / "std.cases.yaml")
+    with pytest.raises(CommandError) as caught:
+        run("publish", str(policy))
+    assert "test cases do not pass" in str(caught.value)
+    assert "FAIL" in str(caught.value)
+    assert not PolicyVersion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_publish_refuses_a_date_it_cannot_read():
+    with pytest.raises(CommandError, match="not an ISO 8601 date"):
+        run("publish", STANDARD, "--effective", "next monday")

@@ -13,7 +13,10 @@
     // one click, one submission
     if (!event.defaultPrevented && form.method.toLowerCase() === "post") {
       window.setTimeout(function () {
-        form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+        form.querySelectorAll("button[type=submit]:not([disabled])").forEach(function (b) {
+          b.disabled = true;
+          b.setAttribute("data-disabled-on-submit", "");
+        });
       }, 0);
     }
   });
@@ -40,7 +43,12 @@
     if (select) { highlightReason(select); }
   });
   // Re-enable buttons when a page is shown again from the back/forward cache.
-  window.addEventListener("pageshow", function () {
-    document.querySelectorAll("button[type=submit][disabled]").forEach(function (b) { b.disabled = false; });
+  // Only those disabled above: a button the page itself disables stays disabled.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll("button[data-disabled-on-submit]").forEach(function (b) {
+      b.disabled = false;
+      b.removeAttribute("data-disabled-on-submit");
+    });
   });
 })();

@@ -1,18 +1,21 @@
-"""refunddesk policy check|test|evaluate|explain FILE - thin: parse, call the engine, print.
+"""refunddesk policy check|test|evaluate|explain|publish FILE - thin: parse, call the engine or the service, print.
 
 refunddesk policy check policies/subscription-vpn.yaml
 refunddesk policy test policies/subscription-vpn.yaml [--cases FILE]
 refunddesk policy evaluate policies/subscription-vpn.yaml --context facts.json   (or - for stdin)
 refunddesk policy explain policies/subscription-vpn.yaml --lang zh-Hans
+refunddesk policy publish policies/subscription-vpn.yaml [--effective 2026-12-01T00:00+08:00] [--major] [--note TEXT]
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from refunddesk.core.errors import ApplicationError
 from refunddesk.policies import engine, explain, testing
@@ -22,7 +25,7 @@ class Command(BaseCommand):
     help = "Check, test, evaluate and explain refund policy documents."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{check,test,evaluate,explain}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{check,test,evaluate,explain,publish}")
         check = sub.add_parser("check", help="validate a policy document")
         check.add_argument("file")
         test = sub.add_parser("test", help="run the policy's test cases (<name>.cases.yaml beside it)")
@@ -34,12 +37,22 @@ class Command(BaseCommand):
         explain_ = sub.add_parser("explain", help="the policy in plain words, clause by clause")
         explain_.add_argument("file")
         explain_.add_argument("--lang", choices=["en", "zh-Hans"], default="en")
+        publish = sub.add_parser("publish", help="publish the policy as a new version (only if it validates and "
+                                                 "its test cases pass)")
+        publish.add_argument("file")
+        publish.add_argument("--cases", help="the cases file (default: <name>.cases.yaml beside the policy)")
+        publish.add_argument("--effective", help="when it takes effect, ISO 8601 (default: now); a time without "
+                                                 "an offset is in TIME_ZONE")
+        publish.add_argument("--major", action="store_true",
+                             help="a major change: every customer with an active order is emailed")
+        publish.add_argument("--note", default="", help="what changed, shown beside the version")
 
     def handle(self, *args, **options):
         try:
             getattr(self, "_" + options["action"])(options)
         except ApplicationError as exc:
-            raise CommandError(str(exc)) from None
+            failures = exc.extra.get("failures") or []
+            raise CommandError("\n".join([str(exc), *failures])) from None
 
     def _check(self, options):
         policy = engine.load_policy(options["file"])
@@ -73,6 +86,33 @@ class Command(BaseCommand):
         decision = engine.evaluate(policy, facts)
         self.stdout.write(json.dumps(decision.to_json(), ensure_ascii=False, indent=2))
 
+    def _publish(self, options):
+        from refunddesk.policies.services import policy_publish
+
+        cases_path = options["cases"] or testing.cases_path_for(options["file"])
+        document, cases = _read(options["file"]), _read(cases_path)
+        effective = None
+        if options["effective"]:
+            try:
+                effective = dt.datetime.fromisoformat(options["effective"])
+            except ValueError:
+                raise CommandError(f"--effective {options['effective']!r} is not an ISO 8601 date and time, "
+                                   "e.g. 2026-12-01T00:00+08:00") from None
+            if timezone.is_naive(effective):
+                effective = timezone.make_aware(effective)
+        version = policy_publish(document=document, cases=cases, effective_at=effective,
+                                 major_change=options["major"], change_note=options["note"])
+        when = timezone.localtime(version.effective_at).isoformat(timespec="minutes")
+        self.stdout.write(f"published {version.policy_id} version {version.version}, in force from {when}"
+                          + ("; customers with an active order will be emailed" if version.major_change else ""))
+
     def _explain(self, options):
         policy = engine.load_policy(options["file"])
         self.stdout.write(explain.explain(policy, options["lang"]), ending="")
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
