@@ -41,3 +41,30 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_cache(name: str, default: str) -> dict:
+    """A Django cache from a URL, shared by every process of the product unless it is locmem.
+
+    db://               the database (table refunddesk_cache; created by `migrate`); the laptop default
+    db://TABLE          the database, another table
+    redis://HOST:PORT/N Redis (also rediss://)
+    file:///ABS/PATH    a folder of files
+    locmem://           this process only (tests; one-process setups)
+    """
+    url = os.environ.get(name, default).strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = url, ""
+    if scheme == "db":
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": rest or "refunddesk_cache"}
+    if scheme in ("redis", "rediss"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if scheme == "file" and rest.startswith("/"):
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": rest}
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": rest or "refunddesk"}
+    raise ImproperlyConfigured(
+        f"{name}={url!r} is not a cache this understands: use db://, redis://HOST:PORT/DB, file:///ABSOLUTE/PATH "
+        "or locmem://."
+    )

@@ -6,6 +6,15 @@ from django.test import Client
 from refunddesk.core.services import api_key_create
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (rate limits, the status page) like a fresh deployment."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def api_key(db) -> str:
     _, raw = api_key_create(name="tests")

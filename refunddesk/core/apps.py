@@ -9,9 +9,17 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_roles, dispatch_uid="refunddesk.roles")
+        post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="refunddesk.cache_table")
 
 
 def _ensure_roles(sender, **kwargs) -> None:
     from refunddesk.core.roles import roles_ensure
 
     roles_ensure(using=kwargs.get("using", "default"))
+
+
+def _ensure_cache_table(sender, **kwargs) -> None:
+    """`migrate` also makes the cache table when CACHE_URL is db:// (the default), so nobody has to."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=kwargs.get("using", "default"), verbosity=0)

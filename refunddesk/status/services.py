@@ -183,12 +183,13 @@ def incident_open(
                 created_at=now, source=source, external_ref=external_ref,
             )
             incident.regions.set(region_rows)
+            # a past incident recorded afterwards: its updates are dated when they happened
             if message_en or message_zh:
                 _add_update(incident, message_en=message_en, message_zh=message_zh, kind=UpdateKind.INVESTIGATING,
-                            author=source, at=now)
+                            author=source, at=now if ended_at is None else started_at)
             if ended_at is not None:
                 _add_update(incident, message_en="This incident has been resolved.",
-                            message_zh="此事件已解决。", kind=UpdateKind.RESOLVED, author=source, at=now)
+                            message_zh="此事件已解决。", kind=UpdateKind.RESOLVED, author=source, at=ended_at)
     except IntegrityError:
         if external_ref:  # the same alert, opened at the same moment by another request
             existing = Incident.objects.filter(external_ref=external_ref).first()
