@@ -110,57 +110,44 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     return _detail(request, _incident(incident_id))
 
 
+def _form_action(request: HttpRequest, incident, form, form_name: str, call, done: str) -> HttpResponse:
+    """The console's incident forms: valid input goes to the service; its refusal shows beside the field."""
+    if form.is_valid():
+        try:
+            call({k: v for k, v in form.cleaned_data.items() if v is not None or k not in ("started_at", "ended_at")})
+        except ApplicationError as exc:
+            _fail(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect("status_console:detail", incident_id=incident.pk)
+    return _detail(request, incident, **{form_name: form})
+
+
 @status_staff
 @require_POST
 def incident_post_update(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _incident(incident_id)
-    form = UpdateForm(request.POST)
-    if form.is_valid():
-        try:
-            services.incident_update(incident_id=incident.pk, user=request.user, **form.cleaned_data)
-        except ApplicationError as exc:
-            _fail(form, exc)
-        else:
-            messages.success(request, _("Update posted."))
-            return redirect("status_console:detail", incident_id=incident.pk)
-    return _detail(request, incident, update_form=form)
+    return _form_action(request, incident, UpdateForm(request.POST), "update_form",
+                        lambda data: services.incident_update(incident_id=incident.pk, user=request.user, **data),
+                        _("Update posted."))
 
 
 @status_staff
 @require_POST
 def incident_edit(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _incident(incident_id)
-    form = EditForm(request.POST)
-    if form.is_valid():
-        data = dict(form.cleaned_data)
-        if data.get("started_at") is None:
-            data.pop("started_at")
-        if data.get("ended_at") is None:
-            data.pop("ended_at")
-        try:
-            services.incident_update(incident_id=incident.pk, user=request.user, **data)
-        except ApplicationError as exc:
-            _fail(form, exc)
-        else:
-            messages.success(request, _("Incident corrected."))
-            return redirect("status_console:detail", incident_id=incident.pk)
-    return _detail(request, incident, edit_form=form)
+    return _form_action(request, incident, EditForm(request.POST), "edit_form",
+                        lambda data: services.incident_update(incident_id=incident.pk, user=request.user, **data),
+                        _("Incident corrected."))
 
 
 @status_staff
 @require_POST
 def incident_close(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _incident(incident_id)
-    form = CloseForm(request.POST)
-    if form.is_valid():
-        try:
-            services.incident_close(incident_id=incident.pk, user=request.user, **form.cleaned_data)
-        except ApplicationError as exc:
-            _fail(form, exc)
-        else:
-            messages.success(request, _("Incident closed."))
-            return redirect("status_console:detail", incident_id=incident.pk)
-    return _detail(request, incident, close_form=form)
+    return _form_action(request, incident, CloseForm(request.POST), "close_form",
+                        lambda data: services.incident_close(incident_id=incident.pk, user=request.user, **data),
+                        _("Incident closed."))
 
 
 @status_staff
