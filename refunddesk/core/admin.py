@@ -7,6 +7,19 @@ from refunddesk.core.services import api_key_create
 admin.site.site_header = "refunddesk"
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that change only through their services (requests, refunds): look, never touch."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class RefundDeskUserAdmin(UserAdmin):
     fieldsets = UserAdmin.fieldsets + (("refunddesk", {"fields": ("language",)}),)

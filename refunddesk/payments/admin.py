@@ -1,25 +1,17 @@
 from django.contrib import admin
 
+from refunddesk.core.admin import ReadOnlyAdmin
 from refunddesk.payments.models import Refund, WebhookReceipt
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     """Read-only: money moves only through the refund services (finance acts in the console)."""
 
     list_display = ("idempotency_key", "order", "amount_minor", "currency", "gateway", "status", "origin",
                     "attempts", "gateway_ref", "created_at", "settled_at")
     list_filter = ("status", "gateway", "origin")
     search_fields = ("idempotency_key", "gateway_ref", "order__external_id", "charge_ref")
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WebhookReceipt)

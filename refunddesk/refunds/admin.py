@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from refunddesk.core.admin import ReadOnlyAdmin
 from refunddesk.refunds.models import Evidence, Mediation, RefundRequest, TimelineEvent
 
 
@@ -26,7 +27,7 @@ class EvidenceInline(admin.TabularInline):
 
 
 @admin.register(RefundRequest)
-class RefundRequestAdmin(admin.ModelAdmin):
+class RefundRequestAdmin(ReadOnlyAdmin):
     """Read-only: every change of a request goes through the workflow (console or API)."""
 
     list_display = ("public_id", "order", "customer", "reason", "status", "policy_clause", "override",
@@ -35,15 +36,6 @@ class RefundRequestAdmin(admin.ModelAdmin):
     search_fields = ("public_id", "order__external_id", "customer__email")
     list_select_related = ("order", "customer", "assignee")
     inlines = [EvidenceInline, TimelineInline]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Mediation)
