@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from refunddesk.billing.models import Order
+from refunddesk.core.money import Money
 from refunddesk.payments.gateways.base import (
     CHARGE_REFUNDED,
     FAILED,
@@ -17,8 +19,10 @@ from refunddesk.payments.gateways.base import (
     REFUND_SUCCEEDED,
     SUCCEEDED,
     GatewayResult,
+    RefundQuery,
     WebhookEvent,
 )
+from refunddesk.payments.gateways.errors import GatewayError
 from refunddesk.payments.models import Refund, WebhookReceipt
 from refunddesk.payments.registry import gateway_for
 from refunddesk.payments.services import refund_apply_result, refund_execute_once, refund_record_external
@@ -73,16 +77,36 @@ def _settle(gateway_id: str, event: WebhookEvent) -> str:
                                amount=event.amount, raw={}, failure_reason=getattr(event, "failure_reason", None))
         refund = refund_apply_result(refund_id=refund.pk, result=result, now=now)
         return f"refund {refund.idempotency_key} is {refund.status}"
-    if event.kind == REFUND_SUCCEEDED and event.charge_ref and event.gateway_ref and event.amount is not None:
+    amount = event.amount
+    if event.kind == REFUND_SUCCEEDED and event.charge_ref and event.gateway_ref and amount is None:
+        amount = _amount_at_gateway(gateway_id, event)
+    if event.kind == REFUND_SUCCEEDED and event.charge_ref and event.gateway_ref and amount is not None:
         other = tuple(event.charge_refs or ())  # every name the gateway gives the charge
         recorded = refund_record_external(gateway=gateway_id, charge_ref=event.charge_ref,
-                                          gateway_ref=event.gateway_ref, amount=event.amount, now=now,
+                                          gateway_ref=event.gateway_ref, amount=amount, now=now,
                                           other_refs=other)
         if recorded:
             return f"refund made outside refunddesk recorded on order {recorded.order.external_id}"
     log.warning("%s webhook %s about an unknown refund (%s / %s); ignored", gateway_id, event.event_id,
                 event.idempotency_key, event.gateway_ref)
     return "unknown refund; logged and ignored"
+
+
+def _amount_at_gateway(gateway_id: str, event: WebhookEvent) -> Money | None:
+    """A refund we did not make, notified without its own amount (Alipay gives only the trade's total
+    refunded): ask the gateway about that refund, as for our own, and take the amount it answers."""
+    refs = [r for r in (event.charge_ref, *(event.charge_refs or ())) if r]
+    order = Order.objects.filter(gateway=gateway_id, gateway_charge_ref__in=refs).first()
+    if order is None or not event.idempotency_key:
+        return None
+    try:
+        query = RefundQuery(idempotency_key=event.idempotency_key, charge_ref=event.charge_ref,
+                            amount=order.amount, order_total=order.amount, gateway_ref=event.gateway_ref)
+        result = gateway_for(gateway_id).fetch(query)
+    except (ValueError, GatewayError) as exc:
+        log.warning("%s refund %s: could not ask the gateway for its amount (%s)", gateway_id, event.gateway_ref, exc)
+        return None
+    return result.amount if result is not None and result.status == SUCCEEDED else None
 
 
 def _safe(value):

@@ -284,3 +284,41 @@ def test_forged_or_tampered_notifications_are_rejected(make_gateway, alipay_fake
         gw.parse_webhook(*alipay_fake.signed_notification(refund, app_id="2021000000009999"))
     with pytest.raises(WebhookRejected):
         gw.parse_webhook(headers, b"\xff\xfe")
+
+
+# --- a refund made in Alipay's merchant console, end to end through /webhooks/alipay/ ----------
+
+
+@pytest.fixture
+def alipay_configured(settings, alipay_fake, merchant_keys, gateway_keys):
+    from refunddesk.payments import registry
+
+    settings.REFUNDDESK_GATEWAYS = {**settings.REFUNDDESK_GATEWAYS, "alipay": {
+        "app_id": APP_ID, "app_private_key": merchant_keys.private_pem,
+        "alipay_public_key": gateway_keys.public_pem, "gateway_url": alipay_fake.url, "timeout": CLIENT_TIMEOUT}}
+    registry.reset()
+    yield alipay_fake
+    registry.reset()
+
+
+@pytest.mark.django_db
+def test_a_console_refund_is_recorded_on_its_order_with_the_amount_alipay_answers(alipay_configured):
+    from django.test import Client
+
+    from refunddesk.payments.models import Refund
+    from tests.factories import OrderFactory
+
+    trade = alipay_configured.add_trade(9900)
+    order = OrderFactory(gateway="alipay", gateway_charge_ref=trade.out_trade_no, amount_minor=9900)
+    alipay_configured.dashboard_refund(trade, 1200)  # an earlier one: the notification's refund_fee is the total
+    later = alipay_configured.dashboard_refund(trade, 500)
+    headers, body = alipay_configured.signed_notification(later)
+    response = Client().post("/webhooks/alipay/", data=body, content_type=headers["Content-Type"])
+    assert response.status_code == 200
+    refund = Refund.objects.get()
+    assert (refund.origin, refund.amount_minor, refund.status) == ("gateway_dashboard", 500, "succeeded")
+    order.refresh_from_db()
+    assert order.refunded_minor == 500
+    # the same notification again changes nothing
+    Client().post("/webhooks/alipay/", data=body, content_type=headers["Content-Type"])
+    assert Refund.objects.count() == 1

@@ -149,7 +149,8 @@ class WebhookEvent:
     reports (our key when we made the refund; for Stripe ``None`` when the refund carries no
     ``refunddesk_refund_id`` metadata, i.e. it was made in the dashboard; for Alipay/WeChat a refund made
     in the merchant console carries a number we never issued). ``amount`` is this refund's amount, or
-    ``None`` when the gateway only reports a cumulative figure (Alipay: see ``raw['refund_fee']``).
+    ``None`` when the gateway only reports a cumulative figure (Alipay: see ``raw['refund_fee']``; the
+    webhook handler then asks the gateway for that refund with ``fetch``).
     ``charge_ref`` is the gateway's main reference of the charge (Stripe: the Charge ``ch_...``;
     Alipay/WeChat: per the adapter's ``charge_ref_field``); ``charge_refs`` holds every reference of the
     same charge the gateway gave, ``charge_ref`` first (Stripe: also the PaymentIntent ``pi_...``;
