@@ -60,7 +60,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, connections, router, transaction
+from django.db import IntegrityError, connection, connections, models, router, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone, translation
@@ -578,9 +578,8 @@ def insert_rows(model, rows: list[dict], *, now: dt.datetime) -> list[int]:
         return [obj.pk for obj in objs]
     import psycopg
 
-    columns, fixed = [meta.pk.column], {}
+    fixed = {}
     for f in fields:
-        columns.append(f.column)
         if f.attname in given:
             continue
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -589,21 +588,34 @@ def insert_rows(model, rows: list[dict], *, now: dt.datetime) -> list[int]:
             continue  # a fresh default for each row
         else:  # what a new instance would have ("" for text, None, the declared default)
             fixed[f.attname] = f.get_db_prep_save(f.get_default(), conn)
+    # Each distinct value of a field is prepared once (the same `now`, reason, version... in every row);
+    # JSON documents are prepared each time (they differ, and dicts cannot be looked up).
+    given_fields = [(f, None if isinstance(f, models.JSONField) else {}) for f in fields if f.attname not in fixed]
     quote = conn.ops.quote_name
     conn.ensure_connection()
-    with psycopg.Cursor(conn.connection) as cursor:
+    # wrap_database_errors: psycopg's errors become Django's (IntegrityError...), as for any other query
+    with conn.wrap_database_errors, psycopg.Cursor(conn.connection) as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                        [meta.db_table, meta.pk.column, len(rows)])
         ids = [row[0] for row in cursor.fetchall()]
+        columns = [meta.pk.column] + [f.column for f in fields if f.attname in fixed] + [
+            f.column for f, _ in given_fields]
+        constant = [fixed[f.attname] for f in fields if f.attname in fixed]
         statement = f"COPY {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
         with cursor.copy(statement) as copy:
             for pk_value, row in zip(ids, rows, strict=True):
-                values = [pk_value]
-                for f in fields:
-                    if f.attname in fixed:
-                        values.append(fixed[f.attname])
-                    else:
-                        value = row[f.attname] if f.attname in row else f.get_default()
+                values = [pk_value, *constant]
+                for f, prepared in given_fields:
+                    value = row[f.attname] if f.attname in row else f.get_default()
+                    if prepared is None:
+                        values.append(f.get_db_prep_save(value, conn))
+                        continue
+                    key = (value.__class__, value)
+                    try:
+                        values.append(prepared[key])
+                    except KeyError:
+                        values.append(prepared.setdefault(key, f.get_db_prep_save(value, conn)))
+                    except TypeError:  # unhashable
                         values.append(f.get_db_prep_save(value, conn))
                 copy.write_row(values)
     for row, pk_value in zip(rows, ids, strict=True):
@@ -611,26 +623,11 @@ def insert_rows(model, rows: list[dict], *, now: dt.datetime) -> list[int]:
     return ids
 
 
-def _fresh_public_ids(requests: list[dict]) -> None:
-    """Request numbers are random; make sure none repeats one in the database or in the batch."""
-    while True:
-        seen, clash = set(), []
-        for req in requests:
-            if req["public_id"] in seen:
-                clash.append(req)
-            seen.add(req["public_id"])
-        existing = set(RefundRequest.objects.filter(public_id__in=list(seen)).values_list("public_id", flat=True))
-        clash += [req for req in requests if req["public_id"] in existing]
-        if not clash:
-            return
-        for req in clash:
-            req["public_id"] = _public_id()
-
-
 def _create_requests(requests: list[dict], outcomes: list, *, now: dt.datetime) -> list[tuple[dict, tuple]]:
     if not requests:
         return []
-    _fresh_public_ids(requests)
+    # Request numbers are 48 random bits: a repeat is so rare that the unique index finding it, and
+    # the row-by-row path below drawing a new number, costs less than looking every number up first.
     try:
         with transaction.atomic():
             insert_rows(RefundRequest, requests, now=now)

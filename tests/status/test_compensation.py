@@ -316,3 +316,18 @@ def test_apply_now_and_status_from_the_command_line(outage):
     assert "5 applied" in status.getvalue()
     with pytest.raises(CommandError, match="no incident"):
         compensate(999999)
+
+
+def test_a_request_number_that_is_already_taken_is_drawn_again(outage, monkeypatch):
+    """Numbers are random: when one repeats an existing request's, the run still creates every request."""
+    import secrets
+
+    taken = RefundRequest.objects.exclude(public_id="").first().public_id  # one of the fixture's requests
+    draws = iter([taken[3:]] + [f"{n:012X}" for n in range(1, 100)])
+    real = secrets.token_hex
+    monkeypatch.setattr(secrets, "token_hex", lambda n=None: next(draws).lower() if n == 6 else real(n))
+    compensate(outage["incident"].pk)
+    made = RefundRequest.objects.filter(reason="service_outage", status="submitted")
+    assert made.count() == 5
+    numbers = list(RefundRequest.objects.values_list("public_id", flat=True))
+    assert len(numbers) == len(set(numbers)) and numbers.count(taken) == 1
