@@ -8,6 +8,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from refunddesk.core import lookups  # noqa: F401 - registers `__any_of`
+
         post_migrate.connect(_ensure_roles, dispatch_uid="refunddesk.roles")
         post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="refunddesk.cache_table")
 

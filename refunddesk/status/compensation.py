@@ -216,7 +216,7 @@ def bulk_facts(rows: list[Row], *, reason: str, now: dt.datetime, plans: dict | 
     customer_ids = sorted({r.customer_id for r in rows})
     earliest = min(r.purchased_at for r in rows)
     latest = max(r.purchased_at for r in rows)
-    customers = {c[0]: c for c in Customer.objects.filter(id__in=customer_ids)
+    customers = {c[0]: c for c in Customer.objects.filter(id__any_of=customer_ids)
                  .values_list("id", "region", "tos_violation")}
     if plans is None:
         plans = plan_table()
@@ -224,21 +224,21 @@ def bulk_facts(rows: list[Row], *, reason: str, now: dt.datetime, plans: dict | 
         plans.update(plan_table())
     earlier = defaultdict(list)  # customer -> [(purchased_at, plan_id, amount, currency)]
     for cid, pat, plan_id, amount, currency in (
-            Order.objects.filter(customer_id__in=customer_ids, purchased_at__lt=latest)
+            Order.objects.filter(customer_id__any_of=customer_ids, purchased_at__lt=latest)
             .values_list("customer_id", "purchased_at", "plan_id", "amount_minor", "currency")):
         earlier[cid].append((pat, plan_id, amount, currency))
-    usage = {u[0]: u for u in UsageRecord.objects.filter(order_id__in=order_ids)
+    usage = {u[0]: u for u in UsageRecord.objects.filter(order_id__any_of=order_ids)
              .values_list("order_id", "days_used", "paid_features_used", "quota_used_ratio")}
     contacts_by_order, contacts_by_customer = defaultdict(list), defaultdict(list)
     for cid, oid, opened_at, resolved in (
-            SupportContact.objects.filter(Q(customer_id__in=customer_ids, order__isnull=True,
-                                            opened_at__gte=earliest) | Q(order_id__in=order_ids))
+            SupportContact.objects.filter(Q(customer_id__any_of=customer_ids, order__isnull=True,
+                                            opened_at__gte=earliest) | Q(order_id__any_of=order_ids))
             .values_list("customer_id", "order_id", "opened_at", "resolved")):
         if oid is None:
             contacts_by_customer[cid].append((opened_at, resolved))
         else:
             contacts_by_order[oid].append(resolved)
-    granted = dict(RefundRequest.objects.filter(customer_id__in=customer_ids, status__in=GRANTED,
+    granted = dict(RefundRequest.objects.filter(customer_id__any_of=customer_ids, status__in=GRANTED,
                                                 decided_at__gte=now - dt.timedelta(days=365))
                    .values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n"))
     regions = sorted({customers[r.customer_id][1] for r in rows})
@@ -456,7 +456,7 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: i
             return None
         # Another process may have committed some of these between our snapshot and our lock: now that
         # we hold the locks, a fresh look at the items tells (READ COMMITTED: each query sees the latest).
-        seen = set(CompensationItem.objects.filter(run_id=run_id, order_id__in=[r.id for r in rows])
+        seen = set(CompensationItem.objects.filter(run_id=run_id, order_id__any_of=[r.id for r in rows])
                    .values_list("order_id", flat=True))
         last_order_id = rows[-1].id
         rows = [r for r in rows if r.id not in seen]
@@ -465,8 +465,8 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: i
             return result
         ids = [r.id for r in rows]
         taken = {order_id: "compensated" for order_id in CompensationItem.objects.filter(
-            incident=incident, order_id__in=ids, request__isnull=False).values_list("order_id", flat=True)}
-        for order_id, reason in (RefundRequest.objects.filter(order_id__in=ids)
+            incident=incident, order_id__any_of=ids, request__isnull=False).values_list("order_id", flat=True)}
+        for order_id, reason in (RefundRequest.objects.filter(order_id__any_of=ids)
                                  .filter(Q(status__in=sorted(OPEN)) | Q(reason=REASON,
                                                                         submitted_at__gte=incident.started_at))
                                  .values_list("order_id", "status")):
@@ -490,7 +490,7 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: i
                         f"{_diff(expected, facts[todo[0].id])}; run with --exact")
 
         versions = _Versions(now)
-        languages = dict(Customer.objects.filter(id__in={r.customer_id for r in todo})
+        languages = dict(Customer.objects.filter(id__any_of=sorted({r.customer_id for r in todo}))
                          .values_list("id", "language"))
         descriptions = _descriptions(incident)
         requests, outcomes = [], []

@@ -1,0 +1,31 @@
+"""`field__any_of=[...]`: `field IN (...)` that stays one parameter on PostgreSQL.
+
+Django writes `IN (%s, %s, ...)` with a placeholder per value, and psycopg (client-side
+binding, Django's default) quotes each one into the query text: for the thousand ids of a
+bulk job that is measurable work per query. On PostgreSQL this lookup sends
+`field = ANY(%s)` with the whole list as one array; elsewhere it is `__in`, unchanged.
+Use it for long lists of plain values (ids, codes), not for subqueries.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Field, ForeignObject
+from django.db.models.lookups import In
+
+
+class AnyOf(In):
+    lookup_name = "any_of"
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if not self.rhs_is_direct_value():
+            return super().as_sql(compiler, connection)
+        values = list(dict.fromkeys(v for v in self.rhs if v is not None))  # prepared by In.get_prep_lookup
+        if not values:
+            raise EmptyResultSet
+        return f"{lhs} = ANY(%s)", (*lhs_params, values)
+
+
+Field.register_lookup(AnyOf)
+ForeignObject.register_lookup(AnyOf)  # relations look only at their own lookups, not Field's
