@@ -24,7 +24,10 @@ class AnyOf(In):
         values = list(dict.fromkeys(v for v in self.rhs if v is not None))  # prepared by In.get_prep_lookup
         if not values:
             raise EmptyResultSet
-        return f"{lhs} = ANY(%s)", (*lhs_params, values)
+        # typed as the column: untyped, psycopg types the array by its values (int2[], int4[]...) and the
+        # 100k compensation benchmark ran at 100 s instead of 58 s with two processes
+        db_type = self.lhs.output_field.db_type(connection)
+        return f"{lhs} = ANY(%s::{db_type}[])", (*lhs_params, values)
 
 
 Field.register_lookup(AnyOf)
