@@ -380,24 +380,31 @@ def compensation_execute(
         run.heartbeat_at = now
         run.total = run.processed + remaining
         run.save()
-    done_here, cursor = 0, 0
+    done_here = 0
     plans = plan_table()
+    # The ids still to look at, read once per pass (a narrow query); each batch then locks and reads
+    # its own slice by id. Asking the database for "the next 1000 unprocessed" instead made it find
+    # and sort every remaining order for every batch: quadratic in the size of the run.
+    pending: list[int] = []
+    at, progressed = 0, True
     try:
         while True:
-            result = _batch(run_id=run.pk, incident=incident, regions=regions, batch_size=batch_size, exact=exact,
-                            plans=plans, after=cursor)
-            if result is None and cursor:
-                cursor = 0  # from the start: orders another process had locked, and let go of
-                continue
-            if result is None:
-                # nothing this process can take; finished unless another process holds orders right now
-                if not unprocessed_orders(incident, regions=regions, run_id=run.pk, now=timezone.now()).exists():
-                    break
+            if at >= len(pending):
                 if CompensationRun.objects.filter(pk=run.pk, status=RunStatus.DONE).exists():
                     break
-                time.sleep(0.2)
-                continue
-            cursor = result.last_order_id
+                if not progressed:  # the last pass only met orders other processes held: let them work
+                    time.sleep(0.2)
+                pending = list(unprocessed_orders(incident, regions=regions, run_id=run.pk, now=timezone.now())
+                               .order_by("id").values_list("id", flat=True))
+                at, progressed = 0, False
+                if not pending:
+                    break
+            ids = pending[at:at + batch_size]
+            at += batch_size
+            result = _batch(run_id=run.pk, incident=incident, regions=regions, exact=exact, plans=plans, candidates=ids)
+            if result is None:
+                continue  # done meanwhile, or held by another process
+            progressed = True
             done_here += result.processed
             if progress is not None:
                 run.refresh_from_db()
@@ -441,8 +448,8 @@ def _lock_orders(qs):
                                 skip_locked=features.has_select_for_update_skip_locked)
 
 
-def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: int, exact: bool,
-           plans: dict, after: int) -> BatchResult | None:
+def _batch(*, run_id: int, incident: Incident, regions: list[str], exact: bool, plans: dict,
+           candidates: list[int]) -> BatchResult | None:
     from refunddesk.status.tasks import compensation_apply
 
     with transaction.atomic():
@@ -455,8 +462,8 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], batch_size: i
         if run.status == RunStatus.DONE:
             return None
         now = timezone.now()
-        qs = unprocessed_orders(incident, regions=regions, run_id=run_id, now=now).filter(id__gt=after).order_by("id")
-        rows = [Row(*values) for values in _lock_orders(qs).values_list(*ORDER_FIELDS)[:batch_size]]
+        qs = unprocessed_orders(incident, regions=regions, run_id=run_id, now=now).filter(id__any_of=candidates).order_by("id")
+        rows = [Row(*values) for values in _lock_orders(qs).values_list(*ORDER_FIELDS)]
         if not rows:
             return None
         # Another process may have committed some of these between our snapshot and our lock: now that
