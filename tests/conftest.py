@@ -15,6 +15,15 @@ def _empty_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language, whatever language an earlier test left active."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+
+
 @pytest.fixture
 def api_key(db) -> str:
     _, raw = api_key_create(name="tests")

@@ -85,8 +85,19 @@ class RefundRequest(models.Model):
             ("manage_refunds", "Can handle refunds that need attention (finance)"),
         ]
 
+    # What the policy decided at submission, with the facts it decided on: written once, never again
+    # (and kilobytes of JSON that a save after each move would otherwise write back unchanged).
+    SUBMISSION_RECORD = frozenset({"facts", "policy_version", "policy_outcome", "policy_clause",
+                                   "policy_amount_minor", "policy_explanation", "policy_trace"})
+
     def __str__(self) -> str:
         return self.public_id
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and not kwargs.get("force_insert") and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name not in self.SUBMISSION_RECORD]
+        super().save(*args, **kwargs)
 
     def money(self, minor: int | None) -> Money | None:
         return None if minor is None else Money(minor, self.currency)

@@ -271,3 +271,16 @@ def test_mediation_is_recorded(in_review, agent, supervisor, customer):
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7V\xbd\xfa\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def test_the_decision_made_at_submission_is_never_rewritten(in_review, agent):
+    """Later moves save the request, but what the policy decided (facts, trace, version) stays as made."""
+    stored = RefundRequest.objects.get(pk=in_review.pk)
+    in_review.facts = {"tampered": True}
+    in_review.policy_clause = "something-else"
+    in_review.save()
+    s.refund_request_reject(public_id=in_review.public_id, user=agent, reason="Not covered", clause="default")
+    after = RefundRequest.objects.get(pk=in_review.pk)
+    assert after.status == Status.REJECTED
+    assert (after.facts, after.policy_clause, after.policy_trace, after.policy_version_id) == (
+        stored.facts, stored.policy_clause, stored.policy_trace, stored.policy_version_id)
