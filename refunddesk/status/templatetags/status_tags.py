@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django import template
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 
 from refunddesk.core.dates import format_date, format_datetime
@@ -38,6 +40,13 @@ def when(value: dt.datetime | None, lang: str) -> str:
 
 @register.filter
 def day(value: dt.date | dt.datetime | None, lang: str) -> str:
+    if value.__class__ is dt.date:  # the page's 90 days, once per region: formatted once
+        return _calendar_day(value, lang)
+    return format_date(value, lang)
+
+
+@functools.lru_cache(maxsize=512)
+def _calendar_day(value: dt.date, lang: str) -> str:
     return format_date(value, lang)
 
 
@@ -59,3 +68,18 @@ def duration(value: dt.timedelta | None) -> str:
 @register.filter
 def hours(value: float) -> str:
     return f"{value:.1f}"
+
+
+@register.simple_tag
+def day_bar(days, lang: str) -> str:
+    """The region's bar: a span per day, its title the date, how it went and the incidents.
+
+    Written here rather than as a template loop: 90 days x every region, and the first visitor
+    after each change waits for it (the loop took most of the page's render time)."""
+    words = {"ok": _("No incidents"), "degraded": _("Degraded")}
+
+    def title(d) -> str:
+        how = words.get(d.level) or _("%(percent)s%% available") % {"percent": d.percent}
+        return " · ".join([day(d.date, lang), how, *(i.title(lang) for i in d.incidents)])
+
+    return format_html_join("", '<span class="st-day st-{}" title="{}"></span>', ((d.level, title(d)) for d in days))
