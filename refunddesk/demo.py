@@ -211,13 +211,15 @@ def _demo_status(now: dt.datetime) -> None:
     incident_open(
         title_en="VPN gateways unreachable in China South", title_zh="华南地区 VPN 网关无法连接",
         regions=["cn-south"], cause="A routing change at our upstream provider withdrew our prefixes.",
+        cause_zh="上游服务商的路由变更撤回了我们的网络前缀。",
         started_at=now - 14 * day, ended_at=now - 14 * day + dt.timedelta(hours=76), source="demo",
         message_en="Customers in China South cannot connect. We are working with our provider.",
         message_zh="华南地区用户无法连接，我们正在与服务商一起处理。", now=now)
     incident_open(
         title_en="Typhoon damage to the Hong Kong data centre", title_zh="台风导致香港机房受损",
-        regions=["hk"], cause="Power and fibre cut by the typhoon.", force_majeure=True,
-        force_majeure_note="Typhoon signal No. 10 was in force; the data centre lost power.",
+        regions=["hk"], cause="Power and fibre cut by the typhoon.", cause_zh="台风导致机房断电、光缆中断。",
+        force_majeure=True, force_majeure_note="Typhoon signal No. 10 was in force; the data centre lost power.",
+        force_majeure_note_zh="十号飓风信号生效期间，机房断电。",
         started_at=now - 33 * day, ended_at=now - 33 * day + dt.timedelta(hours=30), source="demo", now=now)
     incident_open(
         title_en="Slow connections in Japan", title_zh="日本节点连接缓慢", severity="degraded",

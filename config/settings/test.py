@@ -13,6 +13,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
 REFUNDDESK_GATEWAYS["sandbox"] = {"delay_seconds": 0, "decline_endings": ["0013"]}  # noqa: F405
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+for _folder in (VAR_DIR, STATIC_ROOT):  # noqa: F405  (a bare `pytest` in a fresh clone)
+    _folder.mkdir(parents=True, exist_ok=True)
 if "CACHE_URL" not in os.environ:  # each test process its own, emptied between tests (see tests/conftest.py)
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
 LANGUAGE_CODE = "en"  # tests assert English messages unless they ask for another language

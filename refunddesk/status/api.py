@@ -48,8 +48,10 @@ class IncidentOut(Schema):
     regions: list[str]
     severity: str
     cause: str
+    cause_zh: str
     force_majeure: bool
     force_majeure_note: str
+    force_majeure_note_zh: str
     started_at: dt.datetime
     ended_at: dt.datetime | None
     ongoing: bool
@@ -63,8 +65,10 @@ class IncidentIn(Schema):
     regions: list[str]
     severity: str = "outage"
     cause: str = ""
+    cause_zh: str = ""
     force_majeure: bool = False
     force_majeure_note: str = ""
+    force_majeure_note_zh: str = ""
     started_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None
     message_en: str = ""
@@ -81,8 +85,10 @@ class IncidentUpdateIn(Schema):
     regions: list[str] | None = None
     severity: str | None = None
     cause: str | None = None
+    cause_zh: str | None = None
     force_majeure: bool | None = None
     force_majeure_note: str | None = None
+    force_majeure_note_zh: str | None = None
     started_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None
 
@@ -113,8 +119,8 @@ def _incident_out(incident: Incident) -> dict:
     return {
         "id": incident.pk, "title_en": incident.title_en, "title_zh": incident.title_zh,
         "regions": sorted(r.code for r in incident.regions.all()), "severity": incident.severity,
-        "cause": incident.cause, "force_majeure": incident.force_majeure,
-        "force_majeure_note": incident.force_majeure_note, "started_at": incident.started_at,
+        "cause": incident.cause, "cause_zh": incident.cause_zh, "force_majeure": incident.force_majeure,
+        "force_majeure_note": incident.force_majeure_note, "force_majeure_note_zh": incident.force_majeure_note_zh, "started_at": incident.started_at,
         "ended_at": incident.ended_at, "ongoing": incident.ongoing, "external_ref": incident.external_ref,
         "updates": [_update_out(u) for u in incident.updates.all()],
     }

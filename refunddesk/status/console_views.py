@@ -50,7 +50,8 @@ def _initial(incident: Incident) -> dict:
         "title_en": incident.title_en, "title_zh": incident.title_zh,
         "regions": [r.code for r in incident.regions.all()], "severity": incident.severity,
         "started_at": timezone.localtime(incident.started_at), "cause": incident.cause,
-        "force_majeure": incident.force_majeure, "force_majeure_note": incident.force_majeure_note,
+        "cause_zh": incident.cause_zh, "force_majeure": incident.force_majeure,
+        "force_majeure_note": incident.force_majeure_note, "force_majeure_note_zh": incident.force_majeure_note_zh,
         "ended_at": timezone.localtime(incident.ended_at) if incident.ended_at else None,
     }
 

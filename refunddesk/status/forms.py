@@ -24,10 +24,13 @@ class IncidentForm(forms.Form):
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
     started_at = forms.DateTimeField(label=_("Started at"), widget=DATETIME, required=False,
                                      help_text=_("Leave empty for now."))
-    cause = forms.CharField(label=_("Cause"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    cause = forms.CharField(label=_("Cause (English)"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    cause_zh = forms.CharField(label=_("Cause (Chinese)"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     force_majeure = forms.BooleanField(label=_("Caused by force majeure (not refunded)"), required=False)
-    force_majeure_note = forms.CharField(label=_("What the force majeure was"), required=False,
+    force_majeure_note = forms.CharField(label=_("What the force majeure was (English)"), required=False,
                                          widget=forms.Textarea(attrs={"rows": 2}))
+    force_majeure_note_zh = forms.CharField(label=_("What the force majeure was (Chinese)"), required=False,
+                                            widget=forms.Textarea(attrs={"rows": 2}))
     message_en = forms.CharField(label=_("First update (English)"), required=False,
                                  widget=forms.Textarea(attrs={"rows": 3}))
     message_zh = forms.CharField(label=_("First update (Chinese)"), required=False,

@@ -38,8 +38,10 @@ class Incident(models.Model):
     regions = models.ManyToManyField(Region, related_name="incidents")
     severity = models.CharField(max_length=20, choices=Severity.choices, default=Severity.OUTAGE)
     cause = models.TextField(_("cause"), blank=True)
+    cause_zh = models.TextField(blank=True, help_text="the cause in Chinese; empty: the cause as written")
     force_majeure = models.BooleanField(_("force majeure"), default=False)
     force_majeure_note = models.TextField(blank=True)
+    force_majeure_note_zh = models.TextField(blank=True)
     started_at = models.DateTimeField(db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -71,6 +73,13 @@ class Incident(models.Model):
 
     def title(self, language: str) -> str:
         return self.title_zh if (language or "").lower().startswith("zh") else self.title_en
+
+    def cause_text(self, language: str) -> str:
+        return (self.cause_zh if (language or "").lower().startswith("zh") else "") or self.cause
+
+    def force_majeure_text(self, language: str) -> str:
+        return (self.force_majeure_note_zh if (language or "").lower().startswith("zh") else "") or \
+            self.force_majeure_note
 
 
 class UpdateKind(models.TextChoices):

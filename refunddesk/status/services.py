@@ -147,8 +147,8 @@ def region_upsert(*, code: str, name_en: str, name_zh: str = "", position: int =
 
 def incident_open(
     *, title_en: str, title_zh: str = "", regions: Sequence[str], severity: str = Severity.OUTAGE,
-    cause: str = "", force_majeure: bool = False, force_majeure_note: str = "",
-    started_at: dt.datetime | None = None, ended_at: dt.datetime | None = None,
+    cause: str = "", force_majeure: bool = False, force_majeure_note: str = "", cause_zh: str = "",
+    force_majeure_note_zh: str = "", started_at: dt.datetime | None = None, ended_at: dt.datetime | None = None,
     message_en: str = "", message_zh: str = "", external_ref: str = "", user=None, source: str = "",
     now: dt.datetime | None = None,
 ) -> tuple[Incident, bool]:
@@ -172,14 +172,16 @@ def incident_open(
         if ended_at <= started_at:
             raise ValidationError(_("The end must come after the start."), field="ended_at")
     cause = _text(cause, "cause", required=False, max_length=5000)
+    cause_zh = _text(cause_zh, "cause_zh", required=False, max_length=5000)
     fm, fm_note = _force_majeure(force_majeure, force_majeure_note)
+    fm_note_zh = _text(force_majeure_note_zh, "force_majeure_note_zh", required=False, max_length=2000)
     source = (source or (f"console:{user.get_username()}" if user is not None else ""))[:120]
     try:
         with transaction.atomic():
             region_rows = _regions(regions)
             incident = Incident.objects.create(
-                title_en=title_en, title_zh=title_zh, severity=severity, cause=cause, force_majeure=fm,
-                force_majeure_note=fm_note, started_at=started_at, ended_at=ended_at, created_by=user,
+                title_en=title_en, title_zh=title_zh, severity=severity, cause=cause, cause_zh=cause_zh,
+                force_majeure=fm, force_majeure_note=fm_note, force_majeure_note_zh=fm_note_zh, started_at=started_at, ended_at=ended_at, created_by=user,
                 created_at=now, source=source, external_ref=external_ref,
             )
             incident.regions.set(region_rows)
@@ -203,7 +205,8 @@ def incident_open(
 def incident_update(
     *, incident_id: int, message_en: str = "", message_zh: str = "", kind: str = UpdateKind.UPDATE,
     title_en: str | None = None, title_zh: str | None = None, regions: Sequence[str] | None = None,
-    severity: str | None = None, cause: str | None = None, force_majeure: bool | None = None,
+    severity: str | None = None, cause: str | None = None, cause_zh: str | None = None,
+    force_majeure: bool | None = None, force_majeure_note_zh: str | None = None,
     force_majeure_note: str | None = None, started_at: dt.datetime | None = None,
     ended_at: dt.datetime | None = None, user=None, source: str = "", now: dt.datetime | None = None,
 ) -> tuple[Incident, IncidentUpdate | None]:
@@ -229,6 +232,13 @@ def incident_update(
     if cause is not None:
         incident.cause = _text(cause, "cause", required=False, max_length=5000)
         changed.append("cause")
+    if cause_zh is not None:
+        incident.cause_zh = _text(cause_zh, "cause_zh", required=False, max_length=5000)
+        changed.append("cause_zh")
+    if force_majeure_note_zh is not None:
+        incident.force_majeure_note_zh = _text(force_majeure_note_zh, "force_majeure_note_zh", required=False,
+                                               max_length=2000)
+        changed.append("force_majeure_note_zh")
     if force_majeure is not None or force_majeure_note is not None:
         flag = incident.force_majeure if force_majeure is None else force_majeure
         note = incident.force_majeure_note if force_majeure_note is None else force_majeure_note

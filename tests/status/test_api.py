@@ -93,3 +93,16 @@ def test_regions(api, db):
     assert [x["code"] for x in api.get(BASE + "/regions").json()] == ["ap-south"]
     r = api.put(BASE + "/regions/BAD CODE", {"name_en": "x"}, content_type="application/json")
     assert r.status_code == 422 and r.json()["error"]["field"] == "code"
+
+
+def test_cause_and_force_majeure_in_both_languages(api, regions):
+    r = post(api, "/incidents", {"title_en": "Typhoon", "regions": ["cn-east"], "cause": "Cable cut",
+                                 "cause_zh": "光缆被切断", "force_majeure": True, "force_majeure_note": "Typhoon",
+                                 "force_majeure_note_zh": "台风"})
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert (body["cause"], body["cause_zh"], body["force_majeure_note_zh"]) == ("Cable cut", "光缆被切断", "台风")
+    r = post(api, f"/incidents/{body['id']}/updates", {"cause_zh": "海底光缆被切断"})
+    assert r.status_code in (200, 201), r.content
+    assert Incident.objects.get(pk=body["id"]).cause_text("zh-hans") == "海底光缆被切断"
+    assert Incident.objects.get(pk=body["id"]).cause_text("en") == "Cable cut"

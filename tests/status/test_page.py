@@ -30,7 +30,8 @@ def history(regions):
     slow = incident(("cn-north",), hours=2, ended_hours_ago=None, severity="degraded", title_en="Slow handshakes",
                     title_zh="握手缓慢")
     past = incident(("eu-west", "cn-east"), hours=30, ended_hours_ago=48, title_en="Frankfurt power failure",
-                    title_zh="法兰克福断电", cause="utility power lost", force_majeure=True)
+                    title_zh="法兰克福断电", cause="utility power lost", cause_zh="市电中断", force_majeure=True,
+                    force_majeure_note_zh="台风登陆切断海底光缆")
     old = incident(("eu-west",), hours=10, ended_hours_ago=24 * 200, title_en="Ancient history", title_zh="旧事")
     return {"now": now, "down": down, "slow": slow, "past": past, "old": old}
 
@@ -50,9 +51,11 @@ def test_the_page_in_english(history):
 def test_the_page_in_chinese(history):
     html = page("zh-hans").content.decode()
     assert 'lang="zh-hans"' in html
-    for text in ("华东", "华北", "欧洲西部", "上海丢包", "握手缓慢", "法兰克福断电", "正在调查"):
+    for text in ("华东", "华北", "欧洲西部", "上海丢包", "握手缓慢", "法兰克福断电", "正在调查", "市电中断",
+                 "台风登陆切断海底光缆"):
         assert text in html, text
-    assert "Packet loss in Shanghai" not in html
+    for text in ("Packet loss in Shanghai", "utility power lost", "Typhoon landfall"):
+        assert text not in html, text
 
 
 def test_states_and_daily_availability(regions):

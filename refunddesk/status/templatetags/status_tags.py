@@ -29,6 +29,16 @@ def local_title(incident, lang: str) -> str:
 
 
 @register.filter
+def local_cause(incident, lang: str) -> str:
+    return incident.cause_text(lang)
+
+
+@register.filter
+def local_force_majeure(incident, lang: str) -> str:
+    return incident.force_majeure_text(lang)
+
+
+@register.filter
 def local_message(update, lang: str) -> str:
     return update.message(lang)
 
