@@ -12,6 +12,7 @@ export PORT
 help:
 	@echo "make run    - install, migrate, load demo data once, serve web + API + worker on http://127.0.0.1:$(PORT)"
 	@echo "make test   - install and run ruff and the whole test suite"
+	@echo "make lint   - ruff's checks only (the code is not in ruff format's style)"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 
 $(BIN)/python:
@@ -41,7 +42,6 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check --quiet . || (echo "run: .venv/bin/ruff format ." && false)
 
 test: install
 	@mkdir -p var/static
