@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,6 +49,23 @@ def version_for_order(*, purchased_at: dt.datetime, now: dt.datetime) -> PolicyV
             "(refunddesk policy publish FILE, or the console's policy page)."
         )
     return version
+
+
+class VersionPicker:
+    """`version_for_order` for many orders: its answer depends only on which published versions
+    took effect by the purchase (and by `now`, fixed here), so it is asked once per distinct case."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        self.bounds = sorted(PolicyVersion.objects.values_list("effective_at", flat=True))
+        self.cache: dict[int, PolicyVersion] = {}
+
+    def for_order(self, purchased_at: dt.datetime) -> PolicyVersion:
+        key = bisect.bisect_right(self.bounds, purchased_at)
+        version = self.cache.get(key)
+        if version is None:
+            version = self.cache[key] = version_for_order(purchased_at=purchased_at, now=self.now)
+        return version
 
 
 @dataclass(frozen=True)

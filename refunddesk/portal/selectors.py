@@ -1,9 +1,10 @@
 """Reads for the customer portal. Nothing here writes.
 
-`policy_preview` answers "what would the policy say if I applied now?" for an order: it
-assembles the facts exactly as a submission would (refunds.facts.facts_for_order), asks the
-policy that would decide (policies.services.policy_decide) for every reason a customer can
-give, and groups the reasons that get the same answer. It mirrors the two rules the
+`policy_preview` answers "what would the policy say if I applied now?" for an order
+(`order_previews` for many, in a fixed number of queries): it assembles the facts exactly as a
+submission would (refunds.facts.facts_for_orders), asks the policy version that would decide
+(policies.services.VersionPicker) for every reason a customer can give, and groups the
+reasons that get the same answer. It mirrors the two rules the
 submission service adds on top of the policy: store purchases go to the store, and an
 approval of nothing (or a redirect with no store to send to) goes to a person.
 """
@@ -21,9 +22,9 @@ from refunddesk.billing.models import Customer, Order
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.core.money import Money
 from refunddesk.policies import engine
-from refunddesk.policies.services import compiled, policy_decide
+from refunddesk.policies.services import VersionPicker, compiled
 from refunddesk.refunds import selectors as refund_selectors
-from refunddesk.refunds.facts import facts_for_order
+from refunddesk.refunds.facts import Row, facts_for_orders
 from refunddesk.refunds.models import Evidence, Reason, RefundRequest
 from refunddesk.refunds.services import STORE_INSTRUCTIONS
 from refunddesk.refunds.states import OPEN, REFUND_CLOCK, REVIEW_CLOCK, Actor, Status, actions_available
@@ -111,34 +112,48 @@ def _effective(order: Order, outcome: str, amount: Money | None) -> str:
 
 def policy_preview(*, order: Order, now: dt.datetime | None = None) -> Preview:
     """What the policy that would decide says now, for each reason; read-only."""
+    return order_previews(orders=[order], now=now)[order.pk]
+
+
+def _store_preview(order: Order) -> Preview:
+    info = STORE_INSTRUCTIONS[order.sales_channel]
+    reasons = tuple(Reason.values)
+    return Preview(groups=(PreviewGroup(
+        reasons=reasons, reason_labels=tuple(str(Reason(r).label) for r in reasons), outcome="redirect",
+        clause="", amount=None, explanation={"en": info["en"], "zh": info["zh"]}),), policy=info["store"])
+
+
+def order_previews(*, orders: list[Order], now: dt.datetime | None = None) -> dict[int, Preview]:
+    """`policy_preview` for each order, by order id; the same few queries however many orders."""
     now = now or timezone.now()
-    if order.sales_channel in STORE_INSTRUCTIONS:
-        info = STORE_INSTRUCTIONS[order.sales_channel]
-        reasons = tuple(Reason.values)
-        return Preview(groups=(PreviewGroup(
-            reasons=reasons, reason_labels=tuple(str(Reason(r).label) for r in reasons), outcome="redirect",
-            clause="", amount=None, explanation={"en": info["en"], "zh": info["zh"]}),), policy=info["store"])
-    try:
-        facts = facts_for_order(order=order, reason=Reason.values[0], now=now, submitted_at=now)
-        first = policy_decide(facts=facts, purchased_at=order.purchased_at, now=now)
-        policy = compiled(first.version)
-        answers = []
-        for reason in Reason.values:
-            facts["request"]["reason"] = reason
-            decision = engine.evaluate(policy, facts)
-            answers.append((reason, _effective(order, decision.outcome, decision.amount), decision.clause,
-                            decision.amount, {"en": decision.explanation.en, "zh": decision.explanation.zh}))
-    except ApplicationError as exc:
-        return Preview(error=str(exc.message))
+    out = {o.pk: _store_preview(o) for o in orders if o.sales_channel in STORE_INSTRUCTIONS}
+    rest = [o for o in orders if o.pk not in out]
+    if not rest:
+        return out
+    facts = facts_for_orders([Row.of(o) for o in rest], reason=Reason.values[0], now=now, submitted_at=now)
+    versions = VersionPicker(now)
+    for order in rest:
+        try:
+            out[order.pk] = _preview(order, facts[order.pk], versions.for_order(order.purchased_at))
+        except ApplicationError as exc:
+            out[order.pk] = Preview(error=str(exc.message))
+    return out
+
+
+def _preview(order: Order, facts: dict, version) -> Preview:
+    policy = compiled(version)
     groups: dict[tuple, list] = {}
-    for reason, outcome, clause, amount, explanation in answers:
-        key = (outcome, clause, amount, explanation.get("en"), explanation.get("zh"))
+    for reason in Reason.values:
+        facts["request"]["reason"] = reason
+        decision = engine.evaluate(policy, facts)
+        key = (_effective(order, decision.outcome, decision.amount), decision.clause, decision.amount,
+               decision.explanation.en, decision.explanation.zh)
         groups.setdefault(key, []).append(reason)
-    out = []
-    for (outcome, clause, amount, en, zh), reasons in groups.items():
-        out.append(PreviewGroup(reasons=tuple(reasons), reason_labels=tuple(str(Reason(r).label) for r in reasons),
-                                outcome=outcome, clause=clause, amount=amount, explanation={"en": en, "zh": zh}))
-    version = first.version
+    out = [
+        PreviewGroup(reasons=tuple(reasons), reason_labels=tuple(str(Reason(r).label) for r in reasons),
+                     outcome=outcome, clause=clause, amount=amount, explanation={"en": en, "zh": zh})
+        for (outcome, clause, amount, en, zh), reasons in groups.items()
+    ]
     return Preview(groups=tuple(out), policy=f"{version.policy_id} v{version.version}",
                    policy_title={"en": version.title_en, "zh": version.title_zh})
 
@@ -170,10 +185,11 @@ def customer_orders(*, customer: Customer, now: dt.datetime | None = None, with_
     for order in orders:
         reqs = by_order.get(order.pk, [])
         open_req = next((r for r in reqs if r.status in OPEN), None)
-        row = OrderRow(order=order, requests=reqs, open_request=open_req, preview=None)
-        if with_preview and row.can_apply:
-            row.preview = policy_preview(order=order, now=now)
-        rows.append(row)
+        rows.append(OrderRow(order=order, requests=reqs, open_request=open_req, preview=None))
+    if with_preview:
+        previews = order_previews(orders=[row.order for row in rows if row.can_apply], now=now)
+        for row in rows:
+            row.preview = previews.get(row.order.pk)
     return rows
 
 

@@ -17,12 +17,10 @@ whose customer already asked about an outage since the incident started
 How each order is decided
 -------------------------
 Exactly as a customer's own submission with reason `service_outage` would be: the facts
-of contract v1 (`bulk_facts`, the same dict `refunds.facts.facts_for_order` builds, made
-with a few queries per batch instead of six per order; every batch checks its first order
-against `facts_for_order` and stops on any difference; `--exact` uses `facts_for_order`
-for every order), then the policy version that applies to the order
-(`policies.services.version_for_order`, looked up once per distinct answer) and
-`policies.engine.evaluate`.
+of contract v1 (`refunds.facts.facts_for_orders`, the one definition of the facts, a few
+queries per batch), then the policy version that applies to the order
+(`policies.services.VersionPicker`: `version_for_order`, looked up once per distinct answer)
+and `policies.engine.evaluate`.
 
 * approve / review (and redirect, which a web order turns into review): a RefundRequest is
   created carrying the decision, with its `submit` timeline event, as `refund_request_submit`
@@ -50,33 +48,29 @@ order of the refunds app.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import logging
 import re
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, models, router, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from refunddesk.billing.models import Customer, Order, Plan, SalesChannel, SupportContact, UsageRecord
+from refunddesk.billing.models import Customer, Order, Plan, SalesChannel
 from refunddesk.core.errors import ApplicationError
-from refunddesk.core.money import Money, exponent
 from refunddesk.policies import engine
 from refunddesk.policies.models import PolicyVersion
-from refunddesk.policies.services import compiled, version_for_order, version_in_force
-from refunddesk.refunds.facts import DUPLICATE_WINDOW, GRANTED, _dec, _ts, facts_for_order
+from refunddesk.policies.services import VersionPicker, compiled, version_in_force
+from refunddesk.refunds.facts import ORDER_FIELDS, Row, facts_for_orders, plan_table
 from refunddesk.refunds.models import Reason, RefundRequest, TimelineEvent, _public_id
 from refunddesk.refunds.states import OPEN, Actor, Status
 from refunddesk.status.models import CompensationItem, CompensationRun, Incident, RunStatus, Severity
-from refunddesk.status.outages import Interval, longest_continuous_outage
 from refunddesk.status.selectors import outage_fact_for_region
 
 log = logging.getLogger(__name__)
@@ -90,10 +84,6 @@ _THRESHOLD = re.compile(r"outage\.longest_hours\s*(>=|>)\s*(\d+(?:\.\d+)?)")
 
 class CompensationInterrupted(RuntimeError):
     """Raised by `--stop-after N` once N orders are committed: a real interruption, for tests."""
-
-
-class FactsMismatch(RuntimeError):
-    """The bulk facts differ from facts_for_order: a bug; the run stops rather than decide differently."""
 
 
 # --- is the incident worth compensating? --------------------------------------------------
@@ -181,158 +171,6 @@ def affected_orders(incident: Incident, *, regions: list[str], now: dt.datetime)
     )
 
 
-# --- the facts, in bulk -------------------------------------------------------------------
-
-ORDER_FIELDS = ("id", "external_id", "customer_id", "plan_id", "amount_minor", "currency", "purchased_at",
-                "sales_channel", "payment_method", "promotional", "refundable", "channel_fee_minor", "refunded_minor")
-
-
-@dataclass(slots=True)
-class Row:
-    id: int
-    external_id: str
-    customer_id: int
-    plan_id: int
-    amount_minor: int
-    currency: str
-    purchased_at: dt.datetime
-    sales_channel: str
-    payment_method: str
-    promotional: bool
-    refundable: bool
-    channel_fee_minor: int
-    refunded_minor: int
-
-
-def bulk_facts(rows: list[Row], *, reason: str, now: dt.datetime, plans: dict | None = None) -> dict[int, dict]:
-    """`facts_for_order(order=..., reason=reason, now=now)` for every row, in seven queries.
-
-    Must give exactly the same dicts (tests/status/test_compensation.py compares them on
-    varied data, and every batch of a run compares its first order).
-    """
-    if not rows:
-        return {}
-    order_ids = [r.id for r in rows]
-    customer_ids = sorted({r.customer_id for r in rows})
-    earliest = min(r.purchased_at for r in rows)
-    latest = max(r.purchased_at for r in rows)
-    customers = {c[0]: c for c in Customer.objects.filter(id__any_of=customer_ids)
-                 .values_list("id", "region", "tos_violation")}
-    if plans is None:
-        plans = plan_table()
-    elif any(r.plan_id not in plans for r in rows):  # a plan added since the caller read them
-        plans.update(plan_table())
-    earlier = defaultdict(list)  # customer -> [(purchased_at, plan_id, amount, currency)]
-    for cid, pat, plan_id, amount, currency in (
-            Order.objects.filter(customer_id__any_of=customer_ids, purchased_at__lt=latest)
-            .values_list("customer_id", "purchased_at", "plan_id", "amount_minor", "currency")):
-        earlier[cid].append((pat, plan_id, amount, currency))
-    usage = {u[0]: u for u in UsageRecord.objects.filter(order_id__any_of=order_ids)
-             .values_list("order_id", "days_used", "paid_features_used", "quota_used_ratio")}
-    contacts_by_order, contacts_by_customer = defaultdict(list), defaultdict(list)
-    for cid, oid, opened_at, resolved in (
-            SupportContact.objects.filter(Q(customer_id__any_of=customer_ids, order__isnull=True,
-                                            opened_at__gte=earliest) | Q(order_id__any_of=order_ids))
-            .values_list("customer_id", "order_id", "opened_at", "resolved")):
-        if oid is None:
-            contacts_by_customer[cid].append((opened_at, resolved))
-        else:
-            contacts_by_order[oid].append(resolved)
-    granted = dict(RefundRequest.objects.filter(customer_id__any_of=customer_ids, status__in=GRANTED,
-                                                decided_at__gte=now - dt.timedelta(days=365))
-                   .values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n"))
-    regions = sorted({customers[r.customer_id][1] for r in rows})
-    intervals = defaultdict(list)
-    for code, start, end, fm, severity in (
-            Incident.objects.filter(regions__code__in=regions, started_at__lt=now)
-            .exclude(ended_at__lt=earliest)
-            .values_list("regions__code", "started_at", "ended_at", "force_majeure", "severity")):
-        intervals[code].append(Interval(start=start, end=end, force_majeure=fm, severity=severity))
-
-    now_ts = _ts(now)
-    out: dict[int, dict] = {}
-    for r in rows:
-        _, region, tos = customers[r.customer_id]
-        p_ext, period, window, trial, p_refundable, price_minor, price_cur = plans[r.plan_id]
-        exp = exponent(r.currency)
-        before = [e for e in earlier[r.customer_id] if e[0] < r.purchased_at]
-        duplicate = any(
-            plan_id == r.plan_id and amount == r.amount_minor and cur == r.currency
-            and pat >= r.purchased_at - DUPLICATE_WINDOW
-            for pat, plan_id, amount, cur in before)
-        price = Money(price_minor, price_cur) if price_minor is not None and price_cur else None
-        erroneous = bool(
-            price is not None and price.currency == r.currency and not r.promotional
-            and price.minor != r.amount_minor and not duplicate)
-        u = usage.get(r.id)
-        resolved = contacts_by_order[r.id] + [res for opened, res in contacts_by_customer[r.customer_id]
-                                              if opened >= r.purchased_at]
-        outage = longest_continuous_outage(intervals.get(region, ()), since=r.purchased_at, now=now)
-        out[r.id] = {
-            "now": now_ts,
-            "request": {"reason": reason, "submitted_at": now_ts},
-            "customer": {
-                "region": region,
-                "new": not before,
-                "tos_violation": tos,
-                "refunds_last_year": granted.get(r.customer_id, 0),
-            },
-            "order": {
-                "id": r.external_id,
-                "currency": r.currency,
-                "amount": _dec(r.amount_minor, exp),
-                "refunded": _dec(r.refunded_minor, exp),
-                "purchased_at": _ts(r.purchased_at),
-                "sales_channel": r.sales_channel,
-                "payment_method": r.payment_method,
-                "promotional": r.promotional,
-                "refundable": r.refundable and p_refundable,
-                "channel_fee": _dec(r.channel_fee_minor, exp),
-            },
-            "plan": {
-                "id": p_ext,
-                "period_days": period,
-                "refund_window_days": window,
-                "trial_hours": trial,
-            },
-            "usage": {
-                "days_used": str(u[1]) if u else "0",
-                "paid_features_used": bool(u and u[2]),
-                "quota_used_ratio": float(u[3]) if u else 0.0,
-            },
-            "support": {
-                "contacted": bool(resolved),
-                "resolved": bool(resolved) and all(resolved),
-            },
-            "outage": {"longest_hours": outage.longest_hours, "force_majeure": outage.force_majeure},
-            "charge": {"duplicate": duplicate, "erroneous": erroneous},
-        }
-    return out
-
-
-def plan_table() -> dict[int, tuple]:
-    return {p[0]: p[1:] for p in Plan.objects.values_list(
-        "id", "external_id", "period_days", "refund_window_days", "trial_hours", "refundable", "price_minor",
-        "currency")}
-
-
-class _Versions:
-    """`version_for_order` for many orders: its answer depends only on which published versions
-    took effect by the purchase (and by `now`, fixed here), so it is asked once per distinct case."""
-
-    def __init__(self, now: dt.datetime):
-        self.now = now
-        self.bounds = sorted(PolicyVersion.objects.values_list("effective_at", flat=True))
-        self.cache: dict[int, PolicyVersion] = {}
-
-    def for_order(self, purchased_at: dt.datetime) -> PolicyVersion:
-        key = bisect.bisect_right(self.bounds, purchased_at)
-        version = self.cache.get(key)
-        if version is None:
-            version = self.cache[key] = version_for_order(purchased_at=purchased_at, now=self.now)
-        return version
-
-
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -352,7 +190,7 @@ Progress = Callable[[CompensationRun, int, float], None]
 
 
 def compensation_execute(
-    *, run_id: int, batch_size: int = DEFAULT_BATCH, stop_after: int | None = None, exact: bool = False,
+    *, run_id: int, batch_size: int = DEFAULT_BATCH, stop_after: int | None = None,
     progress: Progress | None = None,
 ) -> CompensationRun:
     """Run (or continue, or help another process with) a compensation run to the end. See the module docs.
@@ -401,7 +239,7 @@ def compensation_execute(
                     break
             ids = pending[at:at + batch_size]
             at += batch_size
-            result = _batch(run_id=run.pk, incident=incident, regions=regions, exact=exact, plans=plans, candidates=ids)
+            result = _batch(run_id=run.pk, incident=incident, regions=regions, plans=plans, candidates=ids)
             if result is None:
                 continue  # done meanwhile, or held by another process
             progressed = True
@@ -448,7 +286,7 @@ def _lock_orders(qs):
                                 skip_locked=features.has_select_for_update_skip_locked)
 
 
-def _batch(*, run_id: int, incident: Incident, regions: list[str], exact: bool, plans: dict,
+def _batch(*, run_id: int, incident: Incident, regions: list[str], plans: dict,
            candidates: list[int]) -> BatchResult | None:
     from refunddesk.status.tasks import compensation_apply
 
@@ -488,20 +326,8 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], exact: bool, 
         items = [{"incident_id": incident.pk, "order_id": order_id, "run_id": run_id, "request_id": None,
                   "outcome": "skipped", "clause": why, "at": now} for order_id, why in taken.items()]
 
-        if exact:
-            orders = Order.objects.select_related("customer", "plan").in_bulk([r.id for r in todo])
-            facts = {r.id: facts_for_order(order=orders[r.id], reason=REASON, now=now, submitted_at=now) for r in todo}
-        else:
-            facts = bulk_facts(todo, reason=REASON, now=now, plans=plans)
-            if todo:  # every batch checks itself against the one definition of the facts
-                first = Order.objects.select_related("customer", "plan").get(pk=todo[0].id)
-                expected = facts_for_order(order=first, reason=REASON, now=now, submitted_at=now)
-                if expected != facts[todo[0].id]:
-                    raise FactsMismatch(
-                        f"bulk facts for order {first.external_id} differ from facts_for_order: "
-                        f"{_diff(expected, facts[todo[0].id])}; run with --exact")
-
-        versions = _Versions(now)
+        facts = facts_for_orders(todo, reason=REASON, now=now, plans=plans)
+        versions = VersionPicker(now)
         languages = dict(Customer.objects.filter(id__any_of=sorted({r.customer_id for r in todo}))
                          .values_list("id", "language"))
         descriptions = _descriptions(incident)
@@ -662,19 +488,6 @@ def _create_requests(requests: list[dict], outcomes: list, *, now: dt.datetime) 
         row["id"], row["public_id"] = req.pk, req.public_id
         created.append((row, outcome))
     return created
-
-
-def _diff(expected: dict, got: dict, prefix: str = "") -> str:
-    diffs = []
-    for key in sorted(set(expected) | set(got)):
-        a, b = expected.get(key), got.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            sub = _diff(a, b, f"{prefix}{key}.")
-            if sub:
-                diffs.append(sub)
-        elif a != b:
-            diffs.append(f"{prefix}{key}: expected {a!r}, got {b!r}")
-    return "; ".join(diffs)
 
 
 # --- the follow-up: the refunds app applies each decision ----------------------------------

@@ -21,13 +21,21 @@ STAMP_KEY = "status:stamp"
 
 def outage_fact_for_region(*, region: str, since: dt.datetime, now: dt.datetime) -> OutageFact:
     """The longest continuous outage in `region` between `since` and `now` (merged, clipped)."""
-    rows = (
-        Incident.objects.filter(regions__code=region, started_at__lt=now)
-        .exclude(ended_at__lt=since)
-        .values_list("started_at", "ended_at", "force_majeure", "severity")
-    )
-    intervals = [Interval(start=s, end=e, force_majeure=fm, severity=sev) for s, e, fm, sev in rows]
+    intervals = outage_intervals(regions=[region], since=since, now=now).get(region, [])
     return longest_continuous_outage(intervals, since=since, now=now)
+
+
+def outage_intervals(*, regions: list[str], since: dt.datetime, now: dt.datetime) -> dict[str, list[Interval]]:
+    """Each region's incidents that overlap `since`..`now`, as intervals (one query for all regions)."""
+    out: dict[str, list[Interval]] = {}
+    rows = (
+        Incident.objects.filter(regions__code__in=sorted(set(regions)), started_at__lt=now)
+        .exclude(ended_at__lt=since)
+        .values_list("regions__code", "started_at", "ended_at", "force_majeure", "severity")
+    )
+    for code, start, end, fm, severity in rows:
+        out.setdefault(code, []).append(Interval(start=start, end=end, force_majeure=fm, severity=severity))
+    return out
 
 
 # --- the "last change" stamp ------------------------------------------------------------------

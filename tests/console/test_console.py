@@ -141,6 +141,19 @@ def test_case_page_shows_facts_trace_evidence_and_history(in_review, agent, cust
     assert "Frequent refunder" in html and 'id="history"' in html
 
 
+def test_case_page_query_count_does_not_grow_with_the_customers_history(in_review, agent, customer):
+    client = client_for(agent)
+    url = f"/console/requests/{in_review.public_id}/"
+    _queue_rows(customer, 3)
+    client.get(url)  # the policy is compiled once per process: not a query per page
+    few, html = _queries(client, url)
+    _queue_rows(customer, 37)
+    many, html = _queries(client, url)
+    assert html.count('href="/console/requests/RR-') >= 40  # the history lists them all
+    print(f"case page: {few} queries with 3 earlier requests, {many} with 40")
+    assert few == many, (few, many)
+
+
 def test_evidence_is_served_only_to_staff(in_review, agent, customer):
     ev = in_review.evidence.get()
     url = f"/console/requests/{in_review.public_id}/evidence/{ev.pk}/"

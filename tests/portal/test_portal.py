@@ -311,3 +311,21 @@ def test_opening_an_action_address_goes_back_to_the_request(customer_client, in_
     response = customer_client.get(f"/portal/requests/{in_review.public_id}/reply/")
     assert response.status_code == 302 and response["Location"] == f"/portal/requests/{in_review.public_id}/"
     assert customer_client.get(f"/portal/requests/{in_review.public_id}/nonsense/").status_code == 404
+
+
+def _orders(customer, n):
+    for _ in range(n):
+        UsageFactory(order=OrderFactory(customer=customer))
+
+
+def test_orders_page_query_count_does_not_grow(published_policy, customer, customer_client):
+    _orders(customer, 5)
+    customer_client.get("/portal/")  # the policy is compiled once per process: not a query per page
+    few, response = _count_queries(customer_client, "/portal/")
+    assert response.content.decode().count("/apply/") >= 5
+    _orders(customer, 45)
+    many, response = _count_queries(customer_client, "/portal/")
+    html = response.content.decode()
+    assert html.count("Apply for a refund") == 50 and html.count("data-reasons=") >= 50  # each with its preview
+    print(f"orders page: {few} queries for 5 orders, {many} for 50")
+    assert few == many, (few, many)

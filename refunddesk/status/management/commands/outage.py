@@ -1,7 +1,7 @@
 """refunddesk outage compensate|status - outage compensation from the command line.
 
     refunddesk outage compensate INCIDENT_ID [--batch-size 1000] [--workers N] [--apply] [--force]
-                                             [--exact] [--stop-after N] [--quiet]
+                                             [--stop-after N] [--quiet]
     refunddesk outage status INCIDENT_ID
 
 `compensate` evaluates every order the incident affected with the refund policy and creates
@@ -72,9 +72,6 @@ class Command(BaseCommand):
                           help="also send the emails and hand approved refunds over now, instead of the worker")
         comp.add_argument("--force", action="store_true",
                           help="run even if the incident does not reach the policy's outage threshold")
-        comp.add_argument("--exact", action="store_true",
-                          help="build each order's facts with facts_for_order (slow; the bulk path is checked "
-                               "against it on every batch anyway)")
         comp.add_argument("--stop-after", type=int, default=None, metavar="N",
                           help="stop (with an error) once N orders are committed; run again to continue")
         comp.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -92,8 +89,7 @@ class Command(BaseCommand):
 
     def _compensate(self, options):
         if options["run"]:  # a helper started by --workers: work on that run, quietly
-            compensation.compensation_execute(run_id=options["run"], batch_size=options["batch_size"],
-                                              exact=options["exact"])
+            compensation.compensation_execute(run_id=options["run"], batch_size=options["batch_size"])
             return
         incident = Incident.objects.filter(pk=options["incident_id"]).first()
         if incident is None:
@@ -110,7 +106,7 @@ class Command(BaseCommand):
         try:
             run = compensation.compensation_execute(
                 run_id=run.pk, batch_size=options["batch_size"], stop_after=options["stop_after"],
-                exact=options["exact"], progress=progress)
+                progress=progress)
         except compensation.CompensationInterrupted as exc:
             self._stop(helpers)
             run.refresh_from_db()
@@ -160,8 +156,6 @@ class Command(BaseCommand):
             return []
         command = [sys.executable, "-m", "refunddesk.cli", "outage", "compensate", str(run.incident_id),
                    "--run", str(run.pk), "--batch-size", str(options["batch_size"])]
-        if options["exact"]:
-            command.append("--exact")
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", settings.SETTINGS_MODULE)}
         return [subprocess.Popen(command, env=env) for _ in range(workers - 1)]
 
