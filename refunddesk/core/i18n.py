@@ -12,6 +12,12 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+
+def is_zh(language: str | None) -> bool:
+    """Whether a language code (zh-Hans, zh-hans, zh-CN, zh ...) asks for Chinese; anything else is English."""
+    return (language or "").lower().startswith("zh")
+
+
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from refunddesk.core.i18n import is_zh
 from refunddesk.notify.tasks import send_email
 
 LANGUAGES = ("zh-hans", "en")
@@ -20,7 +21,7 @@ KINDS = (
 
 
 def language_of(code: str | None) -> str:
-    return "zh-hans" if (code or "").lower().startswith("zh") else "en"
+    return "zh-hans" if is_zh(code) else "en"
 
 
 def render_email(*, kind: str, language: str, context: dict) -> tuple[str, str]:

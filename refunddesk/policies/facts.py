@@ -37,6 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from refunddesk.core.errors import ValidationError
+from refunddesk.core.i18n import is_zh  # noqa: F401 (facts.is_zh: the engine's name for it)
 from refunddesk.core.money import Money, exponent, to_decimal, validate_currency
 
 CONTRACT_VERSION = 1
@@ -226,10 +227,6 @@ CHOICE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "other": ("another reason", "其他原因"),
     },
 }
-
-
-def is_zh(lang: str) -> bool:
-    return (lang or "").lower().startswith("zh")
 
 
 # --- conversion: JSON-ish values -> CEL values --------------------------------------------

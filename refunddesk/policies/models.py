@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from refunddesk.core.i18n import is_zh
+
 
 class ImmutableVersionError(RuntimeError):
     pass
@@ -49,7 +51,7 @@ class PolicyVersion(models.Model):
         raise ImmutableVersionError("a published policy version is never deleted")
 
     def title(self, language: str) -> str:
-        return self.title_zh if (language or "").lower().startswith("zh") else self.title_en
+        return self.title_zh if is_zh(language) else self.title_en
 
 
 class PolicyDraft(models.Model):

@@ -11,13 +11,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 
 from refunddesk.core import errors
+from refunddesk.core.i18n import is_zh
 
 INLINE_TYPES = ("image/", "application/pdf", "video/", "text/plain")
 
 
 def page_language() -> str:
     """The language of the page being rendered, as the services want it ('zh-hans' or 'en')."""
-    return "zh-hans" if (get_language() or "").lower().startswith("zh") else "en"
+    return "zh-hans" if is_zh(get_language()) else "en"
 
 
 def raise_for_page(exc: errors.ApplicationError):

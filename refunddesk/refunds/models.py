@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from refunddesk.billing.models import Customer, Order
+from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money
 from refunddesk.refunds.states import OPEN, Actor, Status
 
@@ -119,7 +120,7 @@ class RefundRequest(models.Model):
         return self.status in OPEN
 
     def explanation(self, language: str) -> str:
-        key = "zh" if (language or "").lower().startswith("zh") else "en"
+        key = "zh" if is_zh(language) else "en"
         return self.policy_explanation.get(key, "")
 
 

@@ -27,6 +27,7 @@ from refunddesk.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money
 from refunddesk.notify.services import email_enqueue
 from refunddesk.policies.services import policy_decide
@@ -312,7 +313,7 @@ def _apply_policy_decision(req: RefundRequest, *, now: dt.datetime) -> None:
             req.redirect_instructions = info
             _move(req, action="policy_redirect", actor_kind=Actor.POLICY, note=why, clause=clause, now=now)
             _email(req, "decided", outcome="redirected", reason=why, clause=clause, store=info["store"],
-                   instructions=info["zh" if req.language.startswith("zh") else "en"])
+                   instructions=info["zh" if is_zh(req.language) else "en"])
             return
         outcome = "review"  # a redirect for a channel we have no instructions for: a person decides
     if outcome == "approve" and req.policy_amount is not None and req.policy_amount.minor > 0:

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from refunddesk.core.i18n import is_zh
+
 
 class Region(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
@@ -24,7 +26,7 @@ class Region(models.Model):
         return self.code
 
     def name(self, language: str) -> str:
-        return self.name_zh if (language or "").lower().startswith("zh") else self.name_en
+        return self.name_zh if is_zh(language) else self.name_en
 
 
 class Severity(models.TextChoices):
@@ -72,14 +74,13 @@ class Incident(models.Model):
         return self.ended_at is None
 
     def title(self, language: str) -> str:
-        return self.title_zh if (language or "").lower().startswith("zh") else self.title_en
+        return self.title_zh if is_zh(language) else self.title_en
 
     def cause_text(self, language: str) -> str:
-        return (self.cause_zh if (language or "").lower().startswith("zh") else "") or self.cause
+        return (self.cause_zh if is_zh(language) else "") or self.cause
 
     def force_majeure_text(self, language: str) -> str:
-        return (self.force_majeure_note_zh if (language or "").lower().startswith("zh") else "") or \
-            self.force_majeure_note
+        return (self.force_majeure_note_zh if is_zh(language) else "") or self.force_majeure_note
 
 
 class UpdateKind(models.TextChoices):
@@ -102,7 +103,7 @@ class IncidentUpdate(models.Model):
         ordering = ["at", "id"]
 
     def message(self, language: str) -> str:
-        return self.message_zh if (language or "").lower().startswith("zh") else self.message_en
+        return self.message_zh if is_zh(language) else self.message_en
 
 
 class RunStatus(models.TextChoices):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from refunddesk.core import roles
 from refunddesk.core.dates import format_date, format_datetime
+from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money
 
 register = template.Library()
@@ -84,7 +85,7 @@ def in_language(texts, fallback: str = "") -> str:
     """{'en': ..., 'zh': ...} (or 'zh-Hans') -> the text for the page's language."""
     if not isinstance(texts, dict):
         return fallback
-    zh = _lang().lower().startswith("zh")
+    zh = is_zh(_lang())
     if zh:
         return texts.get("zh") or texts.get("zh-Hans") or texts.get("en", fallback)
     return texts.get("en") or fallback

@@ -14,33 +14,16 @@ from refunddesk.core.dates import format_date, format_datetime
 register = template.Library()
 
 
-def _zh(lang: str | None) -> bool:
-    return (lang or "").lower().startswith("zh")
-
-
-@register.filter
-def local_name(region, lang: str) -> str:
-    return region.name(lang)
-
-
-@register.filter
-def local_title(incident, lang: str) -> str:
-    return incident.title(lang)
-
-
-@register.filter
-def local_cause(incident, lang: str) -> str:
-    return incident.cause_text(lang)
-
-
-@register.filter
-def local_force_majeure(incident, lang: str) -> str:
-    return incident.force_majeure_text(lang)
-
-
-@register.filter
-def local_message(update, lang: str) -> str:
-    return update.message(lang)
+# {{ region|local_name:lang }}, {{ incident|local_title:lang }}, ...: the model's text in the page's language.
+_LOCAL_TEXT = {
+    "local_name": "name",  # Region
+    "local_title": "title",  # Incident
+    "local_cause": "cause_text",  # Incident
+    "local_force_majeure": "force_majeure_text",  # Incident
+    "local_message": "message",  # IncidentUpdate
+}
+for _filter, _method in _LOCAL_TEXT.items():
+    register.filter(_filter, lambda obj, lang, _method=_method: getattr(obj, _method)(lang))
 
 
 @register.filter
