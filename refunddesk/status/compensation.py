@@ -49,12 +49,14 @@ order of the refunds app.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, models, router, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
@@ -415,6 +417,7 @@ def insert_rows(model, rows: list[dict], *, now: dt.datetime) -> list[int]:
             row["id"] = obj.pk
         return [obj.pk for obj in objs]
     import psycopg
+    from psycopg.types.json import Jsonb
 
     fixed = {}
     for f in fields:
@@ -427,8 +430,9 @@ def insert_rows(model, rows: list[dict], *, now: dt.datetime) -> list[int]:
         else:  # what a new instance would have ("" for text, None, the declared default)
             fixed[f.attname] = f.get_db_prep_save(f.get_default(), conn)
     # Each distinct value of a field is prepared once (the same `now`, reason, version... in every row);
-    # JSON documents are prepared each time (they differ, and dicts cannot be looked up).
+    # JSON documents are prepared each time (they differ, and dicts cannot be looked up), encoded by orjson.
     given_fields = [(f, None if isinstance(f, models.JSONField) else {}) for f in fields if f.attname not in fixed]
+    plain_json = {f.attname for f, _ in given_fields if isinstance(f, models.JSONField) and f.encoder is None}
     quote = conn.ops.quote_name
     conn.ensure_connection()
     # wrap_database_errors: psycopg's errors become Django's (IntegrityError...), as for any other query
@@ -446,7 +450,10 @@ def insert_rows(model, rows: list[dict], *, now: dt.datetime) -> list[int]:
                 for f, prepared in given_fields:
                     value = row[f.attname] if f.attname in row else f.get_default()
                     if prepared is None:
-                        values.append(f.get_db_prep_save(value, conn))
+                        if f.attname in plain_json and value is not None and not hasattr(value, "resolve_expression"):
+                            values.append(Jsonb(value, dumps=_json_dumps))  # what get_db_prep_save gives, faster
+                        else:
+                            values.append(f.get_db_prep_save(value, conn))
                         continue
                     key = (value.__class__, value)
                     try:
@@ -459,6 +466,15 @@ def insert_rows(model, rows: list[dict], *, now: dt.datetime) -> list[int]:
     for row, pk_value in zip(rows, ids, strict=True):
         row["id"] = pk_value
     return ids
+
+
+def _json_dumps(value) -> bytes | str:
+    """JSON for a document column: orjson (several times faster than json for the kilobytes of facts and
+    trace per request); what it refuses (a non-text key, an integer beyond 64 bits) as Django would write it."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(value)
 
 
 def _create_requests(requests: list[dict], outcomes: list, *, now: dt.datetime) -> list[tuple[dict, tuple]]:

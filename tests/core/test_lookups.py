@@ -22,6 +22,9 @@ def test_any_of_finds_what_in_finds():
     assert set(Customer.objects.filter(email__any_of=[a.email, "nobody@example.com"])) == {a}
     assert not Customer.objects.filter(id__any_of=[]).exists()
     assert not Customer.objects.filter(id__any_of=[None]).exists()
+    # anything but plain ints is prepared by the field, as __in does: numeric text, model instances
+    assert set(Customer.objects.filter(id__any_of=[str(c.pk)])) == {c}
+    assert set(Order.objects.filter(customer__any_of=[a, c])) == {orders[0], orders[2]}
 
 
 def test_on_postgresql_the_list_is_one_parameter():
