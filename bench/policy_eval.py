@@ -16,6 +16,7 @@ A plain script: no Django setup needed (the engine has no Django in it).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import statistics
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"policy engine benchmark: {args.n:,} random fact sets per policy (seed {args.seed}), one core, "
-        f"Python {sys.version.split()[0]}"
+        f"Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)})"
     )
     print()
     rows = [bench_policy(path, args.n, args.seed) for path in args.policies]
@@ -209,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("decisions/s and us/decision use this process's CPU time (one core); (wall) uses the clock,")
     print("which also counts time the machine spent on other work. Both include fact conversion.")
+    print("The interpreter's build counts too: pyenv's default build (no PGO) ran 10-25% slower here than")
+    print("Debian's /usr/bin/python3.11 on the same machine (see the README's Benchmarks).")
     print()
     for r in rows:
         mix = ", ".join(f"{k} {v / r['n']:.0%}" for k, v in sorted(r["outcomes"].items()))
