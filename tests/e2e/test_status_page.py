@@ -49,13 +49,14 @@ def status_history(db):
                   "一条对等互联链路拥塞，正在迁移流量。")],
         message_en="Some customers see slow connections.", message_zh="部分用户连接缓慢。")
     big = add(["cn-east", "cn-south"], now - 6 * D - 73 * H, now - 6 * D, "Backbone fibre cut near Hangzhou",
-              "杭州附近骨干光缆中断", cause="A construction crew cut two fibre trunks.",
+              "杭州附近骨干光缆中断", cause="A construction crew cut two fibre trunks.", cause_zh="施工队挖断两条干线光缆。",
               updates=[(now - 6 * D - 70 * H, "identified", "Two trunk fibres were cut; repair crews are on site.",
                         "两条干线光缆被挖断，抢修人员已到场。"),
                        (now - 6 * D - 20 * H, "monitoring", "Traffic restored on a temporary route.",
                         "流量已切换至临时路由。")])
     add(["eu-west"], now - 20 * D - 9 * H, now - 20 * D, "Frankfurt data-centre power failure", "法兰克福机房断电",
-        force_majeure=True, force_majeure_note="The regional grid failed during a storm.")
+        force_majeure=True, force_majeure_note="The regional grid failed during a storm.",
+        force_majeure_note_zh="暴风雨导致区域电网故障。")
     add(["cn-south"], now - 41 * D - 2 * H, now - 41 * D, "Packet loss in Guangzhou", "广州丢包",
         severity="degraded")
     add(["cn-east"], now - 63 * D - 5 * H, now - 63 * D, "DNS resolution failures", "域名解析失败")
@@ -96,6 +97,8 @@ def test_the_status_page_in_both_languages(new_page, status_history, locale, tex
 
     phone.locator(".st-incident h3 a").filter(has_text="杭州" if lang == "zh" else "Hangzhou").first.click()
     expect(phone.locator(".st-updates li")).to_have_count(3)
+    cause = "施工队挖断两条干线光缆" if lang == "zh" else "A construction crew cut two fibre trunks"
+    expect(phone.locator(".st-cause")).to_contain_text(cause)
     no_horizontal_scroll(phone)
     shoot(phone, f"status-{lang}-incident-phone")
 
