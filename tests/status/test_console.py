@@ -65,6 +65,12 @@ def test_open_update_correct_close(regions, supervisor):
                                        "severity": "outage", "started_at": start, "cause": "excavator",
                                        "force_majeure": "on", "force_majeure_note": ""})
     assert r.status_code == 400 and "force majeure was" in r.content.decode()  # the note is required
+    r = client.post(detail + "edit/", {"title_en": "Backbone down", "title_zh": "骨干网中断", "regions": ["cn-east"],
+                                       "severity": "outage", "started_at": start, "cause": "excavator",
+                                       "cause_zh": "挖掘机挖断光缆"})
+    assert r.status_code == 302
+    page = client.get(detail).content.decode()
+    assert "excavator" in page and "挖掘机挖断光缆" in page  # staff see the cause in both languages
 
     future = timezone.localtime(timezone.now() + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     r = client.post(detail + "close/", {"ended_at": future, "message_en": ""})
