@@ -62,9 +62,11 @@ class Row:
         return cls(*(getattr(order, name) for name in ORDER_FIELDS))
 
 
-def plan_table() -> dict[int, tuple]:
-    """Every plan's columns the facts need, by id (a caller deciding many batches reads it once)."""
-    return {p[0]: p[1:] for p in Plan.objects.values_list(
+def plan_table(ids: list[int] | None = None) -> dict[int, tuple]:
+    """The plans' columns the facts need, by id: those in `ids`, or every plan (a caller deciding many
+    batches reads them once)."""
+    plans = Plan.objects.all() if ids is None else Plan.objects.filter(id__any_of=ids)
+    return {p[0]: p[1:] for p in plans.values_list(
         "id", "external_id", "period_days", "refund_window_days", "trial_hours", "refundable", "price_minor",
         "currency")}
 
@@ -89,7 +91,7 @@ def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitte
     customers = {c[0]: c for c in Customer.objects.filter(id__any_of=customer_ids)
                  .values_list("id", "region", "tos_violation")}
     if plans is None:
-        plans = plan_table()
+        plans = plan_table(sorted({r.plan_id for r in rows}))
     elif any(r.plan_id not in plans for r in rows):  # a plan added since the caller read them
         plans.update(plan_table())
     earlier = defaultdict(list)  # customer -> [(purchased_at, plan_id, amount, currency)]
