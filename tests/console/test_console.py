@@ -154,6 +154,16 @@ def test_case_page_query_count_does_not_grow_with_the_customers_history(in_revie
     assert few == many, (few, many)
 
 
+def test_a_heic_photo_is_offered_as_a_file_not_a_broken_preview(published_policy, customer, agent):
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64  # browsers cannot show HEIC
+    req = submit(customer, OrderFactory(customer=customer), files=[s.Upload("IMG_0001.HEIC", heic)])
+    html = html_of(client_for(agent).get(f"/console/requests/{req.public_id}/"))
+    ev = req.evidence.get()
+    assert ev.content_type == "image/heic"
+    assert f'<img src="/console/requests/{req.public_id}/evidence/{ev.pk}/"' not in html
+    assert 'aria-label="IMG_0001.HEIC">HEIC</a>' in html
+
+
 def test_evidence_is_served_only_to_staff(in_review, agent, customer):
     ev = in_review.evidence.get()
     url = f"/console/requests/{in_review.public_id}/evidence/{ev.pk}/"
