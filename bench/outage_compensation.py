@@ -143,7 +143,14 @@ def _child(n: int, batch_size: int, follow_up: int, workers: int = 1) -> dict:
     if follow_up:
         ids = compensation.pending_request_ids(run)[:follow_up]
         t0 = time.perf_counter()
-        applied = compensation.apply_decisions(run_id=run.pk, request_ids=ids)
+        if os.environ.get("BENCH_PROFILE"):  # the follow-up's own dump beside the run's
+            import cProfile
+
+            profiler = cProfile.Profile()
+            applied = profiler.runcall(compensation.apply_decisions, run_id=run.pk, request_ids=ids)
+            profiler.dump_stats(os.environ["BENCH_PROFILE"] + ".follow-up")
+        else:
+            applied = compensation.apply_decisions(run_id=run.pk, request_ids=ids)
         secs = time.perf_counter() - t0
         out["follow_up"] = applied
         out["follow_up_per_second"] = round(applied / secs) if secs else 0
