@@ -130,7 +130,10 @@ def order_previews(*, orders: list[Order], now: dt.datetime | None = None) -> di
     rest = [o for o in orders if o.pk not in out]
     if not rest:
         return out
-    facts = facts_for_orders([Row.of(o) for o in rest], reason=Reason.values[0], now=now, submitted_at=now)
+    try:
+        facts = facts_for_orders([Row.of(o) for o in rest], reason=Reason.values[0], now=now, submitted_at=now)
+    except ApplicationError as exc:
+        return {**out, **{o.pk: Preview(error=str(exc.message)) for o in rest}}
     versions = VersionPicker(now)
     for order in rest:
         try:
