@@ -37,6 +37,21 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- the child: one database ---------------------------------------------------------------
 
 
+def _profiled(suffix: str, fn, **kwargs):
+    """fn(**kwargs); with BENCH_PROFILE=PATH set, under cProfile, dumped to PATH + suffix (for finding where
+    the time goes: `python -m pstats PATH`)."""
+    path = os.environ.get("BENCH_PROFILE")
+    if not path:
+        return fn(**kwargs)
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(fn, **kwargs)
+    finally:
+        profiler.dump_stats(path + suffix)
+
+
 def _child(n: int, batch_size: int, follow_up: int, workers: int = 1) -> dict:
     import datetime as dt
     import random
@@ -121,13 +136,7 @@ def _child(n: int, batch_size: int, follow_up: int, workers: int = 1) -> dict:
         subprocess.Popen([sys.executable, "-m", "refunddesk.cli", "outage", "compensate", str(incident.pk),
                           "--run", str(run.pk), "--batch-size", str(batch_size)], cwd=ROOT)
         for _ in range(workers - 1)]
-    if os.environ.get("BENCH_PROFILE"):  # a cProfile dump of the run, for finding where the time goes
-        import cProfile
-
-        cProfile.runctx("compensation.compensation_execute(run_id=run.pk, batch_size=batch_size, progress=progress)",
-                        globals(), locals(), os.environ["BENCH_PROFILE"])
-    else:
-        compensation.compensation_execute(run_id=run.pk, batch_size=batch_size, progress=progress)
+    _profiled("", compensation.compensation_execute, run_id=run.pk, batch_size=batch_size, progress=progress)
     for helper in helpers:
         helper.wait()
     seconds = time.perf_counter() - t0
@@ -143,14 +152,7 @@ def _child(n: int, batch_size: int, follow_up: int, workers: int = 1) -> dict:
     if follow_up:
         ids = compensation.pending_request_ids(run)[:follow_up]
         t0 = time.perf_counter()
-        if os.environ.get("BENCH_PROFILE"):  # the follow-up's own dump beside the run's
-            import cProfile
-
-            profiler = cProfile.Profile()
-            applied = profiler.runcall(compensation.apply_decisions, run_id=run.pk, request_ids=ids)
-            profiler.dump_stats(os.environ["BENCH_PROFILE"] + ".follow-up")
-        else:
-            applied = compensation.apply_decisions(run_id=run.pk, request_ids=ids)
+        applied = _profiled(".follow-up", compensation.apply_decisions, run_id=run.pk, request_ids=ids)
         secs = time.perf_counter() - t0
         out["follow_up"] = applied
         out["follow_up_per_second"] = round(applied / secs) if secs else 0

@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from refunddesk.core.errors import ValidationError
-from refunddesk.core.i18n import is_zh  # noqa: F401 (facts.is_zh: the engine's name for it)
+from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money, exponent, to_decimal, validate_currency
 
 CONTRACT_VERSION = 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from django.db.models import Count, Q
@@ -33,10 +33,6 @@ def _ts(value: dt.datetime) -> str:
 
 def _dec(minor: int, currency_exponent: int) -> str:
     return str(Decimal(minor).scaleb(-currency_exponent).quantize(Decimal(1).scaleb(-currency_exponent)))
-
-
-ORDER_FIELDS = ("id", "external_id", "customer_id", "plan_id", "amount_minor", "currency", "purchased_at",
-                "sales_channel", "payment_method", "promotional", "refundable", "channel_fee_minor", "refunded_minor")
 
 
 @dataclass(slots=True)
@@ -60,6 +56,9 @@ class Row:
     @classmethod
     def of(cls, order: Order) -> Row:
         return cls(*(getattr(order, name) for name in ORDER_FIELDS))
+
+
+ORDER_FIELDS = tuple(f.name for f in fields(Row))  # Order's columns, in Row's order
 
 
 def plan_table(ids: list[int] | None = None) -> dict[int, tuple]:

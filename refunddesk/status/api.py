@@ -120,7 +120,8 @@ def _incident_out(incident: Incident) -> dict:
         "id": incident.pk, "title_en": incident.title_en, "title_zh": incident.title_zh,
         "regions": sorted(r.code for r in incident.regions.all()), "severity": incident.severity,
         "cause": incident.cause, "cause_zh": incident.cause_zh, "force_majeure": incident.force_majeure,
-        "force_majeure_note": incident.force_majeure_note, "force_majeure_note_zh": incident.force_majeure_note_zh, "started_at": incident.started_at,
+        "force_majeure_note": incident.force_majeure_note, "force_majeure_note_zh": incident.force_majeure_note_zh,
+        "started_at": incident.started_at,
         "ended_at": incident.ended_at, "ongoing": incident.ongoing, "external_ref": incident.external_ref,
         "updates": [_update_out(u) for u in incident.updates.all()],
     }

@@ -100,6 +100,17 @@ def _force_majeure(flag: bool, note: str | None) -> tuple[bool, str]:
     return bool(flag), note
 
 
+# An incident's optional free texts and their length limits (the force-majeure note in English goes through
+# _force_majeure: it is required with the flag).
+_FREE_TEXTS = {"cause": 5000, "cause_zh": 5000, "force_majeure_note_zh": 2000}
+
+
+def _free_texts(**given: str | None) -> dict[str, str]:
+    """The free texts that were given (None: not given), checked."""
+    return {name: _text(value, name, required=False, max_length=_FREE_TEXTS[name])
+            for name, value in given.items() if value is not None}
+
+
 def _lock(incident_id: int) -> Incident:
     incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
     if incident is None:
@@ -171,18 +182,16 @@ def incident_open(
         ended_at = _when(ended_at, "ended_at", now=now)
         if ended_at <= started_at:
             raise ValidationError(_("The end must come after the start."), field="ended_at")
-    cause = _text(cause, "cause", required=False, max_length=5000)
-    cause_zh = _text(cause_zh, "cause_zh", required=False, max_length=5000)
+    texts = _free_texts(cause=cause, cause_zh=cause_zh, force_majeure_note_zh=force_majeure_note_zh)
     fm, fm_note = _force_majeure(force_majeure, force_majeure_note)
-    fm_note_zh = _text(force_majeure_note_zh, "force_majeure_note_zh", required=False, max_length=2000)
     source = (source or (f"console:{user.get_username()}" if user is not None else ""))[:120]
     try:
         with transaction.atomic():
             region_rows = _regions(regions)
             incident = Incident.objects.create(
-                title_en=title_en, title_zh=title_zh, severity=severity, cause=cause, cause_zh=cause_zh,
-                force_majeure=fm, force_majeure_note=fm_note, force_majeure_note_zh=fm_note_zh, started_at=started_at, ended_at=ended_at, created_by=user,
-                created_at=now, source=source, external_ref=external_ref,
+                title_en=title_en, title_zh=title_zh, severity=severity, force_majeure=fm,
+                force_majeure_note=fm_note, started_at=started_at, ended_at=ended_at, created_by=user,
+                created_at=now, source=source, external_ref=external_ref, **texts,
             )
             incident.regions.set(region_rows)
             # a past incident recorded afterwards: its updates are dated when they happened
@@ -229,16 +238,9 @@ def incident_update(
     if severity is not None:
         incident.severity = _severity(severity)
         changed.append("severity")
-    if cause is not None:
-        incident.cause = _text(cause, "cause", required=False, max_length=5000)
-        changed.append("cause")
-    if cause_zh is not None:
-        incident.cause_zh = _text(cause_zh, "cause_zh", required=False, max_length=5000)
-        changed.append("cause_zh")
-    if force_majeure_note_zh is not None:
-        incident.force_majeure_note_zh = _text(force_majeure_note_zh, "force_majeure_note_zh", required=False,
-                                               max_length=2000)
-        changed.append("force_majeure_note_zh")
+    for name, value in _free_texts(cause=cause, cause_zh=cause_zh, force_majeure_note_zh=force_majeure_note_zh).items():
+        setattr(incident, name, value)
+        changed.append(name)
     if force_majeure is not None or force_majeure_note is not None:
         flag = incident.force_majeure if force_majeure is None else force_majeure
         note = incident.force_majeure_note if force_majeure_note is None else force_majeure_note
