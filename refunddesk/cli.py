@@ -5,6 +5,7 @@
     refunddesk demo             load the demo merchant (once)
     refunddesk import orders F  import orders from a CSV file
     refunddesk policy ...       check, test, evaluate and explain policy documents
+    refunddesk calendar ...     check holiday schedule files, show where each year comes from, fill deadlines
     refunddesk migrate, createsuperuser, shell, ...   Django's own commands
 """
 

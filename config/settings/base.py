@@ -138,6 +138,9 @@ LOGGING = {
 # --- refunddesk ---------------------------------------------------------------
 # The merchant's holiday calendar (ISO country code understood by `holidays`).
 REFUNDDESK_HOLIDAY_COUNTRY = env_str("REFUNDDESK_HOLIDAY_COUNTRY", "CN")
+# Official holiday schedules recorded by the merchant for years the `holidays` package does not have
+# yet: one CC-YYYY.yaml file per country and year (calendars/README.md).
+REFUNDDESK_CALENDARS_DIR = env_str("REFUNDDESK_CALENDARS_DIR", str(BASE_DIR / "calendars"))
 REFUNDDESK_REVIEW_BUSINESS_DAYS = env_int("REFUNDDESK_REVIEW_BUSINESS_DAYS", 3)
 REFUNDDESK_REFUND_BUSINESS_DAYS = env_int("REFUNDDESK_REFUND_BUSINESS_DAYS", 5)
 REFUNDDESK_POLICY_FILE = env_str("REFUNDDESK_POLICY_FILE", str(BASE_DIR / "policies" / "subscription-vpn.yaml"))

@@ -52,6 +52,7 @@ STAFF_LABELS = {
     "mediation": _("Mediation recorded"),
     "internal_note": _("Internal note"),
     "assign": _("Assigned"),
+    "deadline_set": _("Deadline set (the holiday schedule is now known)"),
 }
 
 

@@ -21,6 +21,18 @@ refused with :class:`~refunddesk.core.errors.ConfigurationError` naming the
 year, the first time any computation touches a day of that year. Every China
 year the package covers (2001-2026 in ``holidays`` 0.109) has at least five.
 
+Schedules the merchant records
+------------------------------
+The State Council publishes next year's schedule in November; a ``holidays``
+release with it may come weeks later. Meanwhile the merchant can record the
+official schedule as one YAML file per country and year (see
+``calendars/README.md``): its days off and its make-up working days. A
+:class:`Schedule` is data only; for its year the calendar's business days are
+the country's working weekdays (weekend days as the package defines them) that
+are not days off, plus the make-up working days. A recorded year wins over the
+package's data for that year (``refunddesk calendar check`` shows where the two
+differ).
+
 Deadline rule (:meth:`BusinessCalendar.add_business_days`)
 ----------------------------------------------------------
 A request received at any instant of local day D (in the calendar's time zone,
@@ -48,12 +60,15 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+import yaml
 
 from refunddesk.core.errors import ConfigurationError, ValidationError
 
@@ -62,7 +77,10 @@ __all__ = [
     "END_OF_DAY",
     "MAKEUP_DAY_COUNTRIES",
     "BusinessCalendar",
+    "Schedule",
     "get_calendar",
+    "load_schedule",
+    "load_schedules",
 ]
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -93,6 +111,155 @@ def _country_name(entity: holidays.HolidayBase) -> str:
     return getattr(entity, "country", "") or "this country"
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """One country's official holiday schedule for one year, as the merchant recorded it."""
+
+    country: str
+    year: int
+    days_off: frozenset[date]
+    working_days: frozenset[date]  # make-up working days: weekend days that are worked
+    source: str = ""  # where the schedule was published
+    origin: str = ""  # the file it was read from
+
+    def is_business_day(self, d: date, weekend: frozenset[int] | set[int]) -> bool:
+        return d in self.working_days or (d.weekday() not in weekend and d not in self.days_off)
+
+
+_SCHEDULE_KEYS = {"country", "year", "source", "days_off", "working_days"}
+_SCHEDULE_NAME = re.compile(r"^([A-Za-z]{2})-(\d{4})\.ya?ml$")
+
+
+class _ScheduleLoader(yaml.SafeLoader):
+    """YAML with dates left as text, so that a date that does not exist (2027-13-03) is reported
+    with its entry like any other mistake, not as a bare ValueError from the YAML reader."""
+
+
+_ScheduleLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
+def _schedule_date(value: object, where: str, year: int | None, problems: list[str]) -> date | None:
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, datetime) or not isinstance(value, date):
+        problems.append(f"{where}: {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-01-01")
+        return None
+    if year is not None and value.year != year:
+        problems.append(f"{where}: {value.isoformat()} is not in {year}, the year this schedule is for")
+        return None
+    return value
+
+
+def parse_schedule(text: str, origin: str = "<schedule>") -> Schedule:
+    """Read and check one schedule document. Every problem is named (the entry and what to write
+    instead) in one ValidationError, one problem per line."""
+    try:
+        doc = yaml.load(text, Loader=_ScheduleLoader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"{origin}: not valid YAML: {exc}", code="schedule_invalid") from None
+    if not isinstance(doc, dict):
+        raise ValidationError(
+            f"{origin}: a schedule is a mapping with country, year, days_off and working_days "
+            "(see calendars/README.md)", code="schedule_invalid")
+    problems: list[str] = []
+    unknown = sorted(str(k) for k in doc if k not in _SCHEDULE_KEYS)
+    if unknown:
+        problems.append(f"unknown key(s) {', '.join(unknown)}; the keys are: {', '.join(sorted(_SCHEDULE_KEYS))}")
+    country = str(doc.get("country") or "").strip().upper()
+    weekend: set[int] = {5, 6}
+    try:
+        weekend = set(holidays.country_holidays(country, years=()).weekend)
+    except (NotImplementedError, KeyError):
+        problems.append(f"country: {doc.get('country')!r} is not a country the holidays package knows; "
+                        "write its ISO 3166-1 alpha-2 code, e.g. CN")
+    year = doc.get("year")
+    if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 9999:
+        problems.append(f"year: {year!r} is not a year; write it as four digits, e.g. 2027")
+        year = None
+    days_off: set[date] = set()
+    entries = doc.get("days_off")
+    if not isinstance(entries, list) or not entries:
+        problems.append("days_off: list every holiday as `- {name: ..., from: YYYY-MM-DD, to: YYYY-MM-DD}`")
+        entries = []
+    for k, entry in enumerate(entries, 1):
+        where = f"days_off, entry {k}"
+        if not isinstance(entry, dict) or "from" not in entry:
+            problems.append(f"{where}: write it as {{name: ..., from: YYYY-MM-DD, to: YYYY-MM-DD}} "
+                            "(to may be left out for a single day)")
+            continue
+        where = f"days_off, entry {k} ({entry.get('name') or 'no name'})"
+        first = _schedule_date(entry["from"], f"{where}, from", year, problems)
+        last = _schedule_date(entry.get("to", entry["from"]), f"{where}, to", year, problems)
+        if first is None or last is None:
+            continue
+        if last < first:
+            problems.append(f"{where}: it ends ({last.isoformat()}) before it starts ({first.isoformat()})")
+            continue
+        while first <= last:
+            days_off.add(first)
+            first += _ONE_DAY
+    working: set[date] = set()
+    listed = doc.get("working_days") or []
+    if not isinstance(listed, list):
+        problems.append("working_days: list the make-up working days as `- YYYY-MM-DD`, or write []")
+        listed = []
+    for k, value in enumerate(listed, 1):
+        d = _schedule_date(value, f"working_days, entry {k}", year, problems)
+        if d is None:
+            continue
+        if d.weekday() not in weekend:
+            problems.append(f"working_days, entry {k}: {d.isoformat()} is a {d.strftime('%A')}, a working day "
+                            "anyway; list only the weekend days that are worked")
+        elif d in days_off:
+            problems.append(f"working_days, entry {k}: {d.isoformat()} is also listed as a day off")
+        working.add(d)
+    name = _SCHEDULE_NAME.match(Path(origin).name)
+    if name and country and year and (name.group(1).upper(), int(name.group(2))) != (country, year):
+        problems.append(f"the file is named for {name.group(1).upper()} {name.group(2)} but holds {country} {year}")
+    if problems:
+        raise ValidationError(
+            "\n".join(f"{origin}: {p}" for p in problems), code="schedule_invalid", problems=problems)
+    source = str(doc.get("source") or "").strip()
+    assert year is not None  # noqa: S101 - checked above
+    return Schedule(country, year, frozenset(days_off), frozenset(working), source, origin)
+
+
+def load_schedule(path: str | Path) -> Schedule:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot read the schedule: {exc.strerror or exc}",
+                              code="schedule_invalid") from None
+    return parse_schedule(text, str(path))
+
+
+def load_schedules(directory: str | Path | None) -> tuple[dict[tuple[str, int], Schedule], list[str]]:
+    """Every ``*.yaml`` schedule in ``directory`` by (country, year), and what is wrong with the files
+    that cannot be used (each message names the file; such a file is left out). A missing directory
+    holds none."""
+    found: dict[tuple[str, int], Schedule] = {}
+    problems: list[str] = []
+    if not directory or not Path(directory).is_dir():
+        return found, problems
+    for path in sorted(Path(directory).glob("*.y*ml")):
+        try:
+            schedule = load_schedule(path)
+        except ValidationError as exc:
+            problems.append(f"{exc.message}\n(check it with `refunddesk calendar check {path}`)")
+            continue
+        key = (schedule.country, schedule.year)
+        if key in found:
+            problems.append(f"{path}: a second schedule for {key[0]} {key[1]} (the first is {found[key].origin}); "
+                            "keep one")
+            continue
+        found[key] = schedule
+    return found, problems
+
+
 class BusinessCalendar:
     """Business days of one country (and optional subdivision) seen from one time zone.
 
@@ -100,6 +267,7 @@ class BusinessCalendar:
     Asia/Shanghai; pass the merchant's zone for other countries). The holiday
     data of each year is loaded on first use and kept as a frozenset.
     ``require_makeup_days`` overrides the :data:`MAKEUP_DAY_COUNTRIES` default.
+    ``schedules`` are official schedules recorded by the merchant, by year: they decide their years.
     """
 
     def __init__(
@@ -109,6 +277,8 @@ class BusinessCalendar:
         tz: str | tzinfo = DEFAULT_TZ,
         *,
         require_makeup_days: bool | None = None,
+        schedules: Mapping[int, Schedule] | None = None,
+        schedule_problems: Sequence[str] = (),
     ) -> None:
         code = (country or "").strip().upper()
         try:
@@ -129,6 +299,12 @@ class BusinessCalendar:
         self.subdiv = subdiv
         self.tz: tzinfo = tz
         self.country_name = _country_name(probe)
+        self.weekend = frozenset(probe.weekend)
+        self.schedules: dict[int, Schedule] = dict(schedules or {})
+        self.schedule_problems = tuple(schedule_problems)  # files that could not be used, and why
+        wrong = [s for s in self.schedules.values() if s.country != code]
+        if wrong:
+            raise ConfigurationError(f"the schedule {wrong[0].origin} is for {wrong[0].country}, not {code}")
         self.require_makeup_days = (
             code in MAKEUP_DAY_COUNTRIES if require_makeup_days is None else require_makeup_days
         )
@@ -149,6 +325,9 @@ class BusinessCalendar:
     def _load(self, year: int) -> _Year:
         if not date.min.year <= year <= date.max.year:
             raise ValidationError(f"year {year} is out of range")
+        schedule = self.schedules.get(year)
+        if schedule is not None:
+            return self._days(year, lambda d: schedule.is_business_day(d, self.weekend))
         entity = holidays.country_holidays(self.country, subdiv=self.subdiv, years=year)
         if self.require_makeup_days and not any(d.year == year for d in entity.weekend_workdays):
             when = (
@@ -159,16 +338,23 @@ class BusinessCalendar:
             raise ConfigurationError(
                 f"no official holiday schedule for {self.country_name} in {year} yet: the installed "
                 f"`holidays` package ({holidays.__version__}) records no make-up working days for {year}, "
-                f"and without them business-day deadlines would be wrong. {when}; upgrade the `holidays` package to a release "
-                f"that includes {year}, or set REFUNDDESK_HOLIDAY_COUNTRY to another country.",
+                f"and without them business-day deadlines would be wrong. {when}; record it in "
+                f"{self.country}-{year}.yaml in the calendars directory (REFUNDDESK_CALENDARS_DIR; see "
+                f"calendars/README.md), or upgrade the `holidays` package "
+                f"to a release that includes {year}."
+                + "".join(f"\nA schedule file could not be used: {p}" for p in self.schedule_problems),
                 code="holiday_schedule_missing",
                 country=self.country,
                 year=year,
             )
+        return self._days(year, entity.is_working_day)
+
+    @staticmethod
+    def _days(year: int, is_working: Callable[[date], bool]) -> _Year:
         days: list[date] = []
         d = date(year, 1, 1)
         while d.year == year:
-            if entity.is_working_day(d):
+            if is_working(d):
                 days.append(d)
             if d == date.max:
                 break
@@ -304,7 +490,29 @@ class BusinessCalendar:
         return self.add_business_time(due, self.business_time_between(paused_from, resumed_at))
 
 
+def get_calendar(
+    country: str = "CN", subdiv: str | None = None, tz: str = DEFAULT_TZ, schedules_dir: str | Path | None = None
+) -> BusinessCalendar:
+    """One shared :class:`BusinessCalendar` per (country, subdivision, time zone, schedules).
+
+    With ``schedules_dir``, the country's schedules in it decide their years; a file added or
+    changed there is seen on the next call (the directory's listing and modification times are
+    part of the cache key), without a restart.
+    """
+    stamp: tuple[tuple[str, int, int], ...] = ()
+    if schedules_dir and Path(schedules_dir).is_dir():
+        stamp = tuple(
+            (p.name, st.st_mtime_ns, st.st_size)
+            for p in sorted(Path(schedules_dir).glob("*.y*ml"))
+            for st in (p.stat(),)
+        )
+    return _calendar(country.strip().upper(), subdiv, tz, str(schedules_dir or ""), stamp)
+
+
 @lru_cache(maxsize=32)
-def get_calendar(country: str = "CN", subdiv: str | None = None, tz: str = DEFAULT_TZ) -> BusinessCalendar:
-    """One shared :class:`BusinessCalendar` per (country, subdivision, time zone)."""
-    return BusinessCalendar(country, subdiv, tz)
+def _calendar(
+    country: str, subdiv: str | None, tz: str, schedules_dir: str, stamp: tuple[tuple[str, int, int], ...]
+) -> BusinessCalendar:
+    found, problems = load_schedules(schedules_dir) if stamp else ({}, [])
+    schedules = {year: s for (c, year), s in found.items() if c == country}
+    return BusinessCalendar(country, subdiv, tz, schedules=schedules, schedule_problems=problems)

@@ -10,7 +10,8 @@ from refunddesk.core.calendar import BusinessCalendar, get_calendar
 
 
 def calendar() -> BusinessCalendar:
-    return get_calendar(settings.REFUNDDESK_HOLIDAY_COUNTRY, tz=settings.TIME_ZONE)
+    return get_calendar(settings.REFUNDDESK_HOLIDAY_COUNTRY, tz=settings.TIME_ZONE,
+                        schedules_dir=settings.REFUNDDESK_CALENDARS_DIR)
 
 
 def due_after(start: dt.datetime, business_days: int) -> dt.datetime:

@@ -4,6 +4,7 @@ and enqueues emails and refund execution in the same transaction."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -130,6 +132,21 @@ def _move(
     move = move_for(action, req.status, actor_kind)
     source, target = req.status, move.target
     notes = dict(data or {})
+    _clocks(req, source, target, now, notes)
+    if target in (Status.APPROVED, Status.ACCEPTED, Status.REJECTED, Status.REDIRECTED, Status.REJECTED_FINAL):
+        req.decided_at = now
+    req.status = target
+    req.save()
+    return TimelineEvent.objects.create(
+        request=req, at=now, actor=user, actor_kind=actor_kind, action=action, from_status=source,
+        to_status=target, note=note, clause=clause, amount_minor=amount_minor, override=override,
+        visible_to_customer=visible, data=notes,
+    )
+
+
+def _clocks(req: RefundRequest, source: str, target: str, now: dt.datetime, notes: dict) -> None:
+    """What a move from `source` to `target` at `now` does to the request's deadlines: the one rule,
+    used by every move and by `deadlines_fill`'s replay of a request's history."""
     if target == Status.IN_REVIEW and source == Status.SUBMITTED:
         _set_deadline(req, "review_due_at", req.submitted_at, _review_days(req), notes)
     if target == Status.WAITING_FOR_CUSTOMER:
@@ -143,15 +160,6 @@ def _move(
         _set_deadline(req, "review_due_at", now, _review_days(req), notes)
     if target in (Status.APPROVED, Status.ACCEPTED):
         _set_deadline(req, "refund_due_at", now, _refund_days(req), notes)
-    if target in (Status.APPROVED, Status.ACCEPTED, Status.REJECTED, Status.REDIRECTED, Status.REJECTED_FINAL):
-        req.decided_at = now
-    req.status = target
-    req.save()
-    return TimelineEvent.objects.create(
-        request=req, at=now, actor=user, actor_kind=actor_kind, action=action, from_status=source,
-        to_status=target, note=note, clause=clause, amount_minor=amount_minor, override=override,
-        visible_to_customer=visible, data=notes,
-    )
 
 
 def _note(req: RefundRequest, *, action: str, actor_kind: str, user=None, note: str = "", visible: bool = True,
@@ -576,3 +584,45 @@ def refund_failed_notify(*, request: RefundRequest, refund, reason: str, now: dt
     req = RefundRequest.objects.select_for_update().select_related("order", "customer").get(pk=request.pk)
     refund_request_refund_moved(req=req, action="refund_fail", note=reason, now=now, data={"reason": reason})
     _email(req, "refund_failed", amount=refund.amount.format(req.language))
+
+
+# --- deadlines that could not be computed -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlinesFilled:
+    filled: list[str]  # request numbers given the deadlines they lacked
+    missing: dict[str, str]  # request number -> why it still has none
+
+
+def deadlines_fill(*, now: dt.datetime | None = None) -> DeadlinesFilled:
+    """Give open requests the deadlines that could not be computed when they moved (no holiday
+    schedule for a year they reach), now that the calendar may know that year: each request's
+    history is replayed with the same rule its moves used (`_clocks`), pauses included. A deadline
+    a request already has is never changed. Safe to run any number of times."""
+    now = now or timezone.now()
+    filled: list[str] = []
+    missing: dict[str, str] = {}
+    ids = (RefundRequest.objects.filter(status__in=sorted(OPEN), timeline__data__has_key="deadline_error")
+           .filter(Q(review_due_at=None) | Q(refund_due_at=None)).values_list("pk", flat=True).distinct())
+    for pk in sorted(set(ids)):
+        with transaction.atomic():
+            req = RefundRequest.objects.select_for_update().get(pk=pk)
+            replay = copy.copy(req)
+            replay.review_due_at = replay.refund_due_at = replay.paused_at = None
+            problems: dict = {}
+            for event in req.timeline.exclude(from_status=F("to_status")).order_by("at", "pk"):
+                _clocks(replay, event.from_status, event.to_status, event.at, problems)
+            got = {attr: getattr(replay, attr) for attr in ("review_due_at", "refund_due_at")
+                   if getattr(req, attr) is None and getattr(replay, attr) is not None}
+            if "deadline_error" in problems:
+                missing[req.public_id] = problems["deadline_error"]
+            if not got:
+                continue
+            for attr, value in got.items():
+                setattr(req, attr, value)
+            req.save(update_fields=[*got, "updated_at"])
+            _note(req, action="deadline_set", actor_kind=Actor.SYSTEM, visible=False, now=now,
+                  data={attr: value.isoformat() for attr, value in got.items()})
+            filled.append(req.public_id)
+    return DeadlinesFilled(filled, missing)

@@ -348,3 +348,21 @@ def test_error_pages_in_both_languages(db, rf):
         response = defaults.bad_request(rf.get("/"), exception=None)
     assert response.status_code == 400 and "无法理解" in html_of(response)
 
+
+
+def test_a_request_without_a_deadline_says_why_in_both_languages(published_policy, customer, agent, settings,
+                                                                  tmp_path):
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)  # no schedule for 2027
+    when = dt.datetime(2026, 12, 30, 10, tzinfo=dt.UTC)
+    req = submit(customer, OrderFactory(customer=customer, purchased_at=when - dt.timedelta(days=2)), now=when)
+    assert req.review_due_at is None
+    for url in ("/console/queue/", f"/console/requests/{req.public_id}/"):
+        assert "No deadline yet: the holiday schedule it needs is missing" in html_of(client_for(agent).get(url))
+        zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+        zh.force_login(agent)
+        assert "暂无处理期限：所需年份的节假日安排尚未录入" in html_of(zh.get(url))
+    (tmp_path / "CN-2027.yaml").write_text("country: CN\nyear: 2027\ndays_off: [{from: 2027-01-01}]\n",
+                                           encoding="utf-8")
+    s.deadlines_fill()
+    html = html_of(client_for(agent).get(f"/console/requests/{req.public_id}/"))
+    assert "No deadline yet" not in html and "Deadline set (the holiday schedule is now known)" in html

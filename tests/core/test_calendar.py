@@ -186,7 +186,7 @@ def test_deadline_that_needs_a_2027_day_is_refused_naming_the_year(cn):
     message = str(err)
     assert "2027" in message and "China" in message
     assert "upgrade the `holidays` package" in message
-    assert "REFUNDDESK_HOLIDAY_COUNTRY" in message
+    assert "record it in CN-2027.yaml in the calendars directory (REFUNDDESK_CALENDARS_DIR" in message
     assert err.status_code == 503
     assert err.as_dict()["year"] == 2027
     assert err.as_dict()["code"] == "holiday_schedule_missing"

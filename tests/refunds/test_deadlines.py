@@ -73,3 +73,66 @@ def test_a_year_without_a_holiday_schedule_flags_the_request_instead_of_refusing
     assert req.review_due_at is None
     event = req.timeline.get(action="policy_review")
     assert "2027" in event.data["deadline_error"]
+
+
+# -- a year the holidays package lacks, recorded by the merchant ------------------------------------
+
+# Illustrative, NOT the official 2027 schedule: New Year 1-3 January off (Friday to Sunday).
+SCHEDULE_2027 = """\
+country: CN
+year: 2027
+source: test data
+days_off:
+  - {name: New Year, from: 2027-01-01, to: 2027-01-03}
+working_days: []
+"""
+
+
+def _walk(customer, agent, when):
+    """Submitted Wed 30 Dec 2026, the customer asked on the 31st, answering on Tue 5 Jan 2027."""
+    req = submit_at(customer, when)
+    s.refund_request_ask_info(public_id=req.public_id, user=agent, message="Which device?",
+                              now=when + dt.timedelta(days=1))
+    return s.refund_request_reply(customer=customer, public_id=req.public_id, message="iPhone",
+                                  now=at(2027, 1, 5))
+
+
+def test_recording_the_schedule_then_filling_gives_the_deadline_a_live_request_gets(
+        published_policy, customer, agent, settings, tmp_path):
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+    waited = _walk(customer, agent, at(2026, 12, 30))
+    assert waited.review_due_at is None
+    assert s.deadlines_fill().filled == []  # nothing to compute it from yet
+    assert "2027" in s.deadlines_fill().missing[waited.public_id]
+
+    (tmp_path / "CN-2027.yaml").write_text(SCHEDULE_2027, encoding="utf-8")  # seen without a restart
+    live = _walk(customer, agent, at(2026, 12, 30))
+    # Thu 31 Dec, Mon 4 and Tue 5 Jan; then the pause (31 Dec 10:00 - 5 Jan 10:00) adds 2 business days
+    assert live.review_due_at.astimezone(SH) == end_of(2027, 1, 7)
+
+    result = s.deadlines_fill()
+    assert result.filled == [waited.public_id] and result.missing == {}
+    waited.refresh_from_db()
+    assert waited.review_due_at == live.review_due_at
+    event = waited.timeline.get(action="deadline_set")
+    assert event.data == {"review_due_at": live.review_due_at.isoformat()} and not event.visible_to_customer
+    assert s.deadlines_fill().filled == []  # done once: running again changes nothing
+
+
+def test_fill_never_changes_a_deadline_a_request_has(published_policy, customer, settings, tmp_path):
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+    ok = submit_at(customer, at(2026, 12, 1))
+    before = ok.review_due_at
+    (tmp_path / "CN-2027.yaml").write_text(SCHEDULE_2027, encoding="utf-8")
+    assert s.deadlines_fill().filled == []
+    ok.refresh_from_db()
+    assert ok.review_due_at == before
+
+
+def test_a_schedule_file_that_is_not_valid_is_named_in_the_flag(published_policy, customer, settings, tmp_path):
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+    (tmp_path / "CN-2027.yaml").write_text(SCHEDULE_2027.replace("2027-01-03", "2027-13-03"), encoding="utf-8")
+    req = submit_at(customer, at(2026, 12, 30))
+    assert req.review_due_at is None
+    error = req.timeline.get(action="policy_review").data["deadline_error"]
+    assert "CN-2027.yaml" in error and "'2027-13-03' is not a date" in error

@@ -121,13 +121,15 @@ def next_step(req, who: str = "staff") -> dict:
     if status == Status.OFFERED:
         label = _("Accept or decline the offer") if who == "customer" else _("Waiting for the customer to accept or decline")
         return {"label": label, "at": None, "overdue": False}
-    if status in REVIEW_CLOCK:
-        label = _("Appeal decision due") if status == Status.APPEALED else _("Decision due")
-        at = req.review_due_at
+    if status in REVIEW_CLOCK or status in REFUND_CLOCK:
+        if status in REFUND_CLOCK:
+            label, at = _("Refund due"), req.refund_due_at
+        else:
+            label = _("Appeal decision due") if status == Status.APPEALED else _("Decision due")
+            at = req.review_due_at
+        if at is None and who != "customer":  # only when no holiday schedule was known for the year
+            label = _("No deadline yet: the holiday schedule it needs is missing")
         return {"label": label, "at": at, "overdue": bool(at and at < now)}
-    if status in REFUND_CLOCK:
-        at = req.refund_due_at
-        return {"label": _("Refund due"), "at": at, "overdue": bool(at and at < now)}
     if status == Status.REFUNDED:
         # never a query per row: only when the list selected the refund with the request
         refund = req._state.fields_cache.get("refund") if type(req).refund.is_cached(req) else None

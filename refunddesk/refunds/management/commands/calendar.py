@@ -1,0 +1,104 @@
+"""refunddesk calendar check|status|fill-deadlines - the holiday calendar deadlines are counted on.
+
+    refunddesk calendar check FILE         check a schedule file; print what it says, and where it
+                                           differs from the `holidays` package's data for that year
+    refunddesk calendar status [--years N] where each year's business days come from (this year and
+                                           the next N-1), and any schedule file that cannot be used
+    refunddesk calendar fill-deadlines     give open requests the deadlines that could not be computed
+                                           for lack of a schedule (after recording one, or upgrading
+                                           `holidays`); safe to run again
+
+Schedules are YAML files, one per country and year, in REFUNDDESK_CALENDARS_DIR (calendars/README.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import holidays
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from refunddesk.core.calendar import MAKEUP_DAY_COUNTRIES, BusinessCalendar, load_schedule, load_schedules
+from refunddesk.core.errors import ApplicationError
+from refunddesk.refunds import deadlines
+from refunddesk.refunds.services import deadlines_fill
+
+
+class Command(BaseCommand):
+    help = "The holiday calendar: check a schedule file, show where each year comes from, fill missing deadlines."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{check,status,fill-deadlines}")
+        check = sub.add_parser("check", help="check a schedule file and show what it says")
+        check.add_argument("file")
+        status = sub.add_parser("status", help="where each year's business days come from")
+        status.add_argument("--years", type=int, default=2, help="how many years from this one (default 2)")
+        sub.add_parser("fill-deadlines", help="compute the deadlines that could not be computed")
+
+    def handle(self, *args, action: str, **options):
+        try:
+            getattr(self, "_" + action.replace("-", "_"))(**options)
+        except ApplicationError as exc:
+            raise CommandError(str(exc.message)) from None
+
+    def _check(self, *, file: str, **_):
+        schedule = load_schedule(file)
+        with_file = BusinessCalendar(schedule.country, schedules={schedule.year: schedule})
+        year = [date(schedule.year, 1, 1) + timedelta(days=k) for k in range(366)]
+        year = [d for d in year if d.year == schedule.year]
+        self.stdout.write(
+            f"{file}: valid. {schedule.country} {schedule.year}: {len(schedule.days_off)} days off, "
+            f"{len(schedule.working_days)} make-up working day(s), "
+            f"{sum(map(with_file.is_business_day, year))} business days"
+            + (f"; source {schedule.source}" if schedule.source else "; no source given (add `source:`)"))
+        package = holidays.country_holidays(schedule.country, years=schedule.year)
+        if schedule.country in MAKEUP_DAY_COUNTRIES and not any(
+                d.year == schedule.year for d in package.weekend_workdays):
+            self.stdout.write(f"The holidays package ({holidays.__version__}) has no official schedule for "
+                              f"{schedule.year}: this file decides it.")
+            return
+        theirs = BusinessCalendar(schedule.country, require_makeup_days=False)
+        differ = [d for d in year if theirs.is_business_day(d) != with_file.is_business_day(d)]
+        if not differ:
+            self.stdout.write(f"The same business days as the holidays package ({holidays.__version__}) for "
+                              f"{schedule.year}.")
+            return
+        self.stdout.write(f"Differs from the holidays package ({holidays.__version__}) on {len(differ)} day(s); "
+                          "the file wins:")
+        for d in differ:
+            self.stdout.write(f"  {d.isoformat()} {d.strftime('%a')}: "
+                              + ("business day in the file, day off in the package" if with_file.is_business_day(d)
+                                 else "day off in the file, business day in the package"))
+
+    def _status(self, *, years: int, **_):
+        directory = settings.REFUNDDESK_CALENDARS_DIR
+        calendar = deadlines.calendar()
+        found, problems = load_schedules(directory)
+        self.stdout.write(f"country {calendar.country} ({calendar.country_name}), time zone {calendar.tz}, "
+                          f"schedules from {directory}")
+        this_year = timezone.localdate().year
+        for year in range(this_year, this_year + max(years, 1)):
+            schedule = found.get((calendar.country, year))
+            if schedule is not None:
+                where = f"schedule file {schedule.origin}"
+            else:
+                try:
+                    calendar.is_business_day(date(year, 1, 1))
+                    where = f"the holidays package {holidays.__version__}"
+                except ApplicationError:
+                    where = (f"MISSING: deadlines reaching {year} cannot be computed; record "
+                             f"{calendar.country}-{year}.yaml (calendars/README.md)")
+            self.stdout.write(f"  {year}: {where}")
+        for problem in problems:
+            self.stderr.write(f"cannot use: {problem}")
+
+    def _fill_deadlines(self, **_):
+        result = deadlines_fill()
+        self.stdout.write(f"{len(result.filled)} request(s) given their deadlines"
+                          + (f": {', '.join(result.filled)}" if result.filled else ""))
+        for public_id, why in sorted(result.missing.items()):
+            self.stderr.write(f"{public_id}: still no deadline: {why}")
+        if result.missing:
+            raise CommandError(f"{len(result.missing)} request(s) still have no deadline; see above")
