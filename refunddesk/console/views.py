@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -37,7 +38,7 @@ from refunddesk.payments import services as payment_services
 from refunddesk.payments.models import Refund
 from refunddesk.policies.services import policy_publish
 from refunddesk.portal.web import or_404, page_language, raise_for_page, role_required, serve_evidence
-from refunddesk.refunds import services
+from refunddesk.refunds import deadlines, services
 from refunddesk.refunds.selectors import QueueFilters
 
 REVIEWERS = (roles.AGENT, roles.SUPERVISOR)
@@ -74,6 +75,7 @@ def _queue(request: HttpRequest, *, appeals: bool) -> HttpResponse:
     return render(request, "console/queue.html", {
         "form": form, "page": page, "appeals": appeals, "query": query.urlencode(),
         "section": "appeals" if appeals else "queue",
+        "missing_year": deadlines.missing_year(timezone.localdate()),
     })
 
 

@@ -21,3 +21,21 @@ def due_after(start: dt.datetime, business_days: int) -> dt.datetime:
 
 def extend_for_pause(due: dt.datetime, paused_from: dt.datetime, resumed_at: dt.datetime) -> dt.datetime:
     return calendar().extend_by_pause(due, paused_from, resumed_at)
+
+
+# From this day of the year on, a missing schedule for next year is reported (deadlines start to reach it).
+WARN_FROM = (11, 15)
+
+
+def missing_year(today: dt.date) -> int | None:
+    """The year deadlines will soon reach but cannot be computed in (no holiday schedule for it), or None:
+    this year if it is missing, next year once `WARN_FROM` has passed."""
+    from refunddesk.core.errors import ApplicationError
+
+    years = [today.year] + ([today.year + 1] if (today.month, today.day) >= WARN_FROM else [])
+    for year in years:
+        try:
+            calendar().is_business_day(dt.date(year, 1, 1))
+        except ApplicationError:
+            return year
+    return None

@@ -366,3 +366,24 @@ def test_a_request_without_a_deadline_says_why_in_both_languages(published_polic
     s.deadlines_fill()
     html = html_of(client_for(agent).get(f"/console/requests/{req.public_id}/"))
     assert "No deadline yet" not in html and "Deadline set (the holiday schedule is now known)" in html
+
+
+def test_the_queue_warns_when_the_holiday_schedule_deadlines_will_need_is_missing(agent, settings, tmp_path):
+    from refunddesk.refunds.deadlines import missing_year
+
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+    year = missing_year(timezone.localdate())
+    en = html_of(client_for(agent).get("/console/queue/"))
+    zh_client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    zh_client.force_login(agent)
+    zh = html_of(zh_client.get("/console/queue/"))
+    if year is None:  # before 15 November with this year's schedule known: nothing to say
+        assert 'id="calendar-notice"' not in en
+    else:
+        assert f"No holiday schedule for {year} yet." in en and "refunddesk calendar fill-deadlines" in en
+        assert f"尚未录入 {year} 年的节假日安排。" in zh
+    today = timezone.localdate()
+    for y in (today.year, today.year + 1):  # both years recorded: no notice
+        (tmp_path / f"CN-{y}.yaml").write_text(f"country: CN\nyear: {y}\ndays_off: [{{from: {y}-01-01}}]\n",
+                                               encoding="utf-8")
+    assert 'id="calendar-notice"' not in html_of(client_for(agent).get("/console/queue/"))

@@ -136,3 +136,16 @@ def test_a_schedule_file_that_is_not_valid_is_named_in_the_flag(published_policy
     assert req.review_due_at is None
     error = req.timeline.get(action="policy_review").data["deadline_error"]
     assert "CN-2027.yaml" in error and "'2027-13-03' is not a date" in error
+
+
+def test_the_year_soon_missing_is_next_year_from_15_november(settings, tmp_path):
+    from refunddesk.refunds.deadlines import missing_year
+
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+    assert missing_year(dt.date(2026, 6, 1)) is None
+    assert missing_year(dt.date(2026, 11, 14)) is None
+    assert missing_year(dt.date(2026, 11, 15)) == 2027
+    assert missing_year(dt.date(2027, 3, 1)) == 2027  # this year itself
+    (tmp_path / "CN-2027.yaml").write_text(SCHEDULE_2027, encoding="utf-8")
+    assert missing_year(dt.date(2026, 12, 1)) is None
+    assert missing_year(dt.date(2027, 11, 20)) == 2028
