@@ -78,6 +78,8 @@ __all__ = [
     "MAKEUP_DAY_COUNTRIES",
     "BusinessCalendar",
     "Schedule",
+    "ScheduleComparison",
+    "compare_with_package",
     "get_calendar",
     "load_schedule",
     "load_schedules",
@@ -258,6 +260,26 @@ def load_schedules(directory: str | Path | None) -> tuple[dict[tuple[str, int], 
             continue
         found[key] = schedule
     return found, problems
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleComparison:
+    """A recorded schedule next to the `holidays` package's data for the same year."""
+
+    business_days: int  # in the year, by the schedule
+    package_has_year: bool  # False: the package has no official schedule for the year (the file decides)
+    differences: tuple[tuple[date, bool], ...]  # (day, a business day by the file?) where the two disagree
+
+
+def compare_with_package(schedule: Schedule) -> ScheduleComparison:
+    recorded = BusinessCalendar(schedule.country, schedules={schedule.year: schedule})
+    days = [d for d in (date(schedule.year, 1, 1) + timedelta(days=k) for k in range(366)) if d.year == schedule.year]
+    ours = [recorded.is_business_day(d) for d in days]
+    package = holidays.country_holidays(schedule.country, years=schedule.year)
+    if schedule.country in MAKEUP_DAY_COUNTRIES and not any(d.year == schedule.year for d in package.weekend_workdays):
+        return ScheduleComparison(sum(ours), False, ())
+    differences = tuple((d, mine) for d, mine in zip(days, ours, strict=True) if package.is_working_day(d) != mine)
+    return ScheduleComparison(sum(ours), True, differences)
 
 
 class BusinessCalendar:

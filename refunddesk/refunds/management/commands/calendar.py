@@ -13,14 +13,12 @@ Schedules are YAML files, one per country and year, in REFUNDDESK_CALENDARS_DIR 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import holidays
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from refunddesk.core.calendar import MAKEUP_DAY_COUNTRIES, BusinessCalendar, load_schedule, load_schedules
+from refunddesk.core.calendar import compare_with_package, load_schedule
 from refunddesk.core.errors import ApplicationError
 from refunddesk.refunds import deadlines
 from refunddesk.refunds.services import deadlines_fill
@@ -45,53 +43,40 @@ class Command(BaseCommand):
 
     def _check(self, *, file: str, **_):
         schedule = load_schedule(file)
-        with_file = BusinessCalendar(schedule.country, schedules={schedule.year: schedule})
-        year = [date(schedule.year, 1, 1) + timedelta(days=k) for k in range(366)]
-        year = [d for d in year if d.year == schedule.year]
+        report = compare_with_package(schedule)
+        package = f"the holidays package ({holidays.__version__})"
         self.stdout.write(
             f"{file}: valid. {schedule.country} {schedule.year}: {len(schedule.days_off)} days off, "
-            f"{len(schedule.working_days)} make-up working day(s), "
-            f"{sum(map(with_file.is_business_day, year))} business days"
+            f"{len(schedule.working_days)} make-up working day(s), {report.business_days} business days"
             + (f"; source {schedule.source}" if schedule.source else "; no source given (add `source:`)"))
-        package = holidays.country_holidays(schedule.country, years=schedule.year)
-        if schedule.country in MAKEUP_DAY_COUNTRIES and not any(
-                d.year == schedule.year for d in package.weekend_workdays):
-            self.stdout.write(f"The holidays package ({holidays.__version__}) has no official schedule for "
-                              f"{schedule.year}: this file decides it.")
-            return
-        theirs = BusinessCalendar(schedule.country, require_makeup_days=False)
-        differ = [d for d in year if theirs.is_business_day(d) != with_file.is_business_day(d)]
-        if not differ:
-            self.stdout.write(f"The same business days as the holidays package ({holidays.__version__}) for "
-                              f"{schedule.year}.")
-            return
-        self.stdout.write(f"Differs from the holidays package ({holidays.__version__}) on {len(differ)} day(s); "
-                          "the file wins:")
-        for d in differ:
-            self.stdout.write(f"  {d.isoformat()} {d.strftime('%a')}: "
-                              + ("business day in the file, day off in the package" if with_file.is_business_day(d)
-                                 else "day off in the file, business day in the package"))
+        if not report.package_has_year:
+            self.stdout.write(f"{package[0].upper()}{package[1:]} has no official schedule for {schedule.year}: "
+                              "this file decides it.")
+        elif not report.differences:
+            self.stdout.write(f"The same business days as {package} for {schedule.year}.")
+        else:
+            self.stdout.write(f"Differs from {package} on {len(report.differences)} day(s); the file wins:")
+            for day, business in report.differences:
+                self.stdout.write(f"  {day.isoformat()} {day.strftime('%a')}: " + (
+                    "business day in the file, day off in the package" if business
+                    else "day off in the file, business day in the package"))
 
     def _status(self, *, years: int, **_):
-        directory = settings.REFUNDDESK_CALENDARS_DIR
         calendar = deadlines.calendar()
-        found, problems = load_schedules(directory)
         self.stdout.write(f"country {calendar.country} ({calendar.country_name}), time zone {calendar.tz}, "
-                          f"schedules from {directory}")
+                          f"schedules from {settings.REFUNDDESK_CALENDARS_DIR}")
         this_year = timezone.localdate().year
         for year in range(this_year, this_year + max(years, 1)):
-            schedule = found.get((calendar.country, year))
-            if schedule is not None:
-                where = f"schedule file {schedule.origin}"
+            source = deadlines.year_source(year)
+            if source is None:
+                where = (f"MISSING: deadlines reaching {year} cannot be computed; record "
+                         f"{calendar.country}-{year}.yaml (calendars/README.md)")
+            elif source == "package":
+                where = f"the holidays package {holidays.__version__}"
             else:
-                try:
-                    calendar.is_business_day(date(year, 1, 1))
-                    where = f"the holidays package {holidays.__version__}"
-                except ApplicationError:
-                    where = (f"MISSING: deadlines reaching {year} cannot be computed; record "
-                             f"{calendar.country}-{year}.yaml (calendars/README.md)")
+                where = f"schedule file {source.origin}"
             self.stdout.write(f"  {year}: {where}")
-        for problem in problems:
+        for problem in calendar.schedule_problems:
             self.stderr.write(f"cannot use: {problem}")
 
     def _fill_deadlines(self, **_):
