@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from refunddesk.billing.models import Order
 from refunddesk.core import roles
-from refunddesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from refunddesk.core.errors import ConfigurationError, Conflict, NotFound, PermissionDenied, ValidationError
 from refunddesk.core.faults import crash_point
 from refunddesk.core.money import Money
 from refunddesk.payments.gateways.base import FAILED, PENDING, SUCCEEDED, GatewayResult, RefundCommand
@@ -150,18 +150,40 @@ def _save(refund: Refund, fields: list[str] | None = None) -> None:
     refund.save(update_fields=[*fields, "lease_until"] if fields else None)
 
 
+def _arrival_by(refund: Refund, settled_at: dt.datetime) -> dt.datetime | None:
+    """When the money should have reached the customer: the payment method's longest time, in business
+    days after the gateway settled it. None when a year it reaches has no holiday schedule (logged): that
+    must not stop the money being recorded; `refunds_arrival_fill` computes it once the schedule is known."""
+    from refunddesk.refunds.deadlines import due_after
+
+    try:
+        return due_after(settled_at, refund.arrival_max_days or 10)
+    except ConfigurationError as exc:
+        log.warning("arrival date of refund %s not computed: %s", refund.pk, exc)
+        return None
+
+
+def refunds_arrival_fill() -> list[Refund]:
+    """The arrival dates that could not be computed for lack of a holiday schedule, computed now (from
+    when each refund settled). Safe to run again."""
+    filled = []
+    for refund in (Refund.objects.filter(status=RefundStatus.SUCCEEDED, arrival_by=None, settled_at__isnull=False)
+                   .select_related("request").order_by("pk")):
+        refund.arrival_by = _arrival_by(refund, refund.settled_at)
+        if refund.arrival_by is not None:
+            refund.save(update_fields=["arrival_by"])
+            filled.append(refund)
+    return filled
+
+
 def _succeed(refund: Refund, *, now: dt.datetime, user=None, note: str = "") -> Refund:
     from refunddesk.notify.webhooks import service_terminate_enqueue
-    from refunddesk.refunds.deadlines import due_after
     from refunddesk.refunds.services import refund_succeeded_notify
 
     refund.status = RefundStatus.SUCCEEDED
     refund.settled_at = now
     refund.next_check_at = None
-    try:
-        refund.arrival_by = due_after(now, refund.arrival_max_days or 10)
-    except Exception as exc:  # a missing holiday schedule must not stop the money being recorded
-        log.warning("arrival date not computed: %s", exc)
+    refund.arrival_by = _arrival_by(refund, now)
     _save(refund)
     Order.objects.filter(pk=refund.order_id).update(
         refunded_minor=F("refunded_minor") + refund.amount_minor, service_ended_at=now,

@@ -593,13 +593,17 @@ def refund_failed_notify(*, request: RefundRequest, refund, reason: str, now: dt
 class DeadlinesFilled:
     filled: list[str]  # request numbers given the deadlines they lacked
     missing: dict[str, str]  # request number -> why it still has none
+    arrivals: list[str]  # request numbers whose paid refund was given its arrival date
 
 
 def deadlines_fill(*, now: dt.datetime | None = None) -> DeadlinesFilled:
     """Give open requests the deadlines that could not be computed when they moved (no holiday
     schedule for a year they reach), now that the calendar may know that year: each request's
     history is replayed with the same rule its moves used (`_clocks`), pauses included. A deadline
-    a request already has is never changed. Safe to run any number of times."""
+    a request already has is never changed. Paid refunds get the arrival dates they lack too.
+    Safe to run any number of times."""
+    from refunddesk.payments.services import refunds_arrival_fill
+
     now = now or timezone.now()
     filled: list[str] = []
     missing: dict[str, str] = {}
@@ -625,4 +629,6 @@ def deadlines_fill(*, now: dt.datetime | None = None) -> DeadlinesFilled:
             _note(req, action="deadline_set", actor_kind=Actor.SYSTEM, visible=False, now=now,
                   data={attr: value.isoformat() for attr, value in got.items()})
             filled.append(req.public_id)
-    return DeadlinesFilled(filled, missing)
+    arrivals = [refund.request.public_id if refund.request else f"refund {refund.pk}"
+                for refund in refunds_arrival_fill()]
+    return DeadlinesFilled(filled, missing, arrivals)

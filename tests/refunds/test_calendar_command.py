@@ -72,3 +72,31 @@ def test_fill_deadlines_reports_what_it_did_and_what_is_left(published_policy, c
     assert f"1 request(s) given their deadlines: {req.public_id}" in out and err == ""
     out, _ = run("fill-deadlines")
     assert out.startswith("0 request(s)")
+
+
+@pytest.mark.django_db
+def test_a_refund_paid_late_in_december_gets_its_arrival_date_once_the_schedule_is_known(
+        published_policy, customer, agent, finance, settings, tmp_path):
+    from refunddesk.payments.models import Refund
+    from refunddesk.payments.services import refund_mark_paid
+    from refunddesk.refunds import services as s
+    from tests.factories import OrderFactory
+
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+    when = dt.datetime(2026, 12, 21, 10, tzinfo=SH)  # a bank transfer takes up to 15 business days
+    order = OrderFactory(customer=customer, gateway="manual", payment_method="bank_transfer",
+                         purchased_at=when - dt.timedelta(days=2))
+    req = s.refund_request_submit(customer=customer, order_number=order.external_id, reason="technical_issue",
+                                  now=when)
+    s.refund_request_approve(public_id=req.public_id, user=agent, reason="ok", clause="default", now=when)
+    refund = refund_mark_paid(refund_id=Refund.objects.get(request=req).pk, user=finance, reference="B-1",
+                              now=when + dt.timedelta(hours=1))
+    assert refund.status == "succeeded" and refund.arrival_by is None  # the money is recorded all the same
+    (tmp_path / "CN-2027.yaml").write_text(GOOD_2027, encoding="utf-8")
+    out, _ = run("fill-deadlines")
+    assert f"1 paid refund(s) given their arrival dates: {req.public_id}" in out
+    refund.refresh_from_db()
+    # 22-31 Dec: 8 business days; 1-3 Jan off; 4-8 Jan and 11-12 Jan: the 15th is Tue 12 Jan
+    assert refund.arrival_by.astimezone(SH) == dt.datetime(2027, 1, 12, 23, 59, 59, 999999, tzinfo=SH)
+    out, _ = run("fill-deadlines")
+    assert "paid refund" not in out

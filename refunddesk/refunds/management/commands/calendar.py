@@ -83,6 +83,9 @@ class Command(BaseCommand):
         result = deadlines_fill()
         self.stdout.write(f"{len(result.filled)} request(s) given their deadlines"
                           + (f": {', '.join(result.filled)}" if result.filled else ""))
+        if result.arrivals:
+            self.stdout.write(f"{len(result.arrivals)} paid refund(s) given their arrival dates: "
+                              f"{', '.join(result.arrivals)}")
         for public_id, why in sorted(result.missing.items()):
             self.stderr.write(f"{public_id}: still no deadline: {why}")
         if result.missing:
