@@ -193,6 +193,10 @@ def parse_schedule(text: str, origin: str = "<schedule>") -> Schedule:
                             "(to may be left out for a single day)")
             continue
         where = f"days_off, entry {k} ({entry.get('name') or 'no name'})"
+        extra = sorted(str(key) for key in entry if key not in ("name", "from", "to"))
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(extra)}; an entry has name, from and to")
+            continue
         first = _schedule_date(entry["from"], f"{where}, from", year, problems)
         last = _schedule_date(entry.get("to", entry["from"]), f"{where}, to", year, problems)
         if first is None or last is None:

@@ -62,6 +62,7 @@ def test_a_recorded_year_decides_deadlines_the_package_cannot():
     (("country: CN", "country: XX"), "country: 'XX' is not a country the holidays package knows"),
     (("year: 2027", "year: next"), "year: 'next' is not a year"),
     (("working_days:", "workdays:"), "unknown key(s) workdays"),
+    (("to: 2027-02-12", "until: 2027-02-12"), "entry 2 (Spring Festival): unknown key(s) until; an entry has name"),
     (("days_off:\n", "days_off: []\nx:\n"), "days_off: list every holiday"),
 ])
 def test_each_mistake_is_named_with_what_to_write(change, message):
