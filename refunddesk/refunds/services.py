@@ -106,10 +106,12 @@ def _with_files(func):
     return wrapper
 
 
-def _set_deadline(req: RefundRequest, attr: str, start: dt.datetime, days: int, notes: dict) -> None:
+def _set_deadline(req: RefundRequest, attr: str, compute, notes: dict) -> None:
+    """req.<attr> = compute(); when a year it needs has no holiday schedule, no deadline and a flag in the
+    timeline event's notes (`deadlines_fill` computes it later) - never a refusal of what the person did."""
     try:
-        setattr(req, attr, deadlines.due_after(start, days))
-    except ConfigurationError as exc:  # no holiday schedule for the year: flag it, never refuse the customer
+        setattr(req, attr, compute())
+    except ConfigurationError as exc:
         setattr(req, attr, None)
         notes["deadline_error"] = str(exc)
         log.warning("deadline not computed for %s: %s", req.public_id, exc)
@@ -148,18 +150,19 @@ def _clocks(req: RefundRequest, source: str, target: str, now: dt.datetime, note
     """What a move from `source` to `target` at `now` does to the request's deadlines: the one rule,
     used by every move and by `deadlines_fill`'s replay of a request's history."""
     if target == Status.IN_REVIEW and source == Status.SUBMITTED:
-        _set_deadline(req, "review_due_at", req.submitted_at, _review_days(req), notes)
+        _set_deadline(req, "review_due_at", lambda: deadlines.due_after(req.submitted_at, _review_days(req)), notes)
     if target == Status.WAITING_FOR_CUSTOMER:
         req.paused_at = now
     if source == Status.WAITING_FOR_CUSTOMER and req.paused_at:
         if req.review_due_at:
-            req.review_due_at = deadlines.extend_for_pause(req.review_due_at, req.paused_at, now)
+            due, paused = req.review_due_at, req.paused_at
+            _set_deadline(req, "review_due_at", lambda: deadlines.extend_for_pause(due, paused, now), notes)
         notes["paused_from"] = req.paused_at.isoformat()
         req.paused_at = None
     if target == Status.APPEALED:
-        _set_deadline(req, "review_due_at", now, _review_days(req), notes)
+        _set_deadline(req, "review_due_at", lambda: deadlines.due_after(now, _review_days(req)), notes)
     if target in (Status.APPROVED, Status.ACCEPTED):
-        _set_deadline(req, "refund_due_at", now, _refund_days(req), notes)
+        _set_deadline(req, "refund_due_at", lambda: deadlines.due_after(now, _refund_days(req)), notes)
 
 
 def _note(req: RefundRequest, *, action: str, actor_kind: str, user=None, note: str = "", visible: bool = True,

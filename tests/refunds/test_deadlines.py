@@ -149,3 +149,25 @@ def test_the_year_soon_missing_is_next_year_from_15_november(settings, tmp_path)
     (tmp_path / "CN-2027.yaml").write_text(SCHEDULE_2027, encoding="utf-8")
     assert missing_year(dt.date(2026, 12, 1)) is None
     assert missing_year(dt.date(2027, 11, 20)) == 2028
+
+
+def test_a_reply_whose_paused_deadline_moves_into_a_missing_year_is_taken_and_filled_later(
+        published_policy, customer, agent, settings, tmp_path):
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+
+    def walk():
+        req = submit_at(customer, at(2026, 12, 21))  # Monday: due Thursday 24 December
+        assert req.review_due_at.astimezone(SH) == end_of(2026, 12, 24)
+        s.refund_request_ask_info(public_id=req.public_id, user=agent, message="?", now=at(2026, 12, 22))
+        # six business days away (22 Dec 10:00 - 30 Dec 10:00): the deadline moves by as much, into 2027
+        return s.refund_request_reply(customer=customer, public_id=req.public_id, message="ok", now=at(2026, 12, 30))
+
+    waited = walk()  # the customer's answer is taken even though the new deadline cannot be computed
+    assert waited.status == "in_review" and waited.review_due_at is None
+    assert "2027" in waited.timeline.get(action="reply").data["deadline_error"]
+    (tmp_path / "CN-2027.yaml").write_text(SCHEDULE_2027, encoding="utf-8")
+    live = walk()
+    assert live.review_due_at.astimezone(SH) == end_of(2027, 1, 4)  # 25, 28-31 December, then 4 January
+    assert s.deadlines_fill().filled == [waited.public_id]
+    waited.refresh_from_db()
+    assert waited.review_due_at == live.review_due_at
