@@ -6,6 +6,32 @@ from django.test import Client
 from refunddesk.core.services import api_key_create
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _holiday_years_around_today():
+    """Flows that run at the real "now" compute deadlines in this year and the next. Where the installed
+    `holidays` package does not have China's official schedule for such a year (in late December, next
+    year), an illustrative one (New Year's Day off, no make-up days) is recorded for the test run, so
+    those tests are about the flow whatever the date. Tests about a missing year point
+    REFUNDDESK_CALENDARS_DIR at an empty folder of their own."""
+    import datetime as dt
+    from pathlib import Path
+
+    import holidays
+    from django.conf import settings
+
+    folder = Path(settings.REFUNDDESK_CALENDARS_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    this_year = dt.date.today().year
+    for year in range(this_year - 1, this_year + 3):
+        path = folder / f"CN-{year}.yaml"
+        if any(d.year == year for d in holidays.CN(years=year).weekend_workdays):
+            path.unlink(missing_ok=True)
+        elif not path.exists():
+            path.write_text(f"country: CN\nyear: {year}\nsource: illustrative, for the test suite only\n"
+                            f"days_off: [{{name: New Year, from: {year}-01-01}}]\n", encoding="utf-8")
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache (rate limits, the status page) like a fresh deployment."""
@@ -36,6 +62,7 @@ def api(api_key) -> Client:
     return Client(headers={"Authorization": f"Bearer {api_key}"})
 
 
+import datetime as dt  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from django.contrib.auth.models import Group  # noqa: E402
@@ -44,6 +71,7 @@ from django.utils import timezone  # noqa: E402
 from refunddesk.core import roles  # noqa: E402
 
 TEST_POLICY = Path(__file__).parent / "refunds" / "policy.yaml"
+EARLIEST = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -53,7 +81,8 @@ def published_policy(db):
     return policy_publish(
         document=TEST_POLICY.read_text(encoding="utf-8"),
         cases=TEST_POLICY.with_name("policy.cases.yaml").read_text(encoding="utf-8"),
-        effective_at=timezone.now() - timezone.timedelta(days=400),
+        # in force before every date the tests use (fixed 2026 dates too), whenever the suite runs
+        effective_at=min(timezone.now() - timezone.timedelta(days=400), EARLIEST),
     )
 
 

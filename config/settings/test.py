@@ -18,5 +18,6 @@ for _folder in (VAR_DIR, STATIC_ROOT):  # noqa: F405  (a bare `pytest` in a fres
 if "CACHE_URL" not in os.environ:  # each test process its own, emptied between tests (see tests/conftest.py)
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
 LANGUAGE_CODE = "en"  # tests assert English messages unless they ask for another language
-# No schedule files unless a test records one (a developer's calendars/*.yaml must not change the results).
-REFUNDDESK_CALENDARS_DIR = str(VAR_DIR / "test-calendars-none")  # noqa: F405
+# Not the developer's calendars/ (its files must not change the results): the test run's own, where
+# tests/conftest.py records an illustrative schedule for a year around today that `holidays` lacks.
+REFUNDDESK_CALENDARS_DIR = str(VAR_DIR / "test-calendars")  # noqa: F405

@@ -68,7 +68,9 @@ def test_overdue_requests_are_flagged_and_listed(published_policy, customer):
     assert list(selectors.overdue(now=at(2026, 3, 4))) == []
 
 
-def test_a_year_without_a_holiday_schedule_flags_the_request_instead_of_refusing_it(published_policy, customer):
+def test_a_year_without_a_holiday_schedule_flags_the_request_instead_of_refusing_it(published_policy, customer,
+                                                                                     settings, tmp_path):
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)  # no schedule files
     req = submit_at(customer, at(2026, 12, 30))  # 3 business days later is in 2027: no schedule published yet
     assert req.review_due_at is None
     event = req.timeline.get(action="policy_review")
