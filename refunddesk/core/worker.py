@@ -51,10 +51,13 @@ def tasks_requeue_orphans(*, now: dt.datetime | None = None) -> int:
 
 
 def maintenance_loop(*, worker_id: str, stop: threading.Event) -> None:
-    """Heartbeat every few seconds; re-queue orphans and reconcile refunds every REFUNDDESK_RECONCILE_SECONDS."""
+    """Heartbeat every few seconds; re-queue orphans, reconcile refunds and fill the deadlines a changed
+    holiday calendar now allows, every REFUNDDESK_RECONCILE_SECONDS."""
     from refunddesk.payments.services import refunds_reconcile
+    from refunddesk.refunds.services import deadlines_fill_on_calendar_change
 
     last_reconcile = 0.0
+    calendar_seen = None
     import time
 
     while not stop.is_set():
@@ -65,6 +68,7 @@ def maintenance_loop(*, worker_id: str, stop: threading.Event) -> None:
                 last_reconcile = time.monotonic()
                 tasks_requeue_orphans()
                 refunds_reconcile()
+                calendar_seen = deadlines_fill_on_calendar_change(seen=calendar_seen)
         except Exception:  # keep the loop alive; the error is in the log
             log.exception("worker maintenance failed")
         stop.wait(HEARTBEAT_EVERY)

@@ -635,3 +635,16 @@ def deadlines_fill(*, now: dt.datetime | None = None) -> DeadlinesFilled:
     arrivals = [refund.request.public_id if refund.request else f"refund {refund.pk}"
                 for refund in refunds_arrival_fill()]
     return DeadlinesFilled(filled, missing, arrivals)
+
+
+def deadlines_fill_on_calendar_change(*, seen: object | None) -> object:
+    """For the worker's maintenance loop: `deadlines_fill` once each time the calendar changes (a schedule
+    file added or edited, a restart after upgrading `holidays`), so that recording a schedule is enough.
+    `seen` is what the previous call returned."""
+    current = deadlines.calendar()
+    if current is not seen:
+        result = deadlines_fill()
+        if result.filled or result.arrivals:
+            log.info("holiday calendar changed: deadlines given to %d request(s), arrival dates to %d refund(s)",
+                     len(result.filled), len(result.arrivals))
+    return current

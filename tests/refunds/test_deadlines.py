@@ -173,3 +173,14 @@ def test_a_reply_whose_paused_deadline_moves_into_a_missing_year_is_taken_and_fi
     assert s.deadlines_fill().filled == [waited.public_id]
     waited.refresh_from_db()
     assert waited.review_due_at == live.review_due_at
+
+
+def test_the_worker_fills_deadlines_once_a_schedule_file_appears(published_policy, customer, settings, tmp_path):
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+    req = submit_at(customer, at(2026, 12, 30))
+    seen = s.deadlines_fill_on_calendar_change(seen=None)
+    assert s.deadlines_fill_on_calendar_change(seen=seen) is seen  # nothing changed: nothing done
+    (tmp_path / "CN-2027.yaml").write_text(SCHEDULE_2027, encoding="utf-8")
+    assert s.deadlines_fill_on_calendar_change(seen=seen) is not seen
+    req.refresh_from_db()
+    assert req.review_due_at.astimezone(SH) == end_of(2027, 1, 5)
