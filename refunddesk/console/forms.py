@@ -150,3 +150,11 @@ class PublishForm(AppForm):
     major_change = forms.BooleanField(label=_("Major change: tell customers by email"), required=False)
     change_note = forms.CharField(label=_("What changed"), required=False, max_length=5000,
                                   widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class HolidayScheduleForm(AppForm):
+    document = forms.CharField(
+        label=_("Schedule (YAML)"), strip=False, required=False,
+        widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 22}),
+        help_text=_("The official notice as a list: every day off (holidays, weekends inside them included) "
+                    "and every make-up working day. calendars/README.md has the 2026 notice as an example."))

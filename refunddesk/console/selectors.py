@@ -14,13 +14,16 @@ from django.utils.translation import gettext_lazy as _
 
 from refunddesk.billing.models import Order
 from refunddesk.core import roles
+from refunddesk.core.calendar import RECORDED
 from refunddesk.core.errors import ApplicationError, NotFound
+from refunddesk.core.models import HolidaySchedule
 from refunddesk.core.money import Money
 from refunddesk.payments.models import Refund, RefundStatus
 from refunddesk.policies import engine, testing
 from refunddesk.policies.facts import FACTS
 from refunddesk.policies.models import PolicyDraft, PolicyVersion
 from refunddesk.policies.services import compiled, version_in_force
+from refunddesk.refunds import deadlines
 from refunddesk.refunds import selectors as refund_selectors
 from refunddesk.refunds.models import Evidence, RefundRequest
 from refunddesk.refunds.states import Actor, actions_available
@@ -329,3 +332,59 @@ def draft_diff(*, document: str, now: dt.datetime | None = None) -> DiffResult:
             kind = "same"
         lines.append((kind, text))
     return DiffResult(against=in_force, lines=lines)
+
+
+# --- the holiday calendar ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarYear:
+    year: int
+    source: str  # "package", "file", "console" or "missing"
+    origin: str  # the file, for "file"
+    recorded: HolidaySchedule | None  # for "console"
+    days_off: int | None
+    working_days: int | None
+
+
+def _schedule_template(country: str, year: int) -> str:
+    return "\n".join([
+        f"country: {country}",
+        f"year: {year}",
+        "source:        # " + str(_("where the official notice was published")),
+        "days_off:      # " + str(_("every day off: - {name: ..., from: YYYY-MM-DD, to: YYYY-MM-DD} (to is "
+                                    "inclusive)")),
+        "working_days:  # " + str(_("make-up working days (weekend days that are worked): - YYYY-MM-DD")),
+        "",
+    ])
+
+
+def calendar_years(*, today: dt.date) -> list[CalendarYear]:
+    """Where each year's business days come from: last year to two years ahead, and any year recorded."""
+    country = deadlines.calendar().country
+    recorded = {row.year: row for row in HolidaySchedule.objects.filter(country=country).select_related("recorded_by")}
+    rows = []
+    for year in sorted(set(range(today.year - 1, today.year + 2)) | set(recorded)):
+        source = deadlines.year_source(year)
+        if source is None:
+            rows.append(CalendarYear(year, "missing", "", None, None, None))
+        elif source == "package":
+            rows.append(CalendarYear(year, "package", "", None, None, None))
+        else:
+            kind = "console" if source.origin == RECORDED else "file"
+            rows.append(CalendarYear(year, kind, source.origin, recorded.get(year) if kind == "console" else None,
+                                     len(source.days_off), len(source.working_days)))
+    return rows
+
+
+def schedule_draft(*, year: int | None, today: dt.date) -> str:
+    """What the form starts with: the recorded schedule of `year`, or an empty one for the first year missing."""
+    country = deadlines.calendar().country
+    if year is not None:
+        row = HolidaySchedule.objects.filter(country=country, year=year).first()
+        if row is not None:
+            return row.document
+    else:  # the first year that is missing
+        year = next((y for y in range(today.year, today.year + 6) if deadlines.year_source(y) is None),
+                    today.year + 1)
+    return _schedule_template(country, year)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("finance/", views.finance, name="finance"),
     path("finance/<int:pk>/<str:action>/", views.finance_action, name="finance_action"),
     path("policy/", views.policy_editor, name="policy"),
+    path("calendar/", views.calendar_page, name="calendar"),
 ]

@@ -6,6 +6,8 @@ shown beside the field it names (exc.field), with the input kept.
 
 from __future__ import annotations
 
+import holidays
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,6 +24,7 @@ from refunddesk.console.forms import (
     ApproveForm,
     AskInfoForm,
     AssignForm,
+    HolidayScheduleForm,
     MarkPaidForm,
     MediationForm,
     OfferForm,
@@ -33,6 +36,7 @@ from refunddesk.console.forms import (
     StaffNoteForm,
 )
 from refunddesk.core import roles
+from refunddesk.core import services as core_services
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.payments import services as payment_services
 from refunddesk.payments.models import Refund
@@ -318,4 +322,46 @@ def policy_editor(request: HttpRequest) -> HttpResponse:
         form = PolicyDraftForm(initial={"document": draft.document, "cases": draft.cases})
     return render(request, "console/policy.html", {
         "form": form, "publish_form": publish_form, "draft": draft, "result": result, "section": "policy_editor",
+    })
+
+
+# --- the holiday calendar ---------------------------------------------------------------------
+
+
+@role_required(roles.SUPERVISOR)
+@require_http_methods(["GET", "POST"])
+def calendar_page(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    problem = ""
+    if request.method == "POST" and request.POST.get("action") == "remove":
+        year = request.POST.get("year", "")
+        try:
+            core_services.holiday_schedule_remove(country=settings.REFUNDDESK_HOLIDAY_COUNTRY,
+                                                  year=int(year) if year.isdigit() else 0)
+            messages.success(request, _("The schedule for %(year)s was removed.") % {"year": year})
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+        return redirect("console:calendar")
+    if request.method == "POST":
+        form = HolidayScheduleForm(request.POST)
+        if form.is_valid():
+            try:
+                row = core_services.holiday_schedule_record(
+                    document=form.cleaned_data["document"], country=settings.REFUNDDESK_HOLIDAY_COUNTRY,
+                    user=request.user)
+                messages.success(request, _("The schedule for %(year)s is recorded and used from now on. Deadlines "
+                                            "that could not be computed are filled in within a minute.")
+                                 % {"year": row.year})
+                return redirect("console:calendar")
+            except ApplicationError as exc:
+                form.add_error("document", _("Not recorded: the schedule is not valid. What to change is listed "
+                                             "beside it."))
+                problem = str(exc.message)
+    else:
+        year = request.GET.get("year", "")
+        form = HolidayScheduleForm(initial={"document": selectors.schedule_draft(
+            year=int(year) if year.isdigit() else None, today=today)})
+    return render(request, "console/calendar.html", {
+        "form": form, "years": selectors.calendar_years(today=today), "section": "calendar",
+        "holidays_version": holidays.__version__, "calendar": deadlines.calendar(), "problem": problem,
     })

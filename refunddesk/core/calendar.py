@@ -76,6 +76,7 @@ __all__ = [
     "DEFAULT_TZ",
     "END_OF_DAY",
     "MAKEUP_DAY_COUNTRIES",
+    "RECORDED",
     "BusinessCalendar",
     "Schedule",
     "ScheduleComparison",
@@ -516,14 +517,19 @@ class BusinessCalendar:
         return self.add_business_time(due, self.business_time_between(paused_from, resumed_at))
 
 
+RECORDED = "the console"  # the origin of a schedule recorded in the console (core.models.HolidaySchedule)
+
+
 def get_calendar(
-    country: str = "CN", subdiv: str | None = None, tz: str = DEFAULT_TZ, schedules_dir: str | Path | None = None
+    country: str = "CN", subdiv: str | None = None, tz: str = DEFAULT_TZ, schedules_dir: str | Path | None = None,
+    recorded: tuple[str, ...] = (),
 ) -> BusinessCalendar:
     """One shared :class:`BusinessCalendar` per (country, subdivision, time zone, schedules).
 
     With ``schedules_dir``, the country's schedules in it decide their years; a file added or
     changed there is seen on the next call (the directory's listing and modification times are
-    part of the cache key), without a restart.
+    part of the cache key), without a restart. ``recorded`` are schedule documents recorded in the
+    console: they decide their years over files.
     """
     stamp: tuple[tuple[str, int, int], ...] = ()
     if schedules_dir and Path(schedules_dir).is_dir():
@@ -532,13 +538,22 @@ def get_calendar(
             for p in sorted(Path(schedules_dir).glob("*.y*ml"))
             for st in (p.stat(),)
         )
-    return _calendar(country.strip().upper(), subdiv, tz, str(schedules_dir or ""), stamp)
+    return _calendar(country.strip().upper(), subdiv, tz, str(schedules_dir or ""), stamp, tuple(recorded))
 
 
 @lru_cache(maxsize=32)
 def _calendar(
-    country: str, subdiv: str | None, tz: str, schedules_dir: str, stamp: tuple[tuple[str, int, int], ...]
+    country: str, subdiv: str | None, tz: str, schedules_dir: str, stamp: tuple[tuple[str, int, int], ...],
+    recorded: tuple[str, ...],
 ) -> BusinessCalendar:
     found, problems = load_schedules(schedules_dir) if stamp else ({}, [])
     schedules = {year: s for (c, year), s in found.items() if c == country}
+    for text in recorded:
+        try:
+            schedule = parse_schedule(text, RECORDED)
+        except ValidationError as exc:  # checked when recorded; only a change of the rules can get here
+            problems.append(exc.message)
+            continue
+        if schedule.country == country:
+            schedules[schedule.year] = schedule
     return BusinessCalendar(country, subdiv, tz, schedules=schedules, schedule_problems=problems)

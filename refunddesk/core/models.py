@@ -83,3 +83,24 @@ class WorkerHeartbeat(models.Model):
     pid = models.IntegerField()
     started_at = models.DateTimeField(default=timezone.now)
     seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+
+class HolidaySchedule(models.Model):
+    """An official holiday schedule a supervisor recorded in the console for a year the `holidays`
+    package does not have yet (the same YAML as a calendars/ file; see core/calendar.py). It decides
+    its year, over a file and over the package."""
+
+    country = models.CharField(_("country"), max_length=2)
+    year = models.PositiveIntegerField(_("year"))
+    document = models.TextField(_("schedule (YAML)"))
+    recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("holiday schedule")
+        verbose_name_plural = _("holiday schedules")
+        constraints = [models.UniqueConstraint(fields=["country", "year"], name="one_schedule_per_country_year")]
+        ordering = ["country", "year"]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.year}"

@@ -4,9 +4,11 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from refunddesk.core.errors import AuthenticationFailed
-from refunddesk.core.models import ApiKey, hash_key
+from refunddesk.core.calendar import parse_schedule
+from refunddesk.core.errors import AuthenticationFailed, NotFound, ValidationError
+from refunddesk.core.models import ApiKey, HolidaySchedule, hash_key
 
 
 @transaction.atomic
@@ -53,3 +55,29 @@ def access_token_authenticate(*, raw: str):
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# --- holiday schedules recorded in the console -------------------------------------------------
+
+
+@transaction.atomic
+def holiday_schedule_record(*, document: str, country: str, user=None) -> HolidaySchedule:
+    """Record (or replace) the official schedule of one year for the merchant's calendar `country`. The
+    document is checked first (every mistake named); nothing is stored unless it is valid."""
+    schedule = parse_schedule(document or "", "schedule")
+    if schedule.country != country.strip().upper():
+        raise ValidationError(
+            _("This schedule is for %(theirs)s, but the holiday calendar is %(ours)s's "
+              "(REFUNDDESK_HOLIDAY_COUNTRY).") % {"theirs": schedule.country, "ours": country.upper()},
+            field="document")
+    row, _created = HolidaySchedule.objects.update_or_create(
+        country=schedule.country, year=schedule.year,
+        defaults={"document": document, "recorded_by": user, "recorded_at": timezone.now()})
+    return row
+
+
+@transaction.atomic
+def holiday_schedule_remove(*, country: str, year: int) -> None:
+    deleted, _rows = HolidaySchedule.objects.filter(country=country.strip().upper(), year=year).delete()
+    if not deleted:
+        raise NotFound(_("No schedule for %(year)s was recorded here.") % {"year": year})

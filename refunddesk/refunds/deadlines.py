@@ -11,8 +11,15 @@ from refunddesk.core.errors import ApplicationError
 
 
 def calendar() -> BusinessCalendar:
-    return get_calendar(settings.REFUNDDESK_HOLIDAY_COUNTRY, tz=settings.TIME_ZONE,
-                        schedules_dir=settings.REFUNDDESK_CALENDARS_DIR)
+    """The merchant's calendar: the `holidays` package, schedule files, and schedules recorded in the console
+    (one small query; the calendar itself is cached until one of them changes)."""
+    from refunddesk.core.models import HolidaySchedule
+
+    country = settings.REFUNDDESK_HOLIDAY_COUNTRY.strip().upper()
+    recorded = tuple(HolidaySchedule.objects.filter(country=country).order_by("year")
+                     .values_list("document", flat=True))
+    return get_calendar(country, tz=settings.TIME_ZONE, schedules_dir=settings.REFUNDDESK_CALENDARS_DIR,
+                        recorded=recorded)
 
 
 def due_after(start: dt.datetime, business_days: int) -> dt.datetime:
@@ -32,9 +39,10 @@ def missing_year(today: dt.date) -> int | None:
     """The year deadlines will soon reach but cannot be computed in (no holiday schedule for it), or None:
     this year if it is missing, next year once `WARN_FROM` has passed."""
     years = [today.year] + ([today.year + 1] if (today.month, today.day) >= WARN_FROM else [])
+    cal = calendar()
     for year in years:
         try:
-            calendar().is_business_day(dt.date(year, 1, 1))
+            cal.is_business_day(dt.date(year, 1, 1))
         except ApplicationError:
             return year
     return None

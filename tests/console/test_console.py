@@ -368,7 +368,8 @@ def test_a_request_without_a_deadline_says_why_in_both_languages(published_polic
     assert "No deadline yet" not in html and "Deadline set (the holiday schedule is now known)" in html
 
 
-def test_the_queue_warns_when_the_holiday_schedule_deadlines_will_need_is_missing(agent, settings, tmp_path):
+def test_the_queue_warns_when_the_holiday_schedule_deadlines_will_need_is_missing(agent, supervisor, settings,
+                                                                                    tmp_path):
     from refunddesk.refunds.deadlines import missing_year
 
     settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
@@ -380,10 +381,74 @@ def test_the_queue_warns_when_the_holiday_schedule_deadlines_will_need_is_missin
     if year is None:  # before 15 November with this year's schedule known: nothing to say
         assert 'id="calendar-notice"' not in en
     else:
-        assert f"No holiday schedule for {year} yet." in en and "refunddesk calendar fill-deadlines" in en
+        assert f"No holiday schedule for {year} yet." in en and "Holiday calendar page" in en
         assert f"尚未录入 {year} 年的节假日安排。" in zh
+        assert f'href="/console/calendar/?year={year}"' not in en  # agents cannot record it...
+        assert f'href="/console/calendar/?year={year}"' in html_of(client_for(supervisor).get("/console/queue/"))
     today = timezone.localdate()
     for y in (today.year, today.year + 1):  # both years recorded: no notice
         (tmp_path / f"CN-{y}.yaml").write_text(f"country: CN\nyear: {y}\ndays_off: [{{from: {y}-01-01}}]\n",
                                                encoding="utf-8")
     assert 'id="calendar-notice"' not in html_of(client_for(agent).get("/console/queue/"))
+
+
+# --- the holiday calendar page ------------------------------------------------------------------
+
+SCHEDULE_2027 = "country: CN\nyear: 2027\nsource: test\ndays_off:\n  - {name: New Year, from: 2027-01-01, to: 2027-01-03}\n"
+
+
+def test_a_supervisor_records_a_missing_year_and_deadlines_use_it(published_policy, customer, supervisor, agent,
+                                                                   settings, tmp_path):
+    from refunddesk.core.models import HolidaySchedule
+
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)  # no files: 2027 is missing
+    when = dt.datetime(2026, 12, 30, 10, tzinfo=dt.UTC)
+    req = submit(customer, OrderFactory(customer=customer, purchased_at=when - dt.timedelta(days=2)), now=when)
+    assert req.review_due_at is None
+    assert client_for(agent).get("/console/calendar/").status_code == 403
+    boss = client_for(supervisor)
+    html = html_of(boss.get("/console/calendar/"))
+    assert 'id="year-2027"' in html and "Deadlines that reach into 2027 cannot be computed." in html
+    assert "the holidays package 0.109" in html
+    zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    zh.force_login(supervisor)
+    assert "延伸到 2027 年的处理期限无法计算。" in html_of(zh.get("/console/calendar/"))
+
+    draft = html_of(boss.get("/console/calendar/?year=2027"))
+    assert "year: 2027" in draft and "days_off:" in draft
+    # the empty template as it is: refused, every problem named, nothing stored
+    response = boss.post("/console/calendar/", {"action": "record", "document": "country: CN\nyear: 2027\n"})
+    html = html_of(response)
+    assert response.status_code == 200 and "Not recorded: the schedule is not valid" in html
+    assert "days_off: list every holiday" in html and not HolidaySchedule.objects.exists()
+    response = boss.post("/console/calendar/", {"action": "record",
+                                                "document": SCHEDULE_2027.replace("CN", "US")})
+    assert "This schedule is for US, but the holiday calendar is CN" in html_of(response)
+
+    response = boss.post("/console/calendar/", {"action": "record", "document": SCHEDULE_2027}, follow=True)
+    html = html_of(response)
+    assert "The schedule for 2027 is recorded and used from now on." in html
+    assert "recorded here by" in html and "3 days off, 0 make-up working days" in html
+    s.deadlines_fill_on_calendar_change(seen=None)  # what the worker does within a minute
+    req.refresh_from_db()
+    assert req.review_due_at is not None and req.review_due_at.date() == dt.date(2027, 1, 5)
+    # recording it again replaces it; removing it makes the year missing again
+    boss.post("/console/calendar/", {"action": "record", "document": SCHEDULE_2027 + "working_days: []\n"})
+    assert HolidaySchedule.objects.get().document.endswith("working_days: []\n")
+    html = html_of(boss.post("/console/calendar/", {"action": "remove", "year": "2027"}, follow=True))
+    assert "The schedule for 2027 was removed." in html and not HolidaySchedule.objects.exists()
+    html = html_of(boss.post("/console/calendar/", {"action": "remove", "year": "2027"}, follow=True))
+    assert "No schedule for 2027 was recorded here." in html
+
+
+def test_a_recorded_year_wins_over_a_file(supervisor, settings, tmp_path):
+    from refunddesk.core.services import holiday_schedule_record
+    from refunddesk.refunds import deadlines
+
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+    (tmp_path / "CN-2027.yaml").write_text(SCHEDULE_2027, encoding="utf-8")
+    assert "the file " in html_of(client_for(supervisor).get("/console/calendar/"))
+    assert deadlines.calendar().is_business_day(dt.date(2027, 1, 4))
+    holiday_schedule_record(document=SCHEDULE_2027.replace("2027-01-03", "2027-01-04"), country="CN")
+    assert not deadlines.calendar().is_business_day(dt.date(2027, 1, 4))
+    assert "recorded here by ?" in html_of(client_for(supervisor).get("/console/calendar/"))

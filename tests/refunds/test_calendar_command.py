@@ -49,6 +49,7 @@ def test_check_of_a_year_the_package_lacks_and_of_a_bad_file(tmp_path):
         run("check", str(tmp_path / "nothing.yaml"))
 
 
+@pytest.mark.django_db
 def test_status_shows_where_each_year_comes_from(settings, tmp_path):
     settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
     (tmp_path / "CN-2027.yaml").write_text(GOOD_2027, encoding="utf-8")
@@ -59,6 +60,10 @@ def test_status_shows_where_each_year_comes_from(settings, tmp_path):
     assert "2027: schedule file" in out
     assert "2028: MISSING" in out
     assert "cannot use:" in err and "CN-2028.yaml" in err
+    from refunddesk.core.services import holiday_schedule_record
+
+    holiday_schedule_record(document=GOOD_2027, country="CN")
+    assert "2027: recorded in the console" in run("status")[0]
 
 
 @pytest.mark.django_db

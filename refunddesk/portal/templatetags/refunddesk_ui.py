@@ -150,3 +150,13 @@ OUTCOME_WORDS = {
 def outcome(value: str) -> str:
     """A policy outcome (approve, reject, review, redirect) in the page's language."""
     return str(OUTCOME_WORDS.get(str(value), value))
+
+
+@register.filter
+def territory(code: str) -> str:
+    """A country's name in the page's language, from CLDR (Babel): CN -> China / 中国."""
+    from babel import Locale
+
+    from refunddesk.core.money import babel_locale
+
+    return Locale.parse(babel_locale(_lang())).territories.get(str(code).upper(), str(code))

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from refunddesk.core.calendar import compare_with_package, load_schedule
+from refunddesk.core.calendar import RECORDED, compare_with_package, load_schedule
 from refunddesk.core.errors import ApplicationError
 from refunddesk.refunds import deadlines
 from refunddesk.refunds.services import deadlines_fill
@@ -73,6 +73,8 @@ class Command(BaseCommand):
                          f"{calendar.country}-{year}.yaml (calendars/README.md)")
             elif source == "package":
                 where = f"the holidays package {holidays.__version__}"
+            elif source.origin == RECORDED:
+                where = "recorded in the console (Holiday calendar page)"
             else:
                 where = f"schedule file {source.origin}"
             self.stdout.write(f"  {year}: {where}")
