@@ -409,7 +409,8 @@ def test_a_supervisor_records_a_missing_year_and_deadlines_use_it(published_poli
     boss = client_for(supervisor)
     html = html_of(boss.get("/console/calendar/"))
     assert 'id="year-2027"' in html and "Deadlines that reach into 2027 cannot be computed." in html
-    assert "the holidays package 0.109" in html
+    if timezone.localdate().year <= 2027:
+        assert "the holidays package 0.109" in html  # 2026
     zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     zh.force_login(supervisor)
     assert "延伸到 2027 年的处理期限无法计算。" in html_of(zh.get("/console/calendar/"))

@@ -51,19 +51,22 @@ def test_check_of_a_year_the_package_lacks_and_of_a_bad_file(tmp_path):
 
 @pytest.mark.django_db
 def test_status_shows_where_each_year_comes_from(settings, tmp_path):
-    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
-    (tmp_path / "CN-2027.yaml").write_text(GOOD_2027, encoding="utf-8")
-    (tmp_path / "CN-2028.yaml").write_text("country: CN\n", encoding="utf-8")
-    out, err = run("status", "--years", "5")
-    this_year = dt.date.today().year
-    assert f"{this_year}:" in out
-    assert "2027: schedule file" in out
-    assert "2028: MISSING" in out
-    assert "cannot use:" in err and "CN-2028.yaml" in err
     from refunddesk.core.services import holiday_schedule_record
 
-    holiday_schedule_record(document=GOOD_2027, country="CN")
-    assert "2027: recorded in the console" in run("status")[0]
+    settings.REFUNDDESK_CALENDARS_DIR = str(tmp_path)
+    this_year = dt.date.today().year
+    filed, broken, recorded = this_year + 3, this_year + 4, this_year + 5  # years no `holidays` release has yet
+    (tmp_path / f"CN-{filed}.yaml").write_text(f"country: CN\nyear: {filed}\ndays_off: [{{from: {filed}-01-01}}]\n",
+                                                encoding="utf-8")
+    (tmp_path / f"CN-{broken}.yaml").write_text("country: CN\n", encoding="utf-8")
+    holiday_schedule_record(document=f"country: CN\nyear: {recorded}\ndays_off: [{{from: {recorded}-01-01}}]\n",
+                            country="CN")
+    out, err = run("status", "--years", "6")
+    assert f"  {this_year}:" in out
+    assert f"{filed}: schedule file" in out
+    assert f"{broken}: MISSING" in out
+    assert f"{recorded}: recorded in the console" in out
+    assert "cannot use:" in err and f"CN-{broken}.yaml" in err
 
 
 @pytest.mark.django_db
