@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from refunddesk.billing.models import Order
 from refunddesk.core import roles
-from refunddesk.core.calendar import RECORDED
+from refunddesk.core.calendar import BusinessCalendar, Schedule
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.core.models import HolidaySchedule
 from refunddesk.core.money import Money
@@ -23,7 +23,6 @@ from refunddesk.policies import engine, testing
 from refunddesk.policies.facts import FACTS
 from refunddesk.policies.models import PolicyDraft, PolicyVersion
 from refunddesk.policies.services import compiled, version_in_force
-from refunddesk.refunds import deadlines
 from refunddesk.refunds import selectors as refund_selectors
 from refunddesk.refunds.models import Evidence, RefundRequest
 from refunddesk.refunds.states import Actor, actions_available
@@ -340,11 +339,9 @@ def draft_diff(*, document: str, now: dt.datetime | None = None) -> DiffResult:
 @dataclass(frozen=True)
 class CalendarYear:
     year: int
-    source: str  # "package", "file", "console" or "missing"
-    origin: str  # the file, for "file"
-    recorded: HolidaySchedule | None  # for "console"
-    days_off: int | None
-    working_days: int | None
+    source: str  # "package", "file", "console" or "missing" (BusinessCalendar.source)
+    schedule: Schedule | None  # for "file" and "console"
+    recorded: HolidaySchedule | None  # for "console": who recorded it, and when
 
 
 def _schedule_template(country: str, year: int) -> str:
@@ -359,32 +356,24 @@ def _schedule_template(country: str, year: int) -> str:
     ])
 
 
-def calendar_years(*, today: dt.date) -> list[CalendarYear]:
-    """Where each year's business days come from: last year to two years ahead, and any year recorded."""
-    country = deadlines.calendar().country
-    recorded = {row.year: row for row in HolidaySchedule.objects.filter(country=country).select_related("recorded_by")}
+def calendar_years(*, calendar: BusinessCalendar, today: dt.date) -> list[CalendarYear]:
+    """Where each year's business days come from: last year to next year, and any year recorded."""
+    recorded = {row.year: row for row in
+                HolidaySchedule.objects.filter(country=calendar.country).select_related("recorded_by")}
     rows = []
     for year in sorted(set(range(today.year - 1, today.year + 2)) | set(recorded)):
-        source = deadlines.year_source(year)
-        if source is None:
-            rows.append(CalendarYear(year, "missing", "", None, None, None))
-        elif source == "package":
-            rows.append(CalendarYear(year, "package", "", None, None, None))
-        else:
-            kind = "console" if source.origin == RECORDED else "file"
-            rows.append(CalendarYear(year, kind, source.origin, recorded.get(year) if kind == "console" else None,
-                                     len(source.days_off), len(source.working_days)))
+        kind, schedule = calendar.source(year)
+        rows.append(CalendarYear(year, kind, schedule, recorded.get(year) if kind == "console" else None))
     return rows
 
 
-def schedule_draft(*, year: int | None, today: dt.date) -> str:
+def schedule_draft(*, calendar: BusinessCalendar, year: int | None, today: dt.date) -> str:
     """What the form starts with: the recorded schedule of `year`, or an empty one for the first year missing."""
-    country = deadlines.calendar().country
     if year is not None:
-        row = HolidaySchedule.objects.filter(country=country, year=year).first()
+        row = HolidaySchedule.objects.filter(country=calendar.country, year=year).first()
         if row is not None:
             return row.document
-    else:  # the first year that is missing
-        year = next((y for y in range(today.year, today.year + 6) if deadlines.year_source(y) is None),
+    else:
+        year = next((y for y in range(today.year, today.year + 6) if calendar.source(y)[0] == "missing"),
                     today.year + 1)
-    return _schedule_template(country, year)
+    return _schedule_template(calendar.country, year)

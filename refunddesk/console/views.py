@@ -342,6 +342,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
         return redirect("console:calendar")
+    calendar = deadlines.calendar()  # a change below redirects: this is the one the page shows
     if request.method == "POST":
         form = HolidayScheduleForm(request.POST)
         if form.is_valid():
@@ -360,8 +361,8 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     else:
         year = request.GET.get("year", "")
         form = HolidayScheduleForm(initial={"document": selectors.schedule_draft(
-            year=int(year) if year.isdigit() else None, today=today)})
+            calendar=calendar, year=int(year) if year.isdigit() else None, today=today)})
     return render(request, "console/calendar.html", {
-        "form": form, "years": selectors.calendar_years(today=today), "section": "calendar",
-        "holidays_version": holidays.__version__, "calendar": deadlines.calendar(), "problem": problem,
+        "form": form, "years": selectors.calendar_years(calendar=calendar, today=today), "section": "calendar",
+        "holidays_version": holidays.__version__, "calendar": calendar, "problem": problem,
     })

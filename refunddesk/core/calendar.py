@@ -277,14 +277,12 @@ class ScheduleComparison:
 
 
 def compare_with_package(schedule: Schedule) -> ScheduleComparison:
-    recorded = BusinessCalendar(schedule.country, schedules={schedule.year: schedule})
-    days = [d for d in (date(schedule.year, 1, 1) + timedelta(days=k) for k in range(366)) if d.year == schedule.year]
-    ours = [recorded.is_business_day(d) for d in days]
+    ours = BusinessCalendar(schedule.country, schedules={schedule.year: schedule})._year(schedule.year).day_set
     package = holidays.country_holidays(schedule.country, years=schedule.year)
     if schedule.country in MAKEUP_DAY_COUNTRIES and not any(d.year == schedule.year for d in package.weekend_workdays):
-        return ScheduleComparison(sum(ours), False, ())
-    differences = tuple((d, mine) for d, mine in zip(days, ours, strict=True) if package.is_working_day(d) != mine)
-    return ScheduleComparison(sum(ours), True, differences)
+        return ScheduleComparison(len(ours), False, ())
+    theirs = BusinessCalendar._days(schedule.year, package.is_working_day).day_set
+    return ScheduleComparison(len(ours), True, tuple((d, d in ours) for d in sorted(ours ^ theirs)))
 
 
 class BusinessCalendar:
@@ -348,6 +346,19 @@ class BusinessCalendar:
         if data is None:
             data = self._years[year] = self._load(year)
         return data
+
+    def source(self, year: int) -> tuple[str, Schedule | None]:
+        """Where ``year``'s business days come from: ("console" or "file", the schedule) when the
+        merchant recorded it, ("package", None), or ("missing", None) when deadlines that reach the
+        year cannot be computed."""
+        schedule = self.schedules.get(year)
+        if schedule is not None:
+            return ("console" if schedule.origin == RECORDED else "file"), schedule
+        try:
+            self._year(year)
+        except ConfigurationError:
+            return "missing", None
+        return "package", None
 
     def _load(self, year: int) -> _Year:
         if not date.min.year <= year <= date.max.year:

@@ -15,7 +15,7 @@ def calendar_check(app_configs=None, **kwargs) -> list[CheckWarning]:
 
     try:
         calendar = deadlines.calendar()
-        year = deadlines.missing_year(timezone.localdate())
+        year = deadlines.missing_year(timezone.localdate(), calendar)
     except ApplicationError as exc:
         return [CheckWarning(str(exc.message), id="refunddesk.W001")]
     except DatabaseError:  # not migrated yet (`migrate` runs the checks first): nothing to say yet

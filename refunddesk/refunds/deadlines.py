@@ -6,8 +6,7 @@ import datetime as dt
 
 from django.conf import settings
 
-from refunddesk.core.calendar import BusinessCalendar, Schedule, get_calendar
-from refunddesk.core.errors import ApplicationError
+from refunddesk.core.calendar import BusinessCalendar, get_calendar
 
 
 def calendar() -> BusinessCalendar:
@@ -35,27 +34,9 @@ def extend_for_pause(due: dt.datetime, paused_from: dt.datetime, resumed_at: dt.
 WARN_FROM = (11, 15)
 
 
-def missing_year(today: dt.date) -> int | None:
+def missing_year(today: dt.date, cal: BusinessCalendar | None = None) -> int | None:
     """The year deadlines will soon reach but cannot be computed in (no holiday schedule for it), or None:
     this year if it is missing, next year once `WARN_FROM` has passed."""
+    cal = cal or calendar()
     years = [today.year] + ([today.year + 1] if (today.month, today.day) >= WARN_FROM else [])
-    cal = calendar()
-    for year in years:
-        try:
-            cal.is_business_day(dt.date(year, 1, 1))
-        except ApplicationError:
-            return year
-    return None
-
-
-def year_source(year: int) -> Schedule | str | None:
-    """Where the calendar takes `year` from: the merchant's schedule file, "package" (the holidays
-    package), or None (nowhere: deadlines that reach the year cannot be computed)."""
-    cal = calendar()
-    if year in cal.schedules:
-        return cal.schedules[year]
-    try:
-        cal.is_business_day(dt.date(year, 1, 1))
-    except ApplicationError:
-        return None
-    return "package"
+    return next((year for year in years if cal.source(year)[0] == "missing"), None)

@@ -611,8 +611,9 @@ def deadlines_fill(*, now: dt.datetime | None = None) -> DeadlinesFilled:
     filled: list[str] = []
     missing: dict[str, str] = {}
     ids = (RefundRequest.objects.filter(status__in=sorted(OPEN), timeline__data__has_key="deadline_error")
-           .filter(Q(review_due_at=None) | Q(refund_due_at=None)).values_list("pk", flat=True).distinct())
-    for pk in sorted(set(ids)):
+           .filter(Q(review_due_at=None) | Q(refund_due_at=None)).values_list("pk", flat=True).distinct()
+           .order_by("pk"))
+    for pk in ids:
         with transaction.atomic():
             req = RefundRequest.objects.select_for_update().get(pk=pk)
             replay = copy.copy(req)

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from refunddesk.core.calendar import RECORDED, compare_with_package, load_schedule
+from refunddesk.core.calendar import compare_with_package, load_schedule
 from refunddesk.core.errors import ApplicationError
 from refunddesk.refunds import deadlines
 from refunddesk.refunds.services import deadlines_fill
@@ -67,16 +67,14 @@ class Command(BaseCommand):
                           f"schedules from {settings.REFUNDDESK_CALENDARS_DIR}")
         this_year = timezone.localdate().year
         for year in range(this_year, this_year + max(years, 1)):
-            source = deadlines.year_source(year)
-            if source is None:
-                where = (f"MISSING: deadlines reaching {year} cannot be computed; record "
-                         f"{calendar.country}-{year}.yaml (calendars/README.md)")
-            elif source == "package":
-                where = f"the holidays package {holidays.__version__}"
-            elif source.origin == RECORDED:
-                where = "recorded in the console (Holiday calendar page)"
-            else:
-                where = f"schedule file {source.origin}"
+            kind, schedule = calendar.source(year)
+            where = {
+                "package": f"the holidays package {holidays.__version__}",
+                "console": "recorded in the console (Holiday calendar page)",
+                "file": f"schedule file {schedule.origin if schedule else ''}",
+                "missing": (f"MISSING: deadlines reaching {year} cannot be computed; record "
+                            f"{calendar.country}-{year}.yaml (calendars/README.md)"),
+            }[kind]
             self.stdout.write(f"  {year}: {where}")
         for problem in calendar.schedule_problems:
             self.stderr.write(f"cannot use: {problem}")
