@@ -8,7 +8,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from refunddesk.billing.models import Customer, Order, Plan, SupportContact, UsageRecord
+from refunddesk.billing.models import Customer, Order, Plan, PlanPrice, SupportContact, UsageRecord
 from refunddesk.core.models import User
 
 
@@ -34,9 +34,14 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     language = "en"
 
 
+# Factory plans have had their list price since long before any date the tests use.
+PRICE_SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
 class PlanFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Plan
+        skip_postgeneration_save = True
 
     external_id = factory.Sequence(lambda n: f"plan_{n}")
     name = "Monthly"
@@ -46,6 +51,17 @@ class PlanFactory(factory.django.DjangoModelFactory):
     refundable = True
     price_minor = 3000
     currency = "CNY"
+
+    @factory.post_generation
+    def price_history(obj, create, extracted, **kwargs):
+        """The plan's price history (billing.PlanPrice): by default its list price since PRICE_SINCE;
+        `price_history=[(effective_from, price_minor, currency), ...]` gives it instead, `[]` none."""
+        if not create:
+            return
+        entries = extracted if extracted is not None else (
+            [(PRICE_SINCE, obj.price_minor, obj.currency)] if obj.price_minor is not None and obj.currency else [])
+        for since, price_minor, currency in entries:
+            PlanPrice.objects.create(plan=obj, currency=currency, price_minor=price_minor, effective_from=since)
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

@@ -14,8 +14,9 @@ from ninja import Router, Schema
 from ninja.responses import Status
 
 from refunddesk.billing import services
-from refunddesk.billing.models import Customer, Order
+from refunddesk.billing.models import Customer, Order, Plan
 from refunddesk.core.auth import api_key_auth
+from refunddesk.core.money import Money
 
 router = Router(auth=api_key_auth, tags=["billing import"])
 
@@ -37,6 +38,11 @@ class CustomerOut(Schema):
     tos_violation: bool
 
 
+class PriceIn(Schema):
+    price: Decimal
+    currency: str
+
+
 class PlanIn(Schema):
     name: str
     period_days: int
@@ -45,6 +51,15 @@ class PlanIn(Schema):
     refundable: bool = True
     price: Decimal | None = None
     currency: str | None = None
+    # list prices in other currencies; with price/currency, the plan's prices from price_effective_from
+    prices: list[PriceIn] = []
+    price_effective_from: dt.datetime | None = None
+
+
+class PriceOut(Schema):
+    currency: str
+    price: str | None
+    effective_from: dt.datetime
 
 
 class PlanOut(Schema):
@@ -54,6 +69,9 @@ class PlanOut(Schema):
     refund_window_days: int
     trial_hours: int
     refundable: bool
+    price: str | None
+    currency: str
+    price_history: list[PriceOut]
 
 
 class OrderIn(Schema):
@@ -69,6 +87,7 @@ class OrderIn(Schema):
     promotional: bool = False
     refundable: bool = True
     channel_fee: Decimal = Decimal("0")
+    price_due: Decimal | None = None
 
 
 class OrderOut(Schema):
@@ -85,6 +104,7 @@ class OrderOut(Schema):
     promotional: bool
     refundable: bool
     channel_fee: str
+    price_due: str | None
 
 
 class UsageIn(Schema):
@@ -130,7 +150,18 @@ def _order_out(o: Order) -> dict:
         "purchased_at": o.purchased_at, "sales_channel": o.sales_channel, "payment_method": o.payment_method,
         "gateway": o.gateway, "promotional": o.promotional, "refundable": o.refundable,
         "channel_fee": str(o.channel_fee.amount),
+        "price_due": str(o.price_due.amount) if o.price_due is not None else None,
     }
+
+
+def _plan_out(p: Plan) -> dict:
+    history = [{"currency": e.currency, "effective_from": e.effective_from,
+                "price": str(Money(e.price_minor, e.currency).amount) if e.price_minor is not None else None}
+               for e in p.prices.order_by("effective_from", "currency")]
+    return {"external_id": p.external_id, "name": p.name, "period_days": p.period_days,
+            "refund_window_days": p.refund_window_days, "trial_hours": p.trial_hours, "refundable": p.refundable,
+            "price": str(p.price.amount) if p.price is not None else None, "currency": p.currency,
+            "price_history": history}
 
 
 @router.put("/customers/{external_id}", response={200: CustomerOut, 201: CustomerOut})
@@ -142,7 +173,7 @@ def put_customer(request: HttpRequest, external_id: str, payload: CustomerIn):
 @router.put("/plans/{external_id}", response={200: PlanOut, 201: PlanOut})
 def put_plan(request: HttpRequest, external_id: str, payload: PlanIn):
     plan, created = services.plan_upsert(external_id=external_id, **payload.dict())
-    return Status(201 if created else 200, plan)
+    return Status(201 if created else 200, _plan_out(plan))
 
 
 @router.put("/orders/{external_id}", response={200: OrderOut, 201: OrderOut})

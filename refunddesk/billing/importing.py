@@ -14,7 +14,7 @@ ORDER_COLUMNS = (
     "order_id", "customer_id", "plan_id", "amount", "currency", "purchased_at", "sales_channel",
     "payment_method",
 )
-OPTIONAL_COLUMNS = ("gateway", "gateway_charge_ref", "promotional", "refundable", "channel_fee")
+OPTIONAL_COLUMNS = ("gateway", "gateway_charge_ref", "promotional", "refundable", "channel_fee", "price_due")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 
@@ -64,13 +64,18 @@ def _row_input(row: dict[str, str]) -> OrderInput:
         promotional=_bool(row.get("promotional"), "promotional", False),
         refundable=_bool(row.get("refundable"), "refundable", True),
         channel_fee=(row.get("channel_fee") or "0").strip(),
+        price_due=(row.get("price_due") or "").strip() or None,
     )
 
 
 def orders_import_csv(
     *, lines: Iterable[str], progress: Callable[[int], None] | None = None
 ) -> ImportReport:
-    """Each row is upserted in its own transaction: a bad row never stops or spoils the good ones."""
+    """Import orders from CSV lines (header ORDER_COLUMNS, optionally OPTIONAL_COLUMNS; amounts in major
+    units). Each row is upserted by `order_upsert` in its own transaction: a bad row never stops or spoils
+    the good ones, and is reported as (line, "field: reason") - a refused change to an order with refunds
+    (order_upsert's Conflict) included. Raises ValidationError (field "header") for a header without the
+    required columns, before any row is read."""
     report = ImportReport()
     reader = csv.DictReader(lines)
     missing = [c for c in ORDER_COLUMNS if c not in (reader.fieldnames or [])]

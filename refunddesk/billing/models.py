@@ -59,6 +59,8 @@ class Plan(models.Model):
     refund_window_days = models.PositiveIntegerField(_("refund window (days)"))
     trial_hours = models.PositiveIntegerField(_("trial (hours)"), default=0)
     refundable = models.BooleanField(_("refundable"), default=True)
+    # the list price in force now, in the plan's main currency (what the last PUT said); for display only:
+    # the facts read PlanPrice, the price in force when each order was bought (DESIGN.md, money rule 4)
     price_minor = models.BigIntegerField(_("list price (minor units)"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -76,6 +78,33 @@ class Plan(models.Model):
         return Money(self.price_minor, self.currency) if self.price_minor is not None and self.currency else None
 
 
+class PlanPrice(models.Model):
+    """One change of a plan's list price in one currency: `price_minor` (minor units of `currency`) is the
+    price from `effective_from` until the plan's next entry in that currency. `price_minor` None: from then
+    on the plan has no list price in that currency. Written only by `billing.services.plan_upsert`; the
+    facts read the entry in force when an order was bought (DESIGN.md, "Rules for money", rule 4)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(_("currency"), max_length=3)
+    price_minor = models.BigIntegerField(_("list price (minor units)"), null=True, blank=True)
+    effective_from = models.DateTimeField(_("in force from"))
+    recorded_at = models.DateTimeField(_("price recorded at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("plan price")
+        verbose_name_plural = _("plan prices")
+        ordering = ["plan", "currency", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "currency", "effective_from"], name="one_plan_price_per_moment"),
+            models.CheckConstraint(condition=models.Q(price_minor__isnull=True) | models.Q(price_minor__gte=0),
+                                   name="plan_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        shown = "-" if self.price_minor is None else Money(self.price_minor, self.currency).amount
+        return f"{self.plan_id} {shown} {self.currency} from {self.effective_from:%Y-%m-%d %H:%M}"
+
+
 class Order(models.Model):
     external_id = models.CharField(_("order number"), max_length=100, unique=True)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
@@ -90,6 +119,9 @@ class Order(models.Model):
     promotional = models.BooleanField(_("promotional"), default=False)
     refundable = models.BooleanField(_("refundable"), default=True)
     channel_fee_minor = models.BigIntegerField(_("channel fee (minor units)"), default=0)
+    # what was due for this order when it was bought, as the merchant's billing says (minor units of
+    # `currency`); None: not said, the plan's price in force at purchase is used (charge.erroneous)
+    price_due_minor = models.BigIntegerField(_("price due (minor units)"), null=True, blank=True)
     refunded_minor = models.BigIntegerField(_("refunded so far (minor units)"), default=0)
     service_ended_at = models.DateTimeField(_("service ended at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -106,6 +138,8 @@ class Order(models.Model):
                 name="order_refunded_within_amount",
             ),
             models.CheckConstraint(condition=models.Q(channel_fee_minor__gte=0), name="order_fee_not_negative"),
+            models.CheckConstraint(condition=models.Q(price_due_minor__isnull=True) | models.Q(price_due_minor__gte=0),
+                                   name="order_price_due_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -126,6 +160,10 @@ class Order(models.Model):
     @property
     def channel_fee(self) -> Money:
         return Money(self.channel_fee_minor, self.currency)
+
+    @property
+    def price_due(self) -> Money | None:
+        return None if self.price_due_minor is None else Money(self.price_due_minor, self.currency)
 
 
 class UsageRecord(models.Model):

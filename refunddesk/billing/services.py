@@ -5,11 +5,14 @@ merchant's own ids, so sending the same payload twice changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from refunddesk.billing.models import (
     Customer,
@@ -17,11 +20,12 @@ from refunddesk.billing.models import (
     Order,
     PaymentMethod,
     Plan,
+    PlanPrice,
     SalesChannel,
     SupportContact,
     UsageRecord,
 )
-from refunddesk.core.errors import ValidationError
+from refunddesk.core.errors import Conflict, ValidationError
 from refunddesk.core.money import Money, to_decimal, validate_currency
 
 KNOWN_GATEWAYS = ("sandbox", "manual", "stripe", "alipay", "wechat_pay", "app_store", "google_play")
@@ -87,11 +91,74 @@ def customer_upsert(
 # --- plans -----------------------------------------------------------------
 
 
+def _wanted_prices(price: object | None, currency: str | None, prices: Sequence[Mapping] | None) -> dict[str, int]:
+    """{currency: list price in minor units} that a plan PUT states, validated; `price`/`currency` first."""
+    wanted: dict[str, int] = {}
+    if price is not None:
+        if not currency:
+            raise ValidationError("is required when a price is given.", field="currency")
+        wanted[currency] = Money.from_decimal(price, currency, field="price").minor
+    for i, item in enumerate(prices or ()):
+        cur, amount = item.get("currency"), item.get("price")
+        _require(cur, f"prices[{i}].currency")
+        _require(amount, f"prices[{i}].price")
+        validate_currency(cur, field=f"prices[{i}].currency")
+        if cur in wanted:
+            raise ValidationError(f"{cur} is priced twice; give one price per currency.", field=f"prices[{i}].currency")
+        wanted[cur] = Money.from_decimal(amount, cur, field=f"prices[{i}].price").minor
+    return wanted
+
+
+def plan_prices_at(*, plan: Plan, at: dt.datetime) -> dict[str, int | None]:
+    """The plan's list prices in force at `at`, {currency: minor units}, from its price history (PlanPrice);
+    None for a currency whose price was withdrawn. Currencies never priced by then are absent."""
+    in_force: dict[str, int | None] = {}
+    for currency, price_minor in (PlanPrice.objects.filter(plan=plan, effective_from__lte=at)
+                                  .order_by("currency", "effective_from").values_list("currency", "price_minor")):
+        in_force[currency] = price_minor
+    return in_force
+
+
+def _record_prices(plan: Plan, wanted: dict[str, int], at: dt.datetime) -> None:
+    """Append the changes from the prices in force at `at` to the plan's history (under the plan's lock).
+    The history is only ever added to: a change may not take effect before the latest entry in its currency,
+    for the prices already in force for the orders bought since then would change behind their backs."""
+    in_force = plan_prices_at(plan=plan, at=at)
+    latest = dict(PlanPrice.objects.filter(plan=plan).values("currency").annotate(last=Max("effective_from"))
+                  .values_list("currency", "last"))
+    for currency in sorted(set(in_force) | set(wanted)):
+        new = wanted.get(currency)
+        if in_force.get(currency) == new:
+            continue
+        if currency in latest and latest[currency] >= at:
+            raise Conflict(
+                _("the plan's price in %(currency)s already changed on %(latest)s; a new price can only take "
+                  "effect after that. Orders bought earlier are corrected with their price_due instead.")
+                % {"currency": currency, "latest": latest[currency].isoformat()},
+                field="price_effective_from")
+        PlanPrice.objects.create(plan=plan, currency=currency, price_minor=new, effective_from=at)
+
+
 @transaction.atomic
 def plan_upsert(
     *, external_id: str, name: str, period_days: int, refund_window_days: int, trial_hours: int = 0,
     refundable: bool = True, price: object | None = None, currency: str | None = None,
+    prices: Sequence[Mapping] | None = None, price_effective_from: dt.datetime | None = None,
 ) -> tuple[Plan, bool]:
+    """Create or update a plan and keep its price history. Returns (plan, created).
+
+    `price` (decimal in major units, str/int/Decimal) with its `currency` is the plan's list price;
+    `prices` ([{"price", "currency"}]) adds the list prices in other currencies. Together they are the
+    plan's list prices from `price_effective_from` (aware, not in the future; default: now): a currency
+    whose price differs from the one in force then gets a new PlanPrice entry, a currency no longer listed
+    is withdrawn (an entry without price), an unchanged one writes nothing (sending the same PUT twice
+    changes nothing). The facts compare each order with the price in force when it was bought (DESIGN.md,
+    money rule 4), so the first price of a plan applies only from `price_effective_from`: a merchant
+    loading past orders sends the date its price took effect, or each order's price_due.
+
+    Raises ValidationError (422) for bad input and Conflict (409, field price_effective_from) for a
+    change dated before the latest entry of its currency. Nothing is written when it raises.
+    """
     _require(external_id, "external_id")
     _require(name, "name")
     for field, value in (("period_days", period_days), ("refund_window_days", refund_window_days)):
@@ -99,21 +166,23 @@ def plan_upsert(
             raise ValidationError("must be a whole number of days, 1 or more.", field=field)
     if trial_hours is None or int(trial_hours) < 0:
         raise ValidationError("must be 0 or more hours.", field="trial_hours")
-    price_minor = None
-    if price is not None:
-        if not currency:
-            raise ValidationError("is required when a price is given.", field="currency")
-        price_minor = Money.from_decimal(price, currency, field="price").minor
+    wanted = _wanted_prices(price, currency, prices)
+    now = timezone.now()
+    at = _not_future(price_effective_from, "price_effective_from") if price_effective_from is not None else now
     values = {
         "name": name, "period_days": int(period_days), "refund_window_days": int(refund_window_days),
-        "trial_hours": int(trial_hours), "refundable": refundable, "price_minor": price_minor,
-        "currency": currency or "",
+        "trial_hours": int(trial_hours), "refundable": refundable, "currency": currency or "",
     }
     plan = Plan.objects.select_for_update().filter(external_id=external_id).first()
-    if plan is None:
-        return Plan.objects.create(external_id=external_id, **values), True
-    plan, _ = _save_if_changed(plan, values)
-    return plan, False
+    created = plan is None
+    if created:
+        plan = Plan.objects.create(external_id=external_id, price_minor=None, **values)
+    _record_prices(plan, wanted, at)
+    # the list price shown is the one in force now in the main currency (a late replay of an older PUT
+    # does not bring back an older price)
+    values["price_minor"] = plan_prices_at(plan=plan, at=max(at, now)).get(currency) if currency else None
+    _save_if_changed(plan, values)
+    return plan, created
 
 
 # --- orders ----------------------------------------------------------------
@@ -134,6 +203,7 @@ class OrderInput:
     promotional: bool = False
     refundable: bool = True
     channel_fee: object = "0"
+    price_due: object | None = None
 
 
 def _order_values(data: OrderInput) -> dict:
@@ -146,6 +216,8 @@ def _order_values(data: OrderInput) -> dict:
                              field="channel_fee")
     if fee > amount:
         raise ValidationError(f"{fee.amount} is more than the amount paid ({amount.amount}).", field="channel_fee")
+    due = (Money.from_decimal(data.price_due, data.currency, field="price_due")
+           if data.price_due not in (None, "") else None)
     _not_future(data.purchased_at, "purchased_at")
     _choice(data.sales_channel, SalesChannel, "sales_channel")
     _choice(data.payment_method, PaymentMethod, "payment_method")
@@ -164,20 +236,98 @@ def _order_values(data: OrderInput) -> dict:
         "payment_method": data.payment_method, "gateway": data.gateway,
         "gateway_charge_ref": data.gateway_charge_ref or "", "promotional": bool(data.promotional),
         "refundable": bool(data.refundable), "channel_fee_minor": fee.minor,
+        "price_due_minor": due.minor if due is not None else None,
     }
+
+
+# What a refund is computed on and sent against (DESIGN.md, money rule 5), by the name the import uses.
+MONEY_FIELDS = {"amount_minor": "amount", "currency": "currency", "gateway": "gateway",
+                "gateway_charge_ref": "gateway_charge_ref"}
+# Refund request statuses after which no money can follow (refunds.states: withdrawn, sent to the store,
+# finally rejected). Named here, not imported: billing imports neither refunds nor payments (DESIGN.md).
+_REQUEST_ENDED = ("withdrawn", "redirected", "rejected_final")
+
+
+def _money_on(order: Order) -> str | None:
+    """What ties the order's money fields down, in words, or None: money refunded, a Refund of any status
+    (it was computed on, or sent against, this amount and charge), or a refund request that can still lead
+    to one. Read through the reverse relations `refunds` and `refund_requests`, under the order's lock
+    (refund creation and submission lock the order row too)."""
+    if order.refunded_minor:
+        return _("%(amount)s has been refunded on it") % {"amount": f"{order.refunded.amount} {order.currency}"}
+    refund = order.refunds.order_by("-created_at").values_list("amount_minor", "status").first()
+    if refund is not None:
+        return _("a refund of %(amount)s exists for it (%(status)s)") % {
+            "amount": f"{Money(refund[0], order.currency).amount} {order.currency}", "status": refund[1]}
+    request = (order.refund_requests.exclude(status__in=_REQUEST_ENDED).order_by("-submitted_at")
+               .values_list("public_id", "status").first())
+    if request is not None:
+        return _("refund request %(id)s is pending on it (%(status)s)") % {"id": request[0], "status": request[1]}
+    return None
+
+
+def order_frozen_fields(*, order: Order) -> dict[str, str]:
+    """The fields of `order` that may no longer change, {model field name: why, in words} (DESIGN.md,
+    money rule 5; issue 13 item 9). amount_minor, currency, gateway and gateway_charge_ref once money is
+    refunded on it, a Refund of any status exists for it, or a refund request that can still lead to one is
+    pending on it; customer once, in addition, any refund request was ever made on it (the request, its
+    timeline and its money belong to the customer who applied: moving the order would show them to, or
+    refund the money of, someone else). Up to three queries; call it under the order's lock to act on it."""
+    why = _money_on(order)
+    frozen = dict.fromkeys(MONEY_FIELDS, why) if why else {}
+    if why is None:
+        request = order.refund_requests.order_by("-submitted_at").values_list("public_id", flat=True).first()
+        why = _("refund request %(id)s was made on it") % {"id": request} if request is not None else None
+    if why is not None:
+        frozen["customer"] = why
+    return frozen
+
+
+def _check_order_change(order: Order, values: dict) -> None:
+    """Refuse a change of a frozen field (order_frozen_fields). Raises Conflict (409) naming the first
+    field at fault in `field` and all of them in `fields`."""
+    changed = [name for name in MONEY_FIELDS if getattr(order, name) != values[name]]
+    if order.customer_id != values["customer"].pk:
+        changed.append("customer")
+    if not changed:
+        return  # nothing to check: no query on an unchanged PUT
+    frozen = order_frozen_fields(order=order)
+    refused = [name for name in changed if name in frozen]
+    if not refused:
+        return
+    names = [MONEY_FIELDS.get(name, "customer_id") for name in refused]
+    if refused == ["customer"]:
+        message = _("order %(order)s cannot move to another customer: %(why)s. Its requests and refunds belong "
+                    "to customer %(customer)s.") % {"order": order.external_id, "why": frozen["customer"],
+                                                    "customer": order.customer.external_id}
+    else:
+        message = _("cannot change once a refund exists for order %(order)s or is pending on it: %(why)s. "
+                    "Refunds are computed on and sent against the order's amount, currency, gateway and charge "
+                    "as they are; correct the charge with the gateway and finance instead.") % {
+            "order": order.external_id, "why": frozen[refused[0]]}
+    raise Conflict(message, field=names[0], code="order_has_refunds", fields=names)
 
 
 @transaction.atomic
 def order_upsert(*, data: OrderInput) -> tuple[Order, bool]:
+    """Create or update an order from the merchant's billing. Returns (order, created).
+
+    Amounts (`amount`, `channel_fee`, `price_due`) are decimals in major units of `currency` (str, int or
+    Decimal; never float), stored as minor units. `price_due` (optional) is what was due for this order
+    when it was bought; the facts compare the amount with it (charge.erroneous, DESIGN.md facts contract).
+
+    Raises ValidationError (422, `field` names the input) for bad input, and Conflict (409, code
+    order_has_refunds, `field` the first field at fault, `fields` all of them) for a change of amount,
+    currency, gateway or gateway_charge_ref once a refund exists for the order or a request is pending on
+    it, or a move to another customer once a request was made on it (DESIGN.md, money rule 5). The order
+    row is locked first; nothing is written when it raises.
+    """
     values = _order_values(data)
     order = Order.objects.select_for_update().filter(external_id=data.external_id).first()
     if order is None:
         return Order.objects.create(external_id=data.external_id, **values), True
-    if order.refunded_minor and (values["amount_minor"] != order.amount_minor or values["currency"] != order.currency):
-        raise ValidationError("cannot change the amount or currency of an order that has refunds.", field="amount")
-    if values["amount_minor"] < order.refunded_minor:
-        raise ValidationError("is less than what was already refunded on this order.", field="amount")
-    order, _ = _save_if_changed(order, values)
+    _check_order_change(order, values)
+    order, _changed = _save_if_changed(order, values)
     return order, False
 
 

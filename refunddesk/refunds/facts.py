@@ -6,25 +6,46 @@ major units. It is stored with every decision, so a decision can be replayed exa
 One definition, for one order or many: `facts_for_orders` reads what it needs for all the
 orders it is given in seven queries (the submission of one request, the portal's previews of
 a customer's orders, and outage compensation's batches of a thousand all use it).
+
+The charge facts describe the purchase as it was (DESIGN.md, "Rules for money", rule 4):
+
+- charge.erroneous: the amount paid differs from what was due for THIS order when it was bought:
+  the order's `price_due` when the merchant's billing sent one; else, unless the order is
+  promotional (sold below the list price on purpose), the plan's list price in the order's
+  currency in force at `purchased_at` (billing.PlanPrice, the plan's price history). No known
+  price due (no price_due, no plan price in that currency then): false. Never today's list price.
+- charge.duplicate: the payment repeats an earlier one of the same customer that still stands:
+  same plan, same currency, same amount, bought at most DUPLICATE_WINDOW (24 hours) earlier,
+  and not refunded in full - money refunded, or held by refunds in flight (Refund statuses
+  pending, submitted, succeeded, needs_attention, read through the order's `refunds`), reaching
+  its amount. A different plan, a different currency or a different amount is no duplicate:
+  two plans are two purchases (an upgrade, a gift), and amounts in two currencies cannot be
+  compared without a rate the desk does not have. A customer who thinks otherwise says so
+  (reason duplicate_charge) and the policy sends it to a person. A charge and a duplicate of it
+  are never both erroneous: erroneous is false where duplicate is true.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from refunddesk.billing.models import Customer, Order, Plan, SupportContact, UsageRecord
-from refunddesk.core.money import Money, exponent
+from refunddesk.core.money import exponent
 from refunddesk.status.outages import longest_continuous_outage
 from refunddesk.status.selectors import outage_intervals
 
-# Two charges for the same plan and amount this close together are a duplicate charge.
+# Two charges for the same plan, currency and amount this close together are a duplicate charge.
 DUPLICATE_WINDOW = dt.timedelta(hours=24)
 GRANTED = ("approved", "accepted", "refunding", "refunded")
+# Refund statuses whose amount is held against their order (payments.models.RESERVING, named here:
+# refunds does not import payments).
+RESERVING = ("pending", "submitted", "succeeded", "needs_attention")
 
 
 def _ts(value: dt.datetime) -> str:
@@ -52,6 +73,7 @@ class Row:
     refundable: bool
     channel_fee_minor: int
     refunded_minor: int
+    price_due_minor: int | None
 
     @classmethod
     def of(cls, order: Order) -> Row:
@@ -63,11 +85,31 @@ ORDER_FIELDS = tuple(f.name for f in fields(Row))  # Order's columns, in Row's o
 
 def plan_table(ids: list[int] | None = None) -> dict[int, tuple]:
     """The plans' columns the facts need, by id: those in `ids`, or every plan (a caller deciding many
-    batches reads them once)."""
+    batches reads them once). One query. Each value is (external_id, period_days, refund_window_days,
+    trial_hours, refundable, history), history being {currency: ([effective_from, ...], [price_minor or
+    None, ...])} in time order, the plan's list prices (billing.PlanPrice) for `price_in_force`."""
     plans = Plan.objects.all() if ids is None else Plan.objects.filter(id__any_of=ids)
-    return {p[0]: p[1:] for p in plans.values_list(
-        "id", "external_id", "period_days", "refund_window_days", "trial_hours", "refundable", "price_minor",
-        "currency")}
+    table: dict[int, tuple] = {}
+    for pid, ext, period, window, trial, refundable, currency, since, price in (
+            plans.order_by("id", "prices__currency", "prices__effective_from").values_list(
+                "id", "external_id", "period_days", "refund_window_days", "trial_hours", "refundable",
+                "prices__currency", "prices__effective_from", "prices__price_minor")):
+        entry = table.get(pid)
+        if entry is None:
+            entry = table[pid] = (ext, period, window, trial, refundable, {})
+        if currency is not None:
+            starts, prices = entry[5].setdefault(currency, ([], []))
+            starts.append(since)
+            prices.append(price)
+    return table
+
+
+def price_in_force(history: dict, currency: str, at: dt.datetime) -> int | None:
+    """The list price in minor units of `currency` in force at `at` in a plan's `history` (plan_table),
+    or None when the plan had none in that currency then."""
+    starts, prices = history.get(currency, ((), ()))
+    i = bisect_right(starts, at) - 1
+    return prices[i] if i >= 0 else None
 
 
 def facts_for_order(*, order: Order, reason: str, now: dt.datetime, submitted_at: dt.datetime | None = None) -> dict:
@@ -93,11 +135,15 @@ def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitte
         plans = plan_table(sorted({r.plan_id for r in rows}))
     elif any(r.plan_id not in plans for r in rows):  # a plan added since the caller read them
         plans.update(plan_table())
-    earlier = defaultdict(list)  # customer -> [(purchased_at, plan_id, amount, currency)]
-    for cid, pat, plan_id, amount, currency in (
+    # customer -> [(purchased_at, plan_id, amount, currency, stands)]; an earlier order "stands" while the
+    # money refunded or held by refunds in flight on it is less than its amount
+    earlier = defaultdict(list)
+    for _id, cid, pat, plan_id, amount, currency, refunded, held in (
             Order.objects.filter(customer_id__any_of=customer_ids, purchased_at__lt=latest)
-            .values_list("customer_id", "purchased_at", "plan_id", "amount_minor", "currency")):
-        earlier[cid].append((pat, plan_id, amount, currency))
+            .values_list("id", "customer_id", "purchased_at", "plan_id", "amount_minor", "currency",
+                         "refunded_minor")
+            .annotate(held=Sum("refunds__amount_minor", filter=Q(refunds__status__in=RESERVING)))):
+        earlier[cid].append((pat, plan_id, amount, currency, max(refunded, held or 0) < amount))
     usage = {u[0]: u for u in UsageRecord.objects.filter(order_id__any_of=order_ids)
              .values_list("order_id", "days_used", "paid_features_used", "quota_used_ratio")}
     contacts_by_order, contacts_by_customer = defaultdict(list), defaultdict(list)
@@ -119,17 +165,20 @@ def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitte
     out: dict[int, dict] = {}
     for r in rows:
         _, region, tos = customers[r.customer_id]
-        p_ext, period, window, trial, p_refundable, price_minor, price_cur = plans[r.plan_id]
+        p_ext, period, window, trial, p_refundable, history = plans[r.plan_id]
         exp = exponent(r.currency)
         before = [e for e in earlier[r.customer_id] if e[0] < r.purchased_at]
         duplicate = any(
-            plan_id == r.plan_id and amount == r.amount_minor and cur == r.currency
+            stands and plan_id == r.plan_id and amount == r.amount_minor and cur == r.currency
             and pat >= r.purchased_at - DUPLICATE_WINDOW
-            for pat, plan_id, amount, cur in before)
-        price = Money(price_minor, price_cur) if price_minor is not None and price_cur else None
-        erroneous = bool(
-            price is not None and price.currency == r.currency and not r.promotional
-            and price.minor != r.amount_minor and not duplicate)
+            for pat, plan_id, amount, cur, stands in before)
+        if r.price_due_minor is not None:
+            due = r.price_due_minor
+        elif r.promotional:
+            due = None
+        else:
+            due = price_in_force(history, r.currency, r.purchased_at)
+        erroneous = due is not None and due != r.amount_minor and not duplicate
         u = usage.get(r.id)
         resolved = contacts_by_order[r.id] + [res for opened, res in contacts_by_customer[r.customer_id]
                                               if opened >= r.purchased_at]
