@@ -169,9 +169,23 @@ if env_str("REFUNDDESK_GATEWAYS_JSON", ""):
 
     for _name, _options in _json.loads(env_str("REFUNDDESK_GATEWAYS_JSON", "{}")).items():
         REFUNDDESK_GATEWAYS[_name] = {**REFUNDDESK_GATEWAYS.get(_name, {}), **_options}
-# App Store Server Notifications are trusted through this root certificate (PEM: Apple Root CA - G3).
-REFUNDDESK_APPLE_ROOT_CERT = env_str("REFUNDDESK_APPLE_ROOT_CERT", "")
-# Google Play RTDN push endpoint token: /api/v1/store-notifications/google-play?token=...
+# App Store Server Notifications, verified by Apple's app-store-server-library (refunddesk/payments/stores.py).
+# Apple's root certificates: PEM text (one or more certificates), or comma-separated paths of PEM or DER
+# files such as AppleRootCA-G3.cer from https://www.apple.com/certificateauthority/ (the older single
+# REFUNDDESK_APPLE_ROOT_CERT is still read). Bundle id and environment must match the notification's;
+# the app's Apple ID is required in Production. Online checks ask Apple's OCSP responder whether the
+# signing certificates were revoked.
+REFUNDDESK_APPLE_ROOT_CERTS = env_str("REFUNDDESK_APPLE_ROOT_CERTS", "") or env_str("REFUNDDESK_APPLE_ROOT_CERT", "")
+REFUNDDESK_APPLE_BUNDLE_ID = env_str("REFUNDDESK_APPLE_BUNDLE_ID", "")
+REFUNDDESK_APPLE_APP_APPLE_ID = env_str("REFUNDDESK_APPLE_APP_APPLE_ID", "")
+REFUNDDESK_APPLE_ENVIRONMENT = env_str("REFUNDDESK_APPLE_ENVIRONMENT", "Production")  # or Sandbox
+REFUNDDESK_APPLE_ONLINE_CHECKS = env_bool("REFUNDDESK_APPLE_ONLINE_CHECKS", True)
+# Google Play RTDN through Pub/Sub push. With OIDC (the push subscription's authentication), both the
+# audience and the service account(s) the subscription signs as are set, and only a valid token is
+# accepted; otherwise the shared token in the address: /api/v1/store-notifications/google-play?token=...
+REFUNDDESK_GOOGLE_PUSH_AUDIENCE = env_str("REFUNDDESK_GOOGLE_PUSH_AUDIENCE", "")
+REFUNDDESK_GOOGLE_PUSH_SERVICE_ACCOUNTS = env_list("REFUNDDESK_GOOGLE_PUSH_SERVICE_ACCOUNTS", [])
+REFUNDDESK_GOOGLE_OIDC_CERTS_URL = env_str("REFUNDDESK_GOOGLE_OIDC_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs")
 REFUNDDESK_GOOGLE_PUSH_TOKEN = env_str("REFUNDDESK_GOOGLE_PUSH_TOKEN", "")
 # The merchant's product is told to end the service by a signed webhook (service.terminate).
 REFUNDDESK_MERCHANT_WEBHOOK_URL = env_str("REFUNDDESK_MERCHANT_WEBHOOK_URL", "")

@@ -26,4 +26,6 @@ def app_store(request: HttpRequest, payload: AppleIn):
 
 @router.post("/google-play")
 def google_play(request: HttpRequest, payload: PubSubIn, token: str = ""):
-    return {"result": stores.google_notification_receive(token=token, body=payload.dict())}
+    # Pub/Sub push: an OIDC token in Authorization when the subscription authenticates, else ?token=
+    return {"result": stores.google_notification_receive(
+        authorization=request.headers.get("Authorization", ""), token=token, body=payload.dict())}
