@@ -205,7 +205,8 @@ def _verifier(roots: tuple[bytes, ...], online: bool, environment: Environment, 
 def apple_verifier() -> SignedDataVerifier:
     """Apple's SignedDataVerifier built from the settings. Raises ConfigurationError (503) naming the
     setting that is missing or wrong: root certificates, bundle id, environment (Production or Sandbox), the
-    app's Apple ID (a number; required in Production, as Apple's library requires)."""
+    app's Apple ID (a number; required in Production, as Apple's library requires).
+    Source: https://github.com/apple/app-store-server-library-python (Verification Usage)"""
     roots = apple_root_certificates(settings.REFUNDDESK_APPLE_ROOT_CERTS)
     bundle_id = settings.REFUNDDESK_APPLE_BUNDLE_ID
     if not bundle_id:
@@ -379,9 +380,11 @@ def google_order_for(*, order_id: str, purchase_token: str | None) -> Order | No
     if exact:
         return exact[0]
     first = order_id.partition("..")[0]
-    owners = {first} | ({purchase_token} if purchase_token else set())
-    linked = list(orders.filter(Q(gateway_charge_ref__in=owners) | Q(gateway_charge_ref__startswith=f"{first}.."))
-                  .order_by("pk")[:3])
+    owners = {ref for ref in (first, purchase_token) if ref}
+    if not owners:
+        return None
+    renewals = Q(gateway_charge_ref__startswith=f"{first}..") if first else Q(pk__in=[])
+    linked = list(orders.filter(Q(gateway_charge_ref__in=owners) | renewals).order_by("pk")[:3])
     if len(linked) == 1 and linked[0].gateway_charge_ref in owners:
         return linked[0]
     if linked:

@@ -297,6 +297,20 @@ def test_root_certificates_may_be_files_in_pem_or_der(apple, settings, tmp_path)
     assert post(APPLE_URL, {"signedPayload": apple.refund("2000000812345678")}).status_code == 200
 
 
+def test_an_unreachable_ocsp_responder_is_answered_503_so_apple_retries(settings):
+    """With online checks on (the default), Apple's library asks the OCSP responder named in the chain; when it
+    cannot be reached the notification is not lost: 503, Apple delivers it again."""
+    with socket.socket() as unused:  # nobody listens there: connection refused
+        unused.bind(("127.0.0.1", 0))
+        fake = FakeApple(ocsp_url=f"http://127.0.0.1:{unused.getsockname()[1]}/ocsp")
+        configure_apple(settings, fake)
+        settings.REFUNDDESK_APPLE_ONLINE_CHECKS = True
+        apple_order("2000000812345678")
+        error = refused(post(APPLE_URL, {"signedPayload": fake.refund("2000000812345678")}), 503, "OCSP")
+    assert error["code"] == "store_unavailable"
+    assert not Refund.objects.exists()
+
+
 # --- retries: a delivery that failed halfway applies on the next one ----------------------------------
 
 
@@ -397,6 +411,13 @@ def test_a_voided_renewal_falls_back_to_the_first_order_when_it_is_the_only_one(
     assert post(push_token, push({"orderId": "GPA.9999-5678-9012-34567..4", "purchaseToken": "tok-2"})
                 ).json()["result"] == "recorded"
     assert Refund.objects.get(order=by_token).gateway_ref == "gplay-GPA.9999-5678-9012-34567..4-1"
+
+
+def test_a_voided_purchase_is_never_matched_through_an_empty_reference(push_token):
+    google_order("")  # an order imported without its Google order id
+    r = post(push_token, push({"orderId": "..3", "purchaseToken": ""}))
+    assert r.status_code == 200 and r.json()["result"] == "unknown order; logged"
+    assert not Refund.objects.exists()
 
 
 def test_a_voided_renewal_we_do_not_hold_yet_is_not_booked_on_another_order(push_token):

@@ -45,7 +45,8 @@ def _name(common_name: str) -> x509.Name:
 
 
 def make_cert(subject: str, key, *, issuer: x509.Certificate | None = None, issuer_key=None, ca: bool,
-              marker: x509.ObjectIdentifier | None = None, days: int = 365) -> x509.Certificate:
+              marker: x509.ObjectIdentifier | None = None, days: int = 365,
+              ocsp_url: str | None = None) -> x509.Certificate:
     """A certificate as a CA would issue it: `issuer`/`issuer_key` None means self-signed."""
     now = dt.datetime.now(dt.UTC)
     public = key.public_key()
@@ -66,6 +67,9 @@ def make_cert(subject: str, key, *, issuer: x509.Certificate | None = None, issu
     )
     if marker is not None:
         builder = builder.add_extension(x509.UnrecognizedExtension(marker, ASN1_NULL), critical=False)
+    if ocsp_url is not None:  # where to ask whether it was revoked, as Apple's certificates say
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]), critical=False)
     return builder.sign(issuer_key or key, hashes.SHA256())
 
 
@@ -82,15 +86,15 @@ class FakeApple:
     the forgeries the tests try."""
 
     def __init__(self, *, leaf_marker: bool = True, intermediate_marker: bool = True,
-                 intermediate_is_ca: bool = True):
+                 intermediate_is_ca: bool = True, ocsp_url: str | None = None):
         self.root_key, self.mid_key, self.leaf_key = _ec_key(), _ec_key(), _ec_key()
         self.root = make_cert("Fake Apple Root CA - G3", self.root_key, ca=True)
         self.mid = make_cert("Fake Apple Worldwide Developer Relations CA - G6", self.mid_key, issuer=self.root,
                              issuer_key=self.root_key, ca=intermediate_is_ca,
-                             marker=APPLE_INTERMEDIATE_OID if intermediate_marker else None)
+                             marker=APPLE_INTERMEDIATE_OID if intermediate_marker else None, ocsp_url=ocsp_url)
         self.leaf = make_cert("Fake Prod ECC Mac App Store and iTunes Store Receipt Signing", self.leaf_key,
                               issuer=self.mid, issuer_key=self.mid_key, ca=False,
-                              marker=APPLE_LEAF_OID if leaf_marker else None)
+                              marker=APPLE_LEAF_OID if leaf_marker else None, ocsp_url=ocsp_url)
         self.chain = [self.leaf, self.mid, self.root]
         self.signer = self.leaf_key
 
