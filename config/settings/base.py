@@ -191,5 +191,10 @@ REFUNDDESK_GOOGLE_PUSH_TOKEN = env_str("REFUNDDESK_GOOGLE_PUSH_TOKEN", "")
 REFUNDDESK_MERCHANT_WEBHOOK_URL = env_str("REFUNDDESK_MERCHANT_WEBHOOK_URL", "")
 REFUNDDESK_MERCHANT_WEBHOOK_SECRET = env_str("REFUNDDESK_MERCHANT_WEBHOOK_SECRET", "change-me")
 REFUNDDESK_RECONCILE_SECONDS = env_int("REFUNDDESK_RECONCILE_SECONDS", 60)
+# Charges with refund activity in the last N days (a refund made or settled, a request submitted) are listed
+# at their gateway every REFUNDDESK_RECONCILE_CHARGES_SECONDS, so a missed webhook (a refund made in the
+# gateway's dashboard, a refund that failed after succeeding) is caught.
+REFUNDDESK_RECONCILE_RECENT_DAYS = env_int("REFUNDDESK_RECONCILE_RECENT_DAYS", 30)
+REFUNDDESK_RECONCILE_CHARGES_SECONDS = env_int("REFUNDDESK_RECONCILE_CHARGES_SECONDS", 3600)
 # How long one worker may talk to a gateway about a refund before another may try (longer than any timeout).
 REFUNDDESK_REFUND_LEASE_SECONDS = env_int("REFUNDDESK_REFUND_LEASE_SECONDS", 120)

@@ -51,6 +51,7 @@ STAFF_LABELS = {
     "refund_succeed": _("Refund paid"),
     "refund_fail": _("Refund failed"),
     "refund_retry": _("Refund retried"),
+    "refund_reverse": _("Refund returned by the bank after it was paid"),
     "mediation": _("Mediation recorded"),
     "internal_note": _("Internal note"),
     "assign": _("Assigned"),

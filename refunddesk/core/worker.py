@@ -10,6 +10,7 @@ import socket
 import threading
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
@@ -52,11 +53,13 @@ def tasks_requeue_orphans(*, now: dt.datetime | None = None) -> int:
 
 def maintenance_loop(*, worker_id: str, stop: threading.Event) -> None:
     """Heartbeat every few seconds; re-queue orphans, reconcile refunds and fill the deadlines a changed
-    holiday calendar now allows, every REFUNDDESK_RECONCILE_SECONDS."""
-    from refunddesk.payments.services import refunds_reconcile
+    holiday calendar now allows, every REFUNDDESK_RECONCILE_SECONDS; queue the reconciliation of charges
+    with recent refund activity every REFUNDDESK_RECONCILE_CHARGES_SECONDS."""
+    from refunddesk.payments.services import charges_reconcile_enqueue, refunds_reconcile
     from refunddesk.refunds.services import deadlines_fill_on_calendar_change
 
     last_reconcile = 0.0
+    last_charges = 0.0
     calendar_seen = None
     import time
 
@@ -69,6 +72,12 @@ def maintenance_loop(*, worker_id: str, stop: threading.Event) -> None:
                 tasks_requeue_orphans()
                 refunds_reconcile()
                 calendar_seen = deadlines_fill_on_calendar_change(seen=calendar_seen)
+            every = settings.REFUNDDESK_RECONCILE_CHARGES_SECONDS
+            if time.monotonic() - last_charges >= every:
+                last_charges = time.monotonic()
+                # one worker per period queues it (the cache is shared by every process)
+                if cache.add("refunddesk:charges-reconcile", worker_id, timeout=max(every - HEARTBEAT_EVERY, 1)):
+                    charges_reconcile_enqueue()
         except Exception:  # keep the loop alive; the error is in the log
             log.exception("worker maintenance failed")
         stop.wait(HEARTBEAT_EVERY)

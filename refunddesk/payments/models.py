@@ -57,6 +57,11 @@ class Refund(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     marked_paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="+")
+    # set when a refund that had succeeded failed at the gateway afterwards (the bank returned the money)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    # what the gateway says that refunddesk does not hold (no money was moved for it): finance looks at it
+    disagreement = models.TextField(blank=True)
+    disagreement_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

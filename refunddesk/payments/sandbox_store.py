@@ -40,3 +40,6 @@ class DatabaseSandboxStore:
     def total_for_charge(self, charge_ref: str) -> int:
         charge = SandboxCharge.objects.filter(charge_ref=charge_ref).first()
         return charge.refunded_minor if charge else 0
+
+    def for_charge(self, charge_ref: str) -> list[dict[str, Any]]:
+        return [dict(row.record) for row in SandboxRecord.objects.filter(charge_ref=charge_ref).order_by("pk")]

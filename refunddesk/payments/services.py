@@ -13,16 +13,26 @@ leaves a state the next run or `refunddesk reconcile` can finish):
 
 A refund that is `submitted` is never sent blind: it is first looked up at the gateway
 (`fetch`); only a gateway that has never seen the key gets the command again.
+
+No gateway state is final just because we saw it once (DESIGN.md, rules for money 2): what the
+gateway says *now* (an answer to `fetch` or `list_refunds`: "authoritative") may move even a final
+refund: succeeded -> failed is a reversal (the order's refunded amount goes back down, the request
+shows it, the customer is told, finance sees it), failed -> succeeded a late success. A webhook's
+payload may be stale or out of order, so when it contradicts a final state the gateway is asked again
+(`refund_recheck` task) instead of being believed. Refunds made outside refunddesk are found by
+listing the charge's refunds (`charge_reconcile`), on a charge summary webhook and periodically for
+charges with recent activity.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +41,15 @@ from refunddesk.core import roles
 from refunddesk.core.errors import ConfigurationError, Conflict, NotFound, PermissionDenied, ValidationError
 from refunddesk.core.faults import crash_point
 from refunddesk.core.money import Money
-from refunddesk.payments.gateways.base import FAILED, PENDING, SUCCEEDED, GatewayResult, RefundCommand
+from refunddesk.payments.gateways.base import (
+    ABNORMAL,
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    GatewayResult,
+    RefundCommand,
+    RefundQuery,
+)
 from refunddesk.payments.models import FINAL, RESERVING, Origin, Refund, RefundStatus
 from refunddesk.payments.registry import gateway_for
 
@@ -39,6 +57,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 CHECK_AFTER = dt.timedelta(seconds=5)
+#: How often an abnormal refund (waiting for the merchant at the gateway) is looked at again.
+ABNORMAL_CHECK_AFTER = dt.timedelta(hours=1)
 STORE_GATEWAYS = ("app_store", "google_play")
 
 
@@ -104,11 +124,14 @@ def _command(refund: Refund) -> RefundCommand:
 
 
 @transaction.atomic
-def refund_claim_attempt(*, refund_id: int, now: dt.datetime) -> tuple[Refund, str]:
-    """Step 2. Returns (refund, what to do): 'send', 'fetch' or 'done'."""
+def refund_claim_attempt(*, refund_id: int, now: dt.datetime, recheck: bool = False) -> tuple[Refund, str]:
+    """Step 2. Returns (refund, what to do): 'send', 'fetch', 'busy' or 'done'. With `recheck` a final
+    refund is looked up too (what the gateway holds now may have moved: a reversal)."""
     refund = Refund.objects.select_for_update(of=("self",)).select_related("order").get(pk=refund_id)
-    if refund.final or refund.gateway == "manual":
+    if refund.gateway == "manual" or (refund.final and not recheck):
         return refund, "done"
+    if refund.final:
+        return refund, "fetch"
     clock = timezone.now()
     if refund.lease_until and refund.lease_until > clock:
         return refund, "busy"  # another worker is talking to the gateway about it right now
@@ -125,23 +148,105 @@ def refund_claim_attempt(*, refund_id: int, now: dt.datetime) -> tuple[Refund, s
 
 
 @transaction.atomic
-def refund_apply_result(*, refund_id: int, result: GatewayResult, now: dt.datetime) -> Refund:
-    """Step 4: apply what the gateway says. Final states never move; amounts must agree."""
+def refund_apply_result(*, refund_id: int, result: GatewayResult, now: dt.datetime,
+                        authoritative: bool = True) -> Refund:
+    """Step 4: apply what the gateway says about one refund, under the refund's row lock.
+
+    `authoritative`: `result` is the gateway's answer now (`fetch`, `list_refunds`, the answer to the
+    refund call). Otherwise it came in a webhook payload, which may be stale or out of order: it moves
+    a refund forward, but where it contradicts a final state the gateway is asked again (a
+    `refund_recheck` task is queued) instead. Moves of a final refund (authoritative only):
+    succeeded -> failed/abnormal is a reversal, failed -> succeeded a late success. An answer about an
+    earlier attempt of this refund (another idempotency key) or with another amount changes no money
+    and is put in front of finance as a disagreement."""
     refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund_id)
-    if refund.final:
+    if result.idempotency_key and result.idempotency_key != refund.idempotency_key:
+        if result.status == SUCCEEDED:
+            _disagree(refund, f"an earlier attempt ({result.idempotency_key}) succeeded at the gateway: "
+                              f"{result.amount} under {result.gateway_ref}", now)
         return refund
     if result.amount.minor != refund.amount_minor or result.amount.currency != refund.currency:
-        return _needs_attention(refund, f"the gateway reports {result.amount} for a refund of {refund.amount}", now)
+        text = f"the gateway reports {result.amount} for a refund of {refund.amount}"
+        return _disagree(refund, text, now) if refund.final else _needs_attention(refund, text, now)
+    if refund.final:
+        moves = (refund.status == RefundStatus.SUCCEEDED and result.status in (FAILED, ABNORMAL)) or (
+            refund.status == RefundStatus.FAILED and result.status == SUCCEEDED)
+        if not moves:
+            return refund
+        if not authoritative:
+            _recheck_enqueue(refund)
+            return refund
+        if refund.status == RefundStatus.SUCCEEDED:
+            return _reverse(refund, result, now)
+        return _late_success(refund, result, now)
     if result.gateway_ref:
         refund.gateway_ref = result.gateway_ref
     if result.status == SUCCEEDED:
         return _succeed(refund, now=now)
     if result.status == FAILED:
         return _fail(refund, reason=result.failure_reason or "the gateway failed the refund", now=now)
+    if result.status == ABNORMAL:
+        refund.status = RefundStatus.NEEDS_ATTENTION
+        refund.last_error = result.failure_reason or "the gateway could not deliver the refund"
+        refund.next_check_at = now + ABNORMAL_CHECK_AFTER  # it may still succeed once the merchant acts
+        _save(refund, ["status", "gateway_ref", "last_error", "next_check_at"])
+        return refund
     refund.status = RefundStatus.SUBMITTED
     refund.next_check_at = now + CHECK_AFTER
     _save(refund, ["status", "gateway_ref", "next_check_at"])
     return refund
+
+
+def _recheck_enqueue(refund: Refund) -> None:
+    from refunddesk.payments.tasks import refund_recheck
+
+    refund_recheck.enqueue(refund_id=refund.pk)
+
+
+def _disagree(refund: Refund, text: str, now: dt.datetime) -> Refund:
+    """Record what the gateway says that refunddesk does not hold (no money moves): finance sees it."""
+    refund.disagreement = text[:2000]
+    refund.disagreement_at = now
+    refund.save(update_fields=["disagreement", "disagreement_at"])
+    log.error("refund %s: disagreement with the gateway: %s", refund.idempotency_key, text)
+    return refund
+
+
+def _reverse(refund: Refund, result: GatewayResult, now: dt.datetime) -> Refund:
+    """A refund that had succeeded failed at the gateway (the bank returned it): the money is not with the
+    customer after all. The order's refunded amount goes back down; the request and the customer are told;
+    finance sees it (failed, or needing attention while the gateway still waits for the merchant)."""
+    from refunddesk.refunds.services import refund_reversed_notify
+
+    reason = result.failure_reason or "the gateway reports it failed"
+    Order.objects.filter(pk=refund.order_id).update(refunded_minor=F("refunded_minor") - refund.amount_minor)
+    refund.reversed_at = now
+    refund.failure_reason = _("Reversed after it had succeeded: %(reason)s") % {"reason": reason}
+    if result.status == ABNORMAL:
+        refund.status = RefundStatus.NEEDS_ATTENTION
+        refund.last_error = reason
+        refund.next_check_at = now + ABNORMAL_CHECK_AFTER
+    else:
+        refund.status = RefundStatus.FAILED
+        refund.next_check_at = None
+    _save(refund)
+    log.error("refund %s reversed by %s after succeeding: %s", refund.idempotency_key, refund.gateway, reason)
+    if refund.request_id:
+        refund_reversed_notify(request=refund.request, refund=refund, reason=reason, now=now)
+    return refund
+
+
+def _late_success(refund: Refund, result: GatewayResult, now: dt.datetime) -> Refund:
+    """A refund we hold as failed succeeded at the gateway after all: the money did go back."""
+    order = Order.objects.select_for_update().get(pk=refund.order_id)
+    if max(_reserved_minor(order, exclude_pk=refund.pk), order.refunded_minor) + refund.amount_minor \
+            > order.amount_minor:
+        return _disagree(refund, f"the gateway reports this failed refund as succeeded ({result.amount}), which "
+                                 "would be more than was paid on the order", now)
+    refund.failure_reason = ""
+    if result.gateway_ref:
+        refund.gateway_ref = result.gateway_ref
+    return _succeed(refund, now=now)
 
 
 def _save(refund: Refund, fields: list[str] | None = None) -> None:
@@ -180,6 +285,11 @@ def _succeed(refund: Refund, *, now: dt.datetime, user=None, note: str = "") -> 
     from refunddesk.notify.webhooks import service_terminate_enqueue
     from refunddesk.refunds.services import refund_succeeded_notify
 
+    order = Order.objects.select_for_update().get(pk=refund.order_id)
+    if order.refunded_minor + refund.amount_minor > order.amount_minor:
+        # never book more than was paid (the order's check constraint would refuse it anyway)
+        return _needs_attention(refund, f"the gateway reports {refund.amount} refunded, but only "
+                                        f"{order.refundable_remaining} is left on order {order.external_id}", now)
     refund.status = RefundStatus.SUCCEEDED
     refund.settled_at = now
     refund.next_check_at = None
@@ -278,8 +388,13 @@ def refund_mark_paid(*, refund_id: int, user, reference: str, now: dt.datetime |
     refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").filter(pk=refund_id).first()
     if refund is None:
         raise NotFound(_("There is no such refund."))
-    if refund.final:
+    if refund.status == RefundStatus.SUCCEEDED:
         raise Conflict(_("This refund is already %(status)s.") % {"status": refund.get_status_display()})
+    if refund.origin != Origin.REFUNDDESK:
+        raise Conflict(_("This refund was made outside refunddesk; settle it where it was made."))
+    if refund.status == RefundStatus.FAILED:  # paid by other means after the gateway failed it
+        refund_reserve(order=Order.objects.select_for_update().get(pk=refund.order_id), amount=refund.amount)
+        refund.failure_reason = ""
     refund.gateway_ref = reference
     refund.marked_paid_by = user
     return _succeed(refund, now=now, user=user, note=reference)
@@ -297,18 +412,56 @@ def refund_retry(*, refund_id: int, user, now: dt.datetime | None = None) -> Ref
     refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund_id)
     if refund.status == RefundStatus.SUCCEEDED:
         raise Conflict(_("This refund has already succeeded."))
+    if refund.origin != Origin.REFUNDDESK:
+        raise Conflict(_("This refund was made outside refunddesk; settle it where it was made."))
     order = Order.objects.select_for_update().get(pk=refund.order_id)
     if refund.status == RefundStatus.FAILED:
         refund_reserve(order=order, amount=refund.amount)
         if refund.request_id:
-            refund_request_refund_moved(req=refund.request, action="refund_retry", user=user, now=now)
+            refund_request_refund_moved(req=refund.request, action="refund_retry", user=user, now=now,
+                                        data={"previous_key": refund.idempotency_key})
+        # The gateway holds the failed attempt under the old key and would answer it again (Stripe keeps
+        # an idempotent result for 24 hours, a failed refund for ever): a failed refund is final at the
+        # gateway, so a new attempt gets a new key. Never for pending or ambiguous ones.
+        refund.idempotency_key = next_attempt_key(refund.idempotency_key)
+        refund.gateway_ref = ""
         refund.status = RefundStatus.PENDING
         refund.failure_reason = ""
         refund.settled_at = None
+        refund.reversed_at = None
     refund.next_check_at = now
     refund.save()
     refund_execute.enqueue(refund_id=refund.pk)
     return refund
+
+
+def attempt_base(key: str) -> str:
+    """The key of a refund's first attempt: 'rd-ABC-3' -> 'rd-ABC' ('rd-ABC' -> 'rd-ABC')."""
+    head, sep, tail = key.rpartition("-")
+    return head if sep and tail.isdigit() and head.startswith("rd-") else key
+
+
+def next_attempt_key(key: str) -> str:
+    """The idempotency key of the next attempt after a failed one: 'rd-ABC' -> 'rd-ABC-2' -> 'rd-ABC-3'."""
+    base = attempt_base(key)
+    n = int(key[len(base) + 1:]) if key != base else 1
+    return f"{base}-{n + 1}"
+
+
+def refund_find(*, gateway: str, idempotency_key: str | None, gateway_ref: str | None) -> Refund | None:
+    """Our refund that a gateway's word is about: by key (that of any attempt), else by gateway reference."""
+    if idempotency_key:
+        refund = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if refund is None:
+            base = attempt_base(idempotency_key)
+            refund = (Refund.objects.filter(idempotency_key=base).first()
+                      or Refund.objects.filter(idempotency_key__startswith=f"{base}-").first()
+                      if base.startswith("rd-") else None)
+        if refund is not None:
+            return refund
+    if gateway_ref:
+        return Refund.objects.filter(gateway=gateway, gateway_ref=gateway_ref).first()
+    return None
 
 
 def refund_record_external(*, gateway: str, charge_ref: str, gateway_ref: str, amount: Money,
@@ -343,23 +496,46 @@ def refund_record_external(*, gateway: str, charge_ref: str, gateway_ref: str, a
         return refund
 
 
+def refund_external_lookup(*, gateway_id: str, idempotency_key: str, gateway_ref: str,
+                           charge_refs: list[str]) -> Refund | None:
+    """A refund we did not make, notified without its own amount (Alipay gives only the trade's total
+    refunded): ask the gateway about that refund by its number, as for our own, and record the amount it
+    answers. None when no order of ours holds the charge or the gateway does not hold it as succeeded.
+    Raises the gateway's Retryable (the task tries again)."""
+    order = Order.objects.filter(gateway=gateway_id, gateway_charge_ref__in=charge_refs).first()
+    if order is None:
+        return None
+    query = RefundQuery(idempotency_key=idempotency_key, charge_ref=order.gateway_charge_ref,
+                        amount=order.amount, order_total=order.amount, gateway_ref=gateway_ref)
+    result = gateway_for(gateway_id).fetch(query)
+    if result is None or result.status != SUCCEEDED:
+        return None
+    return refund_record_external(gateway=gateway_id, charge_ref=order.gateway_charge_ref, gateway_ref=gateway_ref,
+                                  amount=result.amount)
+
+
 __all__ = ["PENDING", "MAX_ATTEMPTS", "gateway_for"]
 
 
 # --- execution (called by the worker task and by reconciliation) -----------------
 
 
-def refund_execute_once(*, refund_id: int, now: dt.datetime | None = None) -> Refund:
+def refund_execute_once(*, refund_id: int, now: dt.datetime | None = None, recheck: bool = False) -> Refund:
     """Send (or look up) the refund and apply the answer. Never sends a key the gateway already holds:
-    a refund that may have gone out is looked up first, and sent again only if the gateway never saw it."""
+    a refund that may have gone out is looked up first, and sent again only if the gateway never saw it.
+
+    `recheck`: look a final refund up too and apply what the gateway holds now (a reversal, a late
+    success; a succeeded refund the gateway does not know becomes a disagreement for finance)."""
     from refunddesk.payments.gateways.errors import Ambiguous, Declined, GatewayConfigError, Retryable
 
     now = now or timezone.now()
     crash_point("after_claim")
     for _attempt in range(2):  # a lookup that finds nothing may be followed by one send
-        refund, todo = refund_claim_attempt(refund_id=refund_id, now=now)
+        refund, todo = refund_claim_attempt(refund_id=refund_id, now=now, recheck=recheck)
         if todo in ("done", "busy"):
             return refund
+        if refund.final:
+            return _recheck_final(refund, now=now)
         crash_point("after_key_stored" if todo == "send" else "before_fetch")
         try:
             gateway = gateway_for(refund.gateway)
@@ -389,6 +565,30 @@ def refund_execute_once(*, refund_id: int, now: dt.datetime | None = None) -> Re
     return Refund.objects.get(pk=refund_id)
 
 
+def _recheck_final(refund: Refund, *, now: dt.datetime) -> Refund:
+    """What the gateway holds now about a refund we hold as final; applied as authoritative."""
+    from refunddesk.payments.gateways.errors import GatewayError
+
+    try:
+        result = gateway_for(refund.gateway).fetch(_command(refund).query(refund.gateway_ref or None))
+    except (GatewayError, ValueError) as exc:
+        _release(refund.pk)
+        log.warning("refund %s: could not look it up again: %s", refund.idempotency_key, exc)
+        raise
+    if result is None:
+        with transaction.atomic():
+            locked = Refund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
+            _release(locked.pk)
+            if locked.status == RefundStatus.SUCCEEDED and locked.origin == Origin.REFUNDDESK:
+                return _disagree(locked, "the gateway does not know this refund, which refunddesk holds as paid", now)
+            return locked
+    return refund_apply_result(refund_id=refund.pk, result=result, now=now)
+
+
+def _release(refund_id: int) -> None:
+    Refund.objects.filter(pk=refund_id).update(lease_until=None)
+
+
 def refund_follow_up(refund: Refund) -> dt.datetime | None:
     """When the worker should look at this refund again (None: nothing more to do)."""
     if refund.final or refund.status == RefundStatus.NEEDS_ATTENTION or refund.gateway == "manual":
@@ -398,12 +598,11 @@ def refund_follow_up(refund: Refund) -> dt.datetime | None:
 
 def refunds_due_for_check(*, now: dt.datetime, older_than: dt.timedelta) -> list[int]:
     """Refunds not final whose next check has come, or that nobody has touched for `older_than`."""
-    from django.db.models import Q
-
     stale = now - older_than
-    rows = Refund.objects.filter(status__in=[RefundStatus.PENDING, RefundStatus.SUBMITTED]).exclude(gateway="manual")
+    rows = Refund.objects.filter(
+        status__in=[RefundStatus.PENDING, RefundStatus.SUBMITTED, RefundStatus.NEEDS_ATTENTION]).exclude(gateway="manual")
     rows = rows.filter(
-        Q(next_check_at__lte=now)
+        Q(next_check_at__lte=now)  # needing attention: only those the gateway may still settle (abnormal)
         | Q(status=RefundStatus.SUBMITTED, submitted_at__lte=stale)  # asking is always safe
         | Q(next_check_at__isnull=True, created_at__lte=stale)  # never picked up (its job was lost)
     )
@@ -420,4 +619,102 @@ def refunds_reconcile(*, now: dt.datetime | None = None, older_than: dt.timedelt
     return settled
 
 
-__all__ += ["refund_execute_once", "refunds_reconcile", "FINAL"]
+# --- reconciling charges: what the gateway holds on a charge against what refunddesk holds -------
+
+
+@dataclass
+class ChargeReconciled:
+    """What `charge_reconcile` did for one order: refunds made outside refunddesk it recorded, refunds whose
+    state it moved (reversals included), and disagreements put in front of finance."""
+
+    order: str
+    listed: bool = True  # False: the gateway cannot list a charge's refunds; ours were looked up one by one
+    recorded: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    disagreements: list[str] = field(default_factory=list)
+
+
+def charge_reconcile(*, order_id: int, now: dt.datetime | None = None) -> ChargeReconciled:
+    """Compare every refund the gateway holds on the order's charge with ours and settle the difference.
+
+    Gateways that list a charge's refunds (Stripe, the sandbox): each listed refund is matched to ours by
+    key or gateway reference and its state applied as authoritative (a reversal, a late success); one we
+    never made that succeeded is recorded as made outside refunddesk (the gateway's dashboard); one of
+    ours that succeeded but is not listed is a disagreement. Others (Alipay, WeChat Pay): each of our
+    refunds on the order is looked up with `fetch`. Network calls happen outside any transaction; each
+    change is its own short transaction. Raises the gateway's Retryable / GatewayConfigError (the task
+    retries)."""
+    now = now or timezone.now()
+    order = Order.objects.get(pk=order_id)
+    report = ChargeReconciled(order=order.external_id)
+    if order.gateway in STORE_GATEWAYS or order.gateway == "manual" or not order.gateway_charge_ref:
+        return report
+    gateway = gateway_for(order.gateway)
+    listing = gateway.list_refunds(order.gateway_charge_ref, order.currency)
+    ours = list(Refund.objects.filter(order=order).exclude(status=RefundStatus.PENDING))
+    if listing is None:
+        report.listed = False
+        for refund in ours:
+            if refund.origin == Origin.REFUNDDESK and refund.status != RefundStatus.FAILED:
+                before = (refund.status, refund.disagreement)
+                after = refund_execute_once(refund_id=refund.pk, now=now, recheck=True)
+                _report_move(report, refund, before, after)
+        return report
+    seen: set[int] = set()
+    for result in listing:
+        refund = refund_find(gateway=order.gateway, idempotency_key=result.idempotency_key,
+                             gateway_ref=result.gateway_ref)
+        if refund is None:
+            if result.status == SUCCEEDED and result.gateway_ref:
+                made = refund_record_external(gateway=order.gateway, charge_ref=order.gateway_charge_ref,
+                                              gateway_ref=result.gateway_ref, amount=result.amount, now=now)
+                if made is not None:
+                    report.recorded.append(f"{result.gateway_ref}: {result.amount}")
+            continue  # a pending one is recorded once it succeeds; a failed one moved no money
+        if refund.order_id != order.pk:
+            continue
+        seen.add(refund.pk)
+        before = (refund.status, refund.disagreement)
+        after = refund_apply_result(refund_id=refund.pk, result=result, now=now)
+        _report_move(report, refund, before, after)
+    for refund in ours:
+        if refund.pk not in seen and refund.status == RefundStatus.SUCCEEDED and refund.gateway_ref:
+            with transaction.atomic():
+                locked = Refund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
+                if locked.status == RefundStatus.SUCCEEDED and not locked.disagreement:
+                    _disagree(locked, "the gateway lists no such refund on the charge, which refunddesk "
+                                      "holds as paid", now)
+                    report.disagreements.append(f"{refund.idempotency_key}: {locked.disagreement}")
+    return report
+
+
+def _report_move(report: ChargeReconciled, refund: Refund, before: tuple[str, str], after: Refund) -> None:
+    if after.status != before[0]:
+        report.moved.append(f"{after.idempotency_key}: {before[0]} -> {after.status}")
+    if after.disagreement and after.disagreement != before[1]:
+        report.disagreements.append(f"{after.idempotency_key}: {after.disagreement}")
+
+
+def charges_with_recent_activity(*, now: dt.datetime | None = None, days: int | None = None) -> list[int]:
+    """Orders (ids) paid through a gateway refunddesk drives whose charge saw refund activity in the last
+    `days` (default REFUNDDESK_RECONCILE_RECENT_DAYS): a refund created or settled, or a refund request
+    submitted. Their charges are reconciled periodically, so that a missed webhook is caught."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=days if days is not None else settings.REFUNDDESK_RECONCILE_RECENT_DAYS)
+    orders = (Order.objects.exclude(gateway__in=(*STORE_GATEWAYS, "manual")).exclude(gateway_charge_ref="")
+              .filter(Q(refunds__created_at__gte=since) | Q(refunds__settled_at__gte=since)
+                      | Q(refund_requests__submitted_at__gte=since)))
+    return sorted(set(orders.values_list("pk", flat=True)))
+
+
+def charges_reconcile_enqueue(*, now: dt.datetime | None = None, days: int | None = None) -> int:
+    """Queue a `charge_reconcile` task for every charge with recent activity; returns how many."""
+    from refunddesk.payments.tasks import charge_reconcile as task
+
+    ids = charges_with_recent_activity(now=now, days=days)
+    for order_id in ids:
+        task.enqueue(order_id=order_id)
+    return len(ids)
+
+
+__all__ += ["refund_execute_once", "refunds_reconcile", "charge_reconcile", "FINAL"]

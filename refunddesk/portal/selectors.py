@@ -58,6 +58,7 @@ TIMELINE_LABELS = {
     "refund_succeed": _("Refund paid"),
     "refund_fail": _("The refund failed; our finance team is on it"),
     "refund_retry": _("Refund sent again"),
+    "refund_reverse": _("The refund came back from the bank; our finance team is on it"),
     "mediation": _("Mediation recorded"),
 }
 

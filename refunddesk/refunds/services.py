@@ -589,6 +589,23 @@ def refund_failed_notify(*, request: RefundRequest, refund, reason: str, now: dt
     _email(req, "refund_failed", amount=refund.amount.format(req.language))
 
 
+def refund_reversed_notify(*, request: RefundRequest, refund, reason: str, now: dt.datetime) -> None:
+    """Payments calls this (holding the locks) when a refund the customer was told about failed at the
+    gateway afterwards: refunded -> refund_failed, so the request shows it and finance's work on it is
+    tracked; the customer is emailed. When the order already has another open request (a later partial
+    refund), the request keeps its state and gets a visible timeline entry instead (one open request per
+    order)."""
+    req = RefundRequest.objects.select_for_update().select_related("order", "customer").get(pk=request.pk)
+    data = {"reason": reason, "refund": refund.idempotency_key, "amount": str(refund.amount)}
+    other_open = RefundRequest.objects.filter(order_id=req.order_id, status__in=OPEN).exclude(pk=req.pk).exists()
+    if req.status == Status.REFUNDED and not other_open:
+        refund_request_refund_moved(req=req, action="refund_reverse", note=reason, now=now, data=data)
+    else:
+        _note(req, action="refund_reverse", actor_kind=Actor.SYSTEM, note=reason, now=now, data=data)
+    _email(req, "refund_reversed", amount=refund.amount.format(req.language),
+           sent_on=format_date(refund.settled_at, req.language))
+
+
 # --- deadlines that could not be computed -------------------------------------------------------
 
 

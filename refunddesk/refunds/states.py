@@ -83,9 +83,12 @@ MOVES: tuple[Move, ...] = (
     _m("appeal_reject", (S.APPEALED,), S.REJECTED_FINAL, (A.SUPERVISOR,), _("reject the appeal")),
     # money (driven by refund execution)
     _m("refund_start", (S.APPROVED, S.ACCEPTED), S.REFUNDING, (A.SYSTEM,), _("refund started")),
-    _m("refund_succeed", (S.REFUNDING,), S.REFUNDED, (A.SYSTEM, A.FINANCE), _("refund paid")),
+    # refund_failed -> refunded: finance paid it by other means, or the gateway reports a late success
+    _m("refund_succeed", (S.REFUNDING, S.REFUND_FAILED), S.REFUNDED, (A.SYSTEM, A.FINANCE), _("refund paid")),
     _m("refund_fail", (S.REFUNDING,), S.REFUND_FAILED, (A.SYSTEM, A.FINANCE), _("refund failed")),
     _m("refund_retry", (S.REFUND_FAILED,), S.REFUNDING, (A.FINANCE, A.SYSTEM), _("retry the refund")),
+    # the gateway failed a refund after reporting it paid (the card was closed; the bank returned it)
+    _m("refund_reverse", (S.REFUNDED,), S.REFUND_FAILED, (A.SYSTEM,), _("refund returned by the bank")),
 )
 MOVES_BY_ACTION = {m.action: m for m in MOVES}
 

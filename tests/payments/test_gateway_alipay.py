@@ -307,6 +307,7 @@ def test_a_console_refund_is_recorded_on_its_order_with_the_amount_alipay_answer
 
     from refunddesk.payments.models import Refund
     from tests.factories import OrderFactory
+    from tests.tasks import run_tasks
 
     trade = alipay_configured.add_trade(9900)
     order = OrderFactory(gateway="alipay", gateway_charge_ref=trade.out_trade_no, amount_minor=9900)
@@ -315,10 +316,13 @@ def test_a_console_refund_is_recorded_on_its_order_with_the_amount_alipay_answer
     headers, body = alipay_configured.signed_notification(later)
     response = Client().post("/webhooks/alipay/", data=body, content_type=headers["Content-Type"])
     assert response.status_code == 200
+    assert not Refund.objects.exists()  # the amount is asked of Alipay by the worker, never inside the webhook
+    run_tasks()
     refund = Refund.objects.get()
     assert (refund.origin, refund.amount_minor, refund.status) == ("gateway_dashboard", 500, "succeeded")
     order.refresh_from_db()
     assert order.refunded_minor == 500
     # the same notification again changes nothing
     Client().post("/webhooks/alipay/", data=body, content_type=headers["Content-Type"])
+    run_tasks()
     assert Refund.objects.count() == 1

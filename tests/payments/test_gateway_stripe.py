@@ -340,3 +340,79 @@ def test_webhooks_without_a_secret_are_not_configured(stripe_fake):
     assert gw.supports_webhooks is False
     with pytest.raises(GatewayConfigError):
         gw.parse_webhook({"Stripe-Signature": "t=1,v1=x"}, b"{}")
+
+
+# --- amounts in Stripe's unit (issue 13.1) -----------------------------------------------
+
+
+def test_every_currency_stripe_accepts_crosses_both_ways_exactly():
+    """Money -> Stripe's unit -> Money is the identity for every presentment currency, and so is
+    Stripe's unit -> Money -> Stripe's unit for every amount Stripe accepts in it."""
+    from refunddesk.core.money import exponent
+    from refunddesk.payments.gateways.stripe import (
+        STRIPE_CURRENCIES,
+        STRIPE_THREE_DECIMAL,
+        from_stripe_amount,
+        stripe_exponent,
+        to_stripe_amount,
+    )
+
+    assert len(STRIPE_CURRENCIES) > 130
+    for currency in sorted(STRIPE_CURRENCIES):
+        step = 10 if currency in STRIPE_THREE_DECIMAL else 1
+        for minor in (step, 7 * step, 500 * step, 123_456 * step, 10**12 * step):
+            money = Money(minor, currency)
+            sent = to_stripe_amount(money)
+            assert from_stripe_amount(sent, currency.lower()) == money, currency
+            # the same value: Stripe's unit has stripe_exponent decimals, Money's has exponent
+            assert sent * 10 ** exponent(currency) == minor * 10 ** stripe_exponent(currency), currency
+        unit = 10 ** max(stripe_exponent(currency) - exponent(currency), 0)
+        for amount in (unit * step, 3 * unit * step, 99_000 * unit * step):
+            assert to_stripe_amount(from_stripe_amount(amount, currency)) == amount, currency
+
+
+def test_the_documented_special_cases():
+    from refunddesk.payments.gateways.stripe import StripeAmountError, from_stripe_amount, to_stripe_amount
+
+    # docs.stripe.com/currencies#special-cases: "to charge 5 ISK, provide an amount value of 500"
+    assert to_stripe_amount(Money(5, "ISK")) == 500 and to_stripe_amount(Money(500, "UGX")) == 50000
+    assert from_stripe_amount(50000, "isk") == Money(500, "ISK")
+    assert to_stripe_amount(Money(500, "JPY")) == 500 and to_stripe_amount(Money(1999, "USD")) == 1999
+    assert to_stripe_amount(Money(5120, "KWD")) == 5120  # 5.120 KWD
+    with pytest.raises(StripeAmountError):
+        to_stripe_amount(Money(5124, "KWD"))  # Stripe wants the last digit 0
+    with pytest.raises(StripeAmountError):
+        from_stripe_amount(50050, "isk")  # not a whole krona: refused, never rounded
+    with pytest.raises(StripeAmountError):
+        to_stripe_amount(Money(100, "KPW"))  # not a Stripe currency
+
+
+@pytest.mark.parametrize("currency", ["isk", "ugx"])
+def test_a_refund_of_500_is_500_at_stripe_and_read_back_as_500(stripe_fake, currency):
+    charge = stripe_fake.add_charge(100_000, currency)  # 1,000 ISK / UGX in Stripe's unit
+    gw = gateway(stripe_fake)
+    result = gw.refund(command(charge, 500))  # Money(500, "ISK"): five hundred kronur
+    made = stripe_fake.refunds[result.gateway_ref]
+    assert made["amount"] == 50000  # Stripe's unit: 500.00
+    assert result.amount == Money(500, currency.upper())
+    assert gw.fetch(command(charge, 500).query(result.gateway_ref)).amount == Money(500, currency.upper())
+    [event] = gw.parse_webhook(*stripe_fake.signed_notification(result.gateway_ref))
+    assert event.amount == Money(500, currency.upper())
+    [summary] = gw.parse_webhook(*stripe_fake.signed_notification(event_type="charge.refunded", charge=charge))
+    assert summary.amount == Money(500, currency.upper())
+
+
+def test_a_currency_cldr_counts_without_decimals_is_converted_too(stripe_fake):
+    """Same kind: Lao kip has no minor unit in CLDR (Money) but two decimals in Stripe's API."""
+    charge = stripe_fake.add_charge(2_000_000, "lak")  # 20,000 LAK
+    result = gateway(stripe_fake).refund(command(charge, 15000))
+    assert stripe_fake.refunds[result.gateway_ref]["amount"] == 1_500_000
+    assert result.amount == Money(15000, "LAK")
+
+
+def test_an_amount_stripe_cannot_take_is_declined_before_anything_is_sent(stripe_fake):
+    charge = stripe_fake.add_charge(10_000, "kwd")  # 10.000 KWD
+    with pytest.raises(Declined) as caught:
+        gateway(stripe_fake).refund(command(charge, 1234))  # 1.234 KWD
+    assert caught.value.gateway_code == "amount_not_representable" and "0.010" in caught.value.reason
+    assert not [r for r in stripe_fake.server.requests if r.method == "POST"]

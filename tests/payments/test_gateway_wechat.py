@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from refunddesk.core.money import Money
-from refunddesk.payments.gateways.base import REFUND_FAILED, REFUND_SUCCEEDED, Gateway, RefundCommand
+from refunddesk.payments.gateways.base import REFUND_ABNORMAL, REFUND_SUCCEEDED, Gateway, RefundCommand
 from refunddesk.payments.gateways.errors import (
     Ambiguous,
     Declined,
@@ -95,13 +95,18 @@ def test_processing_then_success_on_fetch(make_gateway, wechat_fake):
     assert gw.fetch(command(trade, 990).query()).status == "succeeded"
 
 
-def test_abnormal_refund_is_failed_with_a_reason(make_gateway, wechat_fake):
+def test_abnormal_refund_waits_for_the_merchant_and_may_still_succeed(make_gateway, wechat_fake):
+    """ABNORMAL (the buyer's card was closed) is not final: once the merchant re-routes it in the merchant
+    platform, WeChat Pay reports SUCCESS for the same out_refund_no."""
     trade = wechat_fake.add_trade(2990)
     gw = make_gateway(wechat_fake)
     gw.refund(command(trade, 990))
     wechat_fake.complete("rf_1", "ABNORMAL")
-    failed = gw.fetch(command(trade, 990).query())
-    assert failed.status == "failed" and "ABNORMAL" in failed.failure_reason
+    abnormal = gw.fetch(command(trade, 990).query())
+    assert abnormal.status == "abnormal" and not abnormal.final and "ABNORMAL" in abnormal.failure_reason
+    assert abnormal.idempotency_key == "rf_1"
+    wechat_fake.complete("rf_1", "SUCCESS")
+    assert gw.fetch(command(trade, 990).query()).status == "succeeded"
 
 
 def test_transaction_id_prefix(make_gateway, wechat_fake):
@@ -302,12 +307,12 @@ def test_refund_success_notification(make_gateway, wechat_fake):
     assert event.raw["resource"]["user_received_account"] == "招商银行信用卡0403"
 
 
-def test_abnormal_notification_is_a_failure(make_gateway, wechat_fake):
+def test_abnormal_notification_needs_the_merchant(make_gateway, wechat_fake):
     trade = wechat_fake.add_trade(2990)
     make_gateway(wechat_fake).refund(command(trade, 990))
     refund = wechat_fake.complete("rf_1", "ABNORMAL")
     [event] = make_gateway(wechat_fake).parse_webhook(*wechat_fake.signed_notification(refund, event_type="REFUND.ABNORMAL"))
-    assert event.kind == REFUND_FAILED and "ABNORMAL" in event.failure_reason
+    assert event.kind == REFUND_ABNORMAL and "ABNORMAL" in event.failure_reason
 
 
 def test_merchant_platform_refund_shows_up_with_a_number_we_never_issued(make_gateway, wechat_fake):

@@ -81,6 +81,18 @@ CONFIG_SUB_CODES = frozenset(
 CONFIG_CODES = frozenset({"20001", "40006"})
 
 
+def to_alipay_amount(money: Money) -> str:
+    """Money -> Alipay's ``refund_amount``: a decimal string in yuan with the currency's decimals
+    ("单位为元,精确到小数点后两位": 12.30). The one place amounts go out."""
+    return str(money.amount)
+
+
+def from_alipay_amount(value: Any, currency: str) -> Money:
+    """Alipay's decimal yuan string -> Money, exactly (raises ValidationError for more decimals than the
+    currency has or a value that is not a number). The one place amounts come in."""
+    return Money.from_decimal(value, currency)
+
+
 class _Unsigned(Exception):
     """Alipay answered without a signature (gateway-level errors do): trust it only as an error."""
 
@@ -199,7 +211,7 @@ class AlipayGateway:
         if cmd.reason:
             extra["refund_reason"] = cmd.reason[:256]
         try:
-            answer = self.client.api_alipay_trade_refund(str(cmd.amount.amount), **{field: ref}, **extra)
+            answer = self.client.api_alipay_trade_refund(to_alipay_amount(cmd.amount), **{field: ref}, **extra)
         except Exception as exc:
             raise self._translate(exc, creating=True) from exc
         if answer.get("code") != "10000":
@@ -240,7 +252,7 @@ class AlipayGateway:
         if answer.get("refund_status") != "REFUND_SUCCESS":
             return None  # not received, or failed: Alipay says send it again with the same out_request_no
         try:
-            amount = Money.from_decimal(answer.get("refund_amount"), query.amount.currency)
+            amount = from_alipay_amount(answer.get("refund_amount"), query.amount.currency)
         except Exception:
             raise Retryable(f"alipay refund query answered an unreadable amount: {answer!r}"[:300], gateway=self.id)
         if answer.get("out_request_no") not in (None, query.idempotency_key):
@@ -250,7 +262,14 @@ class AlipayGateway:
             gateway_ref=self._gateway_ref(answer.get("trade_no") or ref, query.idempotency_key),
             amount=amount,
             raw=answer,
+            idempotency_key=query.idempotency_key,
         )
+
+    def list_refunds(self, charge_ref: str, currency: str) -> None:
+        """Alipay has no API listing a trade's refunds (only ``fastpay.refund.query`` by out_request_no):
+        reconciliation asks about each of our refunds with ``fetch``; refunds made in the merchant console
+        arrive as notifications."""
+        return None
 
     # --- notifications --------------------------------------------------------------
     def parse_webhook(

@@ -9,6 +9,15 @@ returns ``None`` when the gateway has no refund under that idempotency key: then
 safe to send the command again. Fetch failures raise ``Retryable`` (a read is always safe to repeat)
 or ``GatewayConfigError``.
 
+``gateway.list_refunds(charge_ref, currency)`` returns every refund the gateway holds on a charge (ours,
+made in its dashboard, succeeded, pending or failed), each with the ``idempotency_key`` it carries, or
+``None`` when the gateway has no such listing (Alipay, WeChat Pay, manual): reconciliation then asks
+about each of our refunds with ``fetch`` instead. Failures raise ``Retryable`` or ``GatewayConfigError``.
+
+No gateway state is final just because we saw it once: a refund that succeeded can fail later (Stripe:
+the card was closed; WeChat Pay: ABNORMAL, the money bounced). ``fetch`` and ``list_refunds`` always
+answer what the gateway holds *now*.
+
 ``gateway.parse_webhook(headers, body)`` verifies the signature (and, where the gateway signs a
 timestamp, its freshness) *before reading anything*, raising ``WebhookRejected``; then returns the refund
 events in the body (possibly none: a verified notification about something else).
@@ -26,25 +35,30 @@ from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from refunddesk.core.money import Money
 
-RefundStatus = Literal["pending", "succeeded", "failed"]
+RefundStatus = Literal["pending", "succeeded", "failed", "abnormal"]
 PENDING: Final = "pending"
 SUCCEEDED: Final = "succeeded"
-FAILED: Final = "failed"
-STATUSES: Final = (PENDING, SUCCEEDED, FAILED)
+FAILED: Final = "failed"  # final at the gateway: no money moved (or it came back), it will never succeed
+#: The gateway could not deliver the money and waits for the merchant to act in its own console (WeChat
+#: Pay ABNORMAL: the buyer's card was closed; the merchant re-routes it). Not final: it may still succeed.
+ABNORMAL: Final = "abnormal"
+STATUSES: Final = (PENDING, SUCCEEDED, FAILED, ABNORMAL)
 
 # Webhook event kinds.
 REFUND_PENDING: Final = "refund.pending"
 REFUND_SUCCEEDED: Final = "refund.succeeded"
 REFUND_FAILED: Final = "refund.failed"
+REFUND_ABNORMAL: Final = "refund.abnormal"
 #: A summary about a charge (Stripe ``charge.refunded``): ``amount`` is the total refunded on the charge
 #: so far, ``gateway_ref`` is None. Reconcile the charge's refunds with ``fetch``.
 CHARGE_REFUNDED: Final = "charge.refunded"
-EVENT_KINDS: Final = (REFUND_PENDING, REFUND_SUCCEEDED, REFUND_FAILED, CHARGE_REFUNDED)
+EVENT_KINDS: Final = (REFUND_PENDING, REFUND_SUCCEEDED, REFUND_FAILED, REFUND_ABNORMAL, CHARGE_REFUNDED)
 
 KIND_FOR_STATUS: Final[dict[str, str]] = {
     PENDING: REFUND_PENDING,
     SUCCEEDED: REFUND_SUCCEEDED,
     FAILED: REFUND_FAILED,
+    ABNORMAL: REFUND_ABNORMAL,
 }
 
 # What all three real gateways accept as a refund number / idempotency key:
@@ -121,13 +135,18 @@ class RefundQuery:
 
 @dataclass(frozen=True, slots=True)
 class GatewayResult:
-    """What the gateway says about one refund. ``raw`` is JSON-safe and holds no secrets."""
+    """What the gateway says about one refund. ``raw`` is JSON-safe and holds no secrets.
+
+    ``idempotency_key`` is the merchant-side refund number the gateway holds for it, where the answer
+    names one (Stripe metadata, Alipay out_request_no, WeChat out_refund_no): None for a refund made in
+    the gateway's dashboard, and where the answer does not say."""
 
     status: RefundStatus
     gateway_ref: str | None
     amount: Money
     raw: dict[str, Any] = field(default_factory=dict)
     failure_reason: str | None = None
+    idempotency_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -137,7 +156,8 @@ class GatewayResult:
 
     @property
     def final(self) -> bool:
-        return self.status != PENDING
+        """Succeeded or failed. (Succeeded can still turn into failed later: see the module docstring.)"""
+        return self.status in (SUCCEEDED, FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +199,7 @@ class WebhookEvent:
 
     @property
     def status(self) -> RefundStatus | None:
-        """pending/succeeded/failed for refund.* kinds; None for charge summaries."""
+        """pending/succeeded/failed/abnormal for refund.* kinds; None for charge summaries."""
         for status, kind in KIND_FOR_STATUS.items():
             if kind == self.kind:
                 return status  # type: ignore[return-value]
@@ -199,6 +219,10 @@ class Gateway(Protocol):
 
     def fetch(self, query: RefundQuery) -> GatewayResult | None:
         """What became of the refund with ``query.idempotency_key``; None = never seen, safe to send."""
+        ...
+
+    def list_refunds(self, charge_ref: str, currency: str) -> list[GatewayResult] | None:
+        """Every refund on the charge, as the gateway holds them now; None when it cannot list them."""
         ...
 
     def parse_webhook(

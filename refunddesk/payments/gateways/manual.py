@@ -35,6 +35,10 @@ class ManualGateway:
     def fetch(self, query: RefundQuery) -> GatewayResult | None:
         return self._pending(query.idempotency_key, query.charge_ref, query.amount)
 
+    def list_refunds(self, charge_ref: str, currency: str) -> None:
+        """Nothing to list: finance records manual refunds by hand."""
+        return None
+
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, now: datetime | None = None
     ) -> list[WebhookEvent]:

@@ -44,6 +44,10 @@ class SandboxStore(Protocol):
 
     def total_for_charge(self, charge_ref: str) -> int: ...
 
+    def for_charge(self, charge_ref: str) -> list[dict[str, Any]]:
+        """Every record claimed for ``charge_ref``."""
+        ...
+
 
 class InMemoryStore:
     """Thread-safe, per-process."""
@@ -76,6 +80,10 @@ class InMemoryStore:
     def total_for_charge(self, charge_ref: str) -> int:
         with self._lock:
             return self._by_charge.get(charge_ref, 0)
+
+    def for_charge(self, charge_ref: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._records.values() if r.get("charge_ref") == charge_ref]
 
 
 def _digits_match(minor: int, endings: Iterable[str]) -> bool:
@@ -166,6 +174,10 @@ class SandboxGateway:
         record = self.store.get(query.idempotency_key)
         return self._result(record) if record is not None else None
 
+    def list_refunds(self, charge_ref: str, currency: str) -> list[GatewayResult]:
+        """Every refund the sandbox holds on the charge, as ``fetch`` would answer each."""
+        return [self._result(record) for record in self.store.for_charge(charge_ref) if "gateway_ref" in record]
+
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, now: datetime | None = None
     ) -> list[WebhookEvent]:
@@ -201,4 +213,5 @@ class SandboxGateway:
                 "settles_after_seconds": self.delay_seconds,
             },
             failure_reason=record.get("failure_reason") if status == FAILED else None,
+            idempotency_key=record["idempotency_key"],
         )

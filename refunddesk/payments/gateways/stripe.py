@@ -1,7 +1,14 @@
 """Stripe, through the official ``stripe`` SDK (``StripeClient``, Refunds API).
 
+* Amounts: Stripe's ``amount`` is in *Stripe's* unit of the currency, which is not always the ISO 4217 /
+  CLDR minor unit that ``Money`` counts: ISK and UGX are two-decimal in Stripe's API although they have no
+  minor unit (docs.stripe.com/currencies#special-cases: "to charge 5 ISK, provide an amount value of
+  500"), and so are AFN, ALL, LAK, LBP, MMK, RSD, SOS, STD and YER, which CLDR counts without decimals.
+  Three-decimal currencies (BHD, JOD, KWD, OMR, TND) must end in 0. ``to_stripe_amount`` and
+  ``from_stripe_amount`` are the one place where amounts cross, in both directions; every currency in
+  ``STRIPE_CURRENCIES`` is walked by the tests.
 * ``refund``: ``POST /v1/refunds`` with ``payment_intent`` (``pi_...``) or ``charge`` (``ch_``/``py_``),
-  ``amount`` in minor units and ``metadata[refunddesk_refund_id]``, sent with
+  ``amount`` in Stripe's unit (above) and ``metadata[refunddesk_refund_id]``, sent with
   ``Idempotency-Key: <our key>``. ``max_network_retries=0``: the SDK never retries behind our back.
 * ``fetch``: retrieve by refund id when known, else list the charge's refunds and find the one whose
   metadata holds our key. Never creates anything.
@@ -25,7 +32,8 @@ from typing import Any
 import requests
 import stripe as stripe_sdk
 
-from refunddesk.core.money import Money
+from refunddesk.core.errors import ValidationError
+from refunddesk.core.money import Money, exponent
 
 from . import _http
 from .base import (
@@ -61,6 +69,75 @@ _STATUS = {
     "failed": FAILED,
     "canceled": FAILED,
 }
+
+
+#: Stripe's presentment currencies (docs.stripe.com/currencies, "Supported presentment currencies").
+STRIPE_CURRENCIES: frozenset[str] = frozenset(
+    "USD AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BWP BYN BZD CAD "
+    "CDF CHF CLP CNY COP CRC CVE CZK DJF DKK DOP DZD EGP ETB EUR FJD FKP GBP GEL GIP GMD GNF GTQ GYD HKD HNL "
+    "HTG HUF IDR ILS INR ISK JMD JOD JPY KES KGS KHR KMF KRW KWD KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD "
+    "MMK MNT MOP MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD "
+    "RUB RWF SAR SBD SCR SEK SGD SHP SLE SOS SRD STD SZL THB TJS TND TOP TRY TTD TWD TZS UAH UGX UYU UZS VND "
+    "VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW".split()
+)
+#: "For zero-decimal currencies, the charge and the amount are the same" (docs.stripe.com/currencies#zero-decimal).
+STRIPE_ZERO_DECIMAL: frozenset[str] = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF VND VUV XAF XOF XPF".split())
+#: Three-decimal currencies: "the least-significant (last) digit must be 0" (docs.stripe.com/currencies#three-decimal).
+STRIPE_THREE_DECIMAL: frozenset[str] = frozenset("BHD JOD KWD OMR TND".split())
+
+
+class StripeAmountError(ValueError):
+    """An amount that cannot cross between ``Money`` and Stripe's unit exactly (or an unsupported currency)."""
+
+
+def stripe_exponent(currency: str) -> int:
+    """Decimal places of Stripe's ``amount`` unit for ``currency`` (ISO code, any case): 0, 2 or 3.
+
+    Raises StripeAmountError for a currency Stripe does not accept."""
+    code = str(currency).upper()
+    if code not in STRIPE_CURRENCIES:
+        raise StripeAmountError(f"Stripe does not accept {code}")
+    return 0 if code in STRIPE_ZERO_DECIMAL else 3 if code in STRIPE_THREE_DECIMAL else 2
+
+
+def to_stripe_amount(money: Money) -> int:
+    """``Money`` (minor units of the CLDR exponent) -> Stripe's integer ``amount`` for ``money.currency``.
+
+    500 ISK -> 50000; 19.99 USD -> 1999; 500 JPY -> 500; 1.230 KWD -> 1230. Raises StripeAmountError when
+    the currency is not accepted by Stripe or the amount has no exact Stripe form (1.234 KWD: Stripe wants
+    the last digit 0)."""
+    shift = stripe_exponent(money.currency) - exponent(money.currency)
+    if shift >= 0:
+        amount = money.minor * 10**shift
+    else:
+        amount, left = divmod(money.minor, 10**-shift)
+        if left:
+            raise StripeAmountError(f"{money} has more decimals than Stripe accepts for {money.currency}")
+    if money.currency in STRIPE_THREE_DECIMAL and amount % 10:
+        raise StripeAmountError(
+            f"Stripe accepts {money.currency} amounts only in steps of 0.010 (the last digit must be 0); {money} is not"
+        )
+    return amount
+
+
+def from_stripe_amount(amount: int, currency: str) -> Money:
+    """Stripe's integer ``amount`` in ``currency`` (any case, as Stripe sends it lower-case) -> ``Money``.
+
+    The inverse of ``to_stripe_amount``: 50000 ISK -> Money(500, "ISK"). Raises StripeAmountError for an
+    unknown currency or an amount with a fraction ``Money`` cannot hold (Stripe reporting 50050 ISK)."""
+    code = str(currency).upper()
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise StripeAmountError(f"Stripe amount {amount!r} is not an integer")
+    try:
+        shift = stripe_exponent(code) - exponent(code)
+    except ValidationError as exc:
+        raise StripeAmountError(str(exc.message)) from None
+    if shift <= 0:
+        return Money(amount * 10**-shift, code)
+    minor, left = divmod(amount, 10**shift)
+    if left:
+        raise StripeAmountError(f"Stripe reports {amount} {code} (its unit), which is not a whole {code} amount")
+    return Money(minor, code)
 
 
 def charge_param(charge_ref: str) -> str:
@@ -110,9 +187,13 @@ class StripeGateway:
         metadata = {METADATA_KEY: cmd.idempotency_key}
         if cmd.reason:
             metadata[REASON_KEY] = cmd.reason[:500]
+        try:
+            amount = to_stripe_amount(cmd.amount)
+        except StripeAmountError as exc:
+            raise Declined(str(exc), gateway=self.id, gateway_code="amount_not_representable") from None
         params: dict[str, Any] = {
             charge_param(cmd.charge_ref): cmd.charge_ref,
-            "amount": cmd.amount.minor,
+            "amount": amount,
             "metadata": metadata,
         }
         try:
@@ -157,6 +238,25 @@ class StripeGateway:
             raise self._translate(exc, creating=False) from exc
         except stripe_sdk.StripeError as exc:
             raise self._translate(exc, creating=False) from exc
+
+    # --- listing ------------------------------------------------------------------
+    def list_refunds(self, charge_ref: str, currency: str) -> list[GatewayResult]:
+        """Every refund on the charge (``GET /v1/refunds?charge=`` or ``payment_intent=``, all pages),
+        newest first, with its status now and the refunddesk key its metadata carries (None: made in the
+        Dashboard). Raises Retryable / GatewayConfigError."""
+        try:
+            listing = self.client.v1.refunds.list(
+                params={charge_param(charge_ref): charge_ref, "limit": 100}  # type: ignore[arg-type]
+            )
+            return [self._result(refund) for refund in listing.auto_paging_iter()]
+        except stripe_sdk.InvalidRequestError as exc:
+            if exc.code == "resource_missing":
+                return []
+            raise for_fetch(self._translate(exc, creating=False)) from exc
+        except stripe_sdk.StripeError as exc:
+            raise for_fetch(self._translate(exc, creating=False)) from exc
+        except Ambiguous as exc:  # an unreadable refund in the list
+            raise for_fetch(exc) from exc
 
     # --- webhooks -----------------------------------------------------------------
     def parse_webhook(
@@ -248,13 +348,14 @@ class StripeGateway:
             raise Ambiguous(f"unknown Stripe refund status {data.get('status')!r}", gateway=self.id, raw=data)
         amount = _money(data.get("amount"), data.get("currency"))
         if amount is None:
-            raise Ambiguous("Stripe refund without amount/currency", gateway=self.id, raw=data)
+            raise Ambiguous("Stripe refund without a readable amount/currency", gateway=self.id, raw=data)
         return GatewayResult(
             status=status,
             gateway_ref=data.get("id"),
             amount=amount,
             raw=data,
             failure_reason=(data.get("failure_reason") or "failed") if status == FAILED else None,
+            idempotency_key=(data.get("metadata") or {}).get(METADATA_KEY),
         )
 
     def _translate(self, exc: stripe_sdk.StripeError, *, creating: bool) -> GatewayError:
@@ -299,12 +400,14 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
-def _money(minor: Any, currency: Any) -> Money | None:
-    if minor is None or not currency:
+def _money(amount: Any, currency: Any) -> Money | None:
+    """A Stripe object's ``amount`` + ``currency`` as Money (through ``from_stripe_amount``); None if absent
+    or not exact."""
+    if amount is None or not currency:
         return None
     try:
-        return Money(int(minor), str(currency).upper())
-    except Exception:
+        return from_stripe_amount(int(amount), str(currency))
+    except (StripeAmountError, TypeError, ValueError):
         return None
 
 

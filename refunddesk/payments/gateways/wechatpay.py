@@ -15,7 +15,9 @@ request body is serialised once and exactly those bytes are signed and sent.
   and ``notify_url`` (HTTPS only; WeChat refuses http). Every request carries ``Authorization: WECHATPAY2-SHA256-RSA2048 mchid=...,
   nonce_str=..., signature=..., timestamp=..., serial_no=...``; every 2xx answer's
   ``Wechatpay-Signature`` is verified with the platform public key (or certificate) named by
-  ``Wechatpay-Serial``. Status SUCCESS -> succeeded, PROCESSING -> pending, CLOSED/ABNORMAL -> failed.
+  ``Wechatpay-Serial``. Status SUCCESS -> succeeded, PROCESSING -> pending, CLOSED -> failed, ABNORMAL ->
+  abnormal (the bank refused it, e.g. a closed card: the merchant completes it in the merchant platform or
+  with the abnormal-refund API, after which WeChat reports SUCCESS for the same out_refund_no).
 * ``fetch``: ``GET /v3/refund/domestic/refunds/{out_refund_no}``; 404 RESOURCE_NOT_EXISTS -> None.
 * Errors: connect failures, 429 FREQUENCY_LIMITED, 5xx SYSTEM_ERROR -> ``Retryable`` (WeChat: retry
   with the same out_refund_no); read timeout / dropped connection / a 2xx whose signature fails ->
@@ -27,6 +29,8 @@ request body is serialised once and exactly those bytes are signed and sent.
   key named by ``Wechatpay-Serial`` (signature probes ``WECHATPAY/SIGNTEST/...`` fail, as they must),
   then the timestamp must be within ``webhook_tolerance`` (300 s) of ``now``, then ``resource`` is
   AES-256-GCM-decrypted with the APIv3 key. REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED.
+* ``list_refunds``: None. API v3 has no listing of a transaction's refunds; reconciliation asks about
+  each of our refunds with ``fetch``.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from refunddesk.core.money import Money
 
 from . import _http
 from .base import (
+    ABNORMAL,
     FAILED,
     KIND_FOR_STATUS,
     PENDING,
@@ -69,12 +74,27 @@ PRODUCTION_URL = "https://api.mch.weixin.qq.com"
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 REFUNDS_PATH = "/v3/refund/domestic/refunds"
 
-_STATUS = {"SUCCESS": SUCCEEDED, "PROCESSING": PENDING, "CLOSED": FAILED, "ABNORMAL": FAILED}
-_EVENT_STATUS = {"REFUND.SUCCESS": SUCCEEDED, "REFUND.ABNORMAL": FAILED, "REFUND.CLOSED": FAILED}
+_STATUS = {"SUCCESS": SUCCEEDED, "PROCESSING": PENDING, "CLOSED": FAILED, "ABNORMAL": ABNORMAL}
+_EVENT_STATUS = {"REFUND.SUCCESS": SUCCEEDED, "REFUND.ABNORMAL": ABNORMAL, "REFUND.CLOSED": FAILED}
 _FAILURE_TEXT = {
     "CLOSED": "WeChat Pay closed the refund",
     "ABNORMAL": "refund abnormal: the buyer's account or card cannot receive it (WeChat Pay: ABNORMAL)",
 }
+
+
+def to_wechat_amount(money: Money) -> int:
+    """Money -> WeChat Pay's ``amount.refund`` / ``amount.total``: an integer of the currency's smallest
+    unit ("币种的最小单位,只能为整数": fen for CNY), which is Money's minor unit. The one place amounts go
+    out; ``from_wechat_amount`` is the one place they come in."""
+    return money.minor
+
+
+def from_wechat_amount(value: Any, currency: str) -> Money:
+    """WeChat Pay's integer amount in the smallest unit of ``currency`` -> Money. Raises ValueError when it
+    is not an integer (WeChat never sends fractions)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"WeChat Pay amount {value!r} is not an integer")
+    return Money(int(value), str(currency))
 
 
 class _BadSignature(Exception):
@@ -161,7 +181,11 @@ class WeChatPayGateway:
         payload: dict[str, Any] = {
             field: ref,
             "out_refund_no": cmd.idempotency_key,
-            "amount": {"refund": cmd.amount.minor, "total": cmd.order_total.minor, "currency": cmd.amount.currency},
+            "amount": {
+                "refund": to_wechat_amount(cmd.amount),
+                "total": to_wechat_amount(cmd.order_total),
+                "currency": cmd.amount.currency,
+            },
         }
         if cmd.reason:
             payload["reason"] = cmd.reason[:80]
@@ -214,6 +238,10 @@ class WeChatPayGateway:
         if status == 404:
             return None
         raise self._http_error(status, data, creating=False)
+
+    def list_refunds(self, charge_ref: str, currency: str) -> None:
+        """API v3 lists no refunds by transaction: reconciliation uses ``fetch`` per refund."""
+        return None
 
     # --- notifications -----------------------------------------------------------------------
     def parse_webhook(
@@ -279,10 +307,11 @@ class WeChatPayGateway:
                 gateway_ref=refund.get("refund_id"),
                 idempotency_key=refund.get("out_refund_no"),
                 charge_ref=refund.get(self.charge_ref_field) or refund.get("out_trade_no"),
-                amount=Money(int(amount["refund"]), self.currency) if "refund" in amount else None,
+                amount=from_wechat_amount(amount["refund"], self.currency) if "refund" in amount else None,
                 occurred_at=occurred or now or datetime.now(UTC),
                 raw={"notification": {k: v for k, v in notification.items() if k != "resource"}, "resource": refund},
-                failure_reason=_FAILURE_TEXT.get(refund_status, refund_status or "failed") if status == FAILED else None,
+                failure_reason=(_FAILURE_TEXT.get(refund_status, refund_status or "failed")
+                                if status in (FAILED, ABNORMAL) else None),
                 charge_refs=tuple(
                     [str(refund[f]) for f in ("out_trade_no", "transaction_id") if refund.get(f)]
                     + [f"{f}:{refund[f]}" for f in ("out_trade_no", "transaction_id") if refund.get(f)]
@@ -340,9 +369,10 @@ class WeChatPayGateway:
         return GatewayResult(
             status=status,
             gateway_ref=data.get("refund_id"),
-            amount=Money(int(amount["refund"]), str(amount.get("currency") or self.currency)),
+            amount=from_wechat_amount(amount["refund"], str(amount.get("currency") or self.currency)),
             raw=dict(data),
-            failure_reason=_FAILURE_TEXT.get(state, state) if status == FAILED else None,
+            failure_reason=_FAILURE_TEXT.get(state, state) if status in (FAILED, ABNORMAL) else None,
+            idempotency_key=data.get("out_refund_no"),
         )
 
     def _check_currency(self, amount: Money) -> None:

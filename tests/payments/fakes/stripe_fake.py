@@ -4,6 +4,11 @@ Checks what Stripe checks: ``Authorization: Bearer <secret key>``, form-encoded 
 ``charge``/``payment_intent``, a positive integer ``amount`` no larger than what is left on the charge,
 and ``Idempotency-Key``: a repeat with the same key and the same parameters replays the first answer
 (``Idempotent-Replayed: true``), the same key with other parameters is ``400 idempotency_error``.
+
+Amounts are in Stripe's unit, as Stripe keeps them: ``add_charge(50000, "isk")`` is a charge of 500 ISK
+(ISK and UGX are two-decimal in Stripe's API and must be divisible by 100; three-decimal currencies must
+end in 0: docs.stripe.com/currencies#special-cases). A refund that fails after succeeding (a closed card)
+gives its amount back to the charge, as Stripe does (``amount_refunded`` goes down).
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from urllib.parse import parse_qsl
 from .server import Drop, FakeServer, Faults, Request, Response
 
 API_KEY = "sk_test_refunddesk_fake"
+#: Documented special cases: two-decimal in the API but "effectively zero-decimal" (amount % 100 == 0).
+WHOLE_UNITS_ONLY = {"isk", "ugx"}
+THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
 WEBHOOK_SECRET = "whsec_refunddesk_fake"
 
 
@@ -75,12 +83,24 @@ class StripeFake:
             return self._make_refund(charge, amount, {})
 
     def set_status(self, refund_id: str, status: str, failure_reason: str | None = None) -> dict[str, Any]:
+        """Move a refund as Stripe does: pending -> succeeded | failed | canceled, succeeded -> failed (the
+        bank returned it: its amount is available on the charge again). Failed and canceled are final."""
         with self.lock:
             refund = self.refunds[refund_id]
+            old = refund["status"]
+            if old in ("failed", "canceled") and status != old:
+                raise ValueError(f"Stripe never moves a {old} refund (to {status})")
             refund["status"] = status
             if failure_reason:
                 refund["failure_reason"] = failure_reason
+            if status in ("failed", "canceled") and old not in ("failed", "canceled"):
+                charge = self.charges[refund["charge"]]
+                charge.refunded -= refund["amount"]
             return refund
+
+    def succeeded_total(self, charge: Charge) -> int:
+        """What Stripe holds as refunded on the charge, in Stripe's unit (succeeded refunds only)."""
+        return sum(r["amount"] for r in self.refunds_for(charge) if r["status"] == "succeeded")
 
     def signed_notification(
         self,
@@ -176,6 +196,13 @@ class StripeFake:
                 return _error(400, "invalid_request_error", "parameter_invalid_integer", "Invalid integer", param="amount")
             if amount <= 0:
                 return _error(400, "invalid_request_error", "parameter_invalid_integer", "amount must be positive", param="amount")
+            if charge.currency in WHOLE_UNITS_ONLY and amount % 100:
+                return _error(400, "invalid_request_error", "invalid_charge_amount_no_decimal_compatible",
+                              f"Invalid amount. Currency {charge.currency.upper()} has become effectively zero-decimal "
+                              "and charged amounts must be evenly divisible by 100.", param="amount")
+            if charge.currency in THREE_DECIMAL and amount % 10:
+                return _error(400, "invalid_request_error", "amount_invalid",
+                              "Amounts in three-decimal currencies must end in 0.", param="amount")
             decline = self.faults.take_decline()
             if decline:
                 code = decline if isinstance(decline, str) else "charge_expired_for_refund"
