@@ -134,6 +134,11 @@ class RetryForm(AppForm):
     pass
 
 
+class DisagreementForm(AppForm):
+    note = forms.CharField(label=_("What you checked"), max_length=500, widget=forms.TextInput(
+        attrs={"placeholder": _("e.g. matched the gateway's report of 28 Nov")}))
+
+
 class PolicyDraftForm(AppForm):
     document = forms.CharField(label=_("Policy document (YAML)"), strip=False, required=False,
                                widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 30}))

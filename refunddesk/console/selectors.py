@@ -52,6 +52,7 @@ STAFF_LABELS = {
     "refund_fail": _("Refund failed"),
     "refund_retry": _("Refund retried"),
     "refund_reverse": _("Refund returned by the bank after it was paid"),
+    "finance_note": _("Finance note"),
     "mediation": _("Mediation recorded"),
     "internal_note": _("Internal note"),
     "assign": _("Assigned"),
@@ -236,11 +237,13 @@ def default_amount(req: RefundRequest) -> Money:
 
 
 def refunds_needing_attention(*, now: dt.datetime | None = None) -> QuerySet[Refund]:
-    """Refunds a person must look at: failed, needing attention, manual ones to pay, and any stuck for long."""
+    """Refunds a person must look at: failed (reversed after succeeding included), needing attention, manual
+    ones to pay, any stuck for long, and any the gateway disagrees about."""
     now = now or timezone.now()
     stale = now - STALE_AFTER
     return (Refund.objects.filter(
         Q(status__in=[RefundStatus.NEEDS_ATTENTION, RefundStatus.FAILED])
+        | ~Q(disagreement="")
         | Q(status=RefundStatus.PENDING, gateway="manual")
         | Q(status__in=[RefundStatus.PENDING, RefundStatus.SUBMITTED], created_at__lt=stale))
         .select_related("order", "order__customer", "request").order_by("created_at"))

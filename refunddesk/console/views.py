@@ -24,6 +24,7 @@ from refunddesk.console.forms import (
     ApproveForm,
     AskInfoForm,
     AssignForm,
+    DisagreementForm,
     HolidayScheduleForm,
     MarkPaidForm,
     MediationForm,
@@ -237,6 +238,7 @@ def _finance_page(request, *, bound=None, status=200):
     for refund in rows:
         refund.paid_form = bound.get(("paid", refund.pk)) or MarkPaidForm(prefix=f"paid-{refund.pk}")
         refund.retry_form = bound.get(("retry", refund.pk)) or RetryForm(prefix=f"retry-{refund.pk}")
+        refund.checked_form = bound.get(("checked", refund.pk)) or DisagreementForm(prefix=f"checked-{refund.pk}")
     return render(request, "console/finance.html", {"rows": rows, "section": "finance",
                                                     "stale_hours": int(selectors.STALE_AFTER.total_seconds() // 3600)},
                   status=status)
@@ -255,6 +257,8 @@ def finance_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         form = MarkPaidForm(request.POST, prefix=f"paid-{pk}")
     elif action == "retry":
         form = RetryForm(request.POST, prefix=f"retry-{pk}")
+    elif action == "checked":
+        form = DisagreementForm(request.POST, prefix=f"checked-{pk}")
     else:
         raise Http404("no such action")
     if form.is_valid():
@@ -262,6 +266,9 @@ def finance_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             if action == "paid":
                 payment_services.refund_mark_paid(refund_id=pk, user=request.user,
                                                   reference=form.cleaned_data["reference"])
+            elif action == "checked":
+                payment_services.refund_disagreement_clear(refund_id=pk, user=request.user,
+                                                           note=form.cleaned_data["note"])
             else:
                 payment_services.refund_retry(refund_id=pk, user=request.user)
         except ApplicationError as exc:
@@ -269,7 +276,8 @@ def finance_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         except Refund.DoesNotExist as exc:
             raise Http404("no such refund") from exc
         else:
-            messages.success(request, _("Recorded as paid.") if action == "paid" else _("Sent again."))
+            messages.success(request, {"paid": _("Recorded as paid."), "checked": _("Recorded as checked.")}.get(
+                action, _("Sent again.")))
             return redirect("console:finance")
     return _finance_page(request, bound={(action, pk): form})
 

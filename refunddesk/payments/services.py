@@ -221,7 +221,7 @@ def _reverse(refund: Refund, result: GatewayResult, now: dt.datetime) -> Refund:
     reason = result.failure_reason or "the gateway reports it failed"
     Order.objects.filter(pk=refund.order_id).update(refunded_minor=F("refunded_minor") - refund.amount_minor)
     refund.reversed_at = now
-    refund.failure_reason = _("Reversed after it had succeeded: %(reason)s") % {"reason": reason}
+    refund.failure_reason = f"reversed after it had succeeded: {reason}"
     if result.status == ABNORMAL:
         refund.status = RefundStatus.NEEDS_ATTENTION
         refund.last_error = reason
@@ -398,6 +398,34 @@ def refund_mark_paid(*, refund_id: int, user, reference: str, now: dt.datetime |
     refund.gateway_ref = reference
     refund.marked_paid_by = user
     return _succeed(refund, now=now, user=user, note=reference)
+
+
+@transaction.atomic
+def refund_disagreement_clear(*, refund_id: int, user, note: str, now: dt.datetime | None = None) -> Refund:
+    """Finance has looked into a disagreement with the gateway and settled it outside refunddesk: it leaves
+    the finance page. `note` (what was checked) is required; it is kept in the request's timeline (staff
+    only) when there is a request, and in the log. Raises PermissionDenied, ValidationError, NotFound."""
+    from refunddesk.refunds.services import refund_request_finance_note
+
+    now = now or timezone.now()
+    if not roles.has_role(user, roles.FINANCE):
+        raise PermissionDenied(_("Only finance can settle disagreements with the gateway."))
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError(_("Say what you checked."), field="note")
+    refund = Refund.objects.select_for_update(of=("self",)).select_related("request").filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound(_("There is no such refund."))
+    if not refund.disagreement:
+        raise Conflict(_("There is no disagreement on this refund."))
+    log.info("refund %s: disagreement %r checked by %s: %s", refund.idempotency_key, refund.disagreement,
+             user.get_username(), note)
+    if refund.request_id:
+        refund_request_finance_note(request=refund.request, user=user, now=now,
+                                    note=f"{refund.disagreement} — {note}")
+    refund.disagreement, refund.disagreement_at = "", None
+    refund.save(update_fields=["disagreement", "disagreement_at"])
+    return refund
 
 
 @transaction.atomic

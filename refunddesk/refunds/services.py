@@ -589,6 +589,12 @@ def refund_failed_notify(*, request: RefundRequest, refund, reason: str, now: dt
     _email(req, "refund_failed", amount=refund.amount.format(req.language))
 
 
+def refund_request_finance_note(*, request: RefundRequest, user, note: str, now: dt.datetime) -> TimelineEvent:
+    """A staff-only timeline entry by finance about the request's money (a disagreement checked)."""
+    return _note(request, action="finance_note", actor_kind=Actor.FINANCE, user=user, note=note, visible=False,
+                 now=now)
+
+
 def refund_reversed_notify(*, request: RefundRequest, refund, reason: str, now: dt.datetime) -> None:
     """Payments calls this (holding the locks) when a refund the customer was told about failed at the
     gateway afterwards: refunded -> refund_failed, so the request shows it and finance's work on it is

@@ -87,3 +87,41 @@ def wechat_fake(merchant_keys: KeyPair, gateway_keys: KeyPair) -> Iterator[WeCha
     fake = WeChatFake(merchant_public_pem=merchant_keys.public_pem, platform_private_key=gateway_keys.private_key)
     with serving(fake):
         yield fake
+
+
+@pytest.fixture
+def stripe_gateway(stripe_fake, settings):
+    """The fake Stripe, configured as this installation's `stripe` gateway (webhooks signed with its secret)."""
+    from refunddesk.payments import registry
+    from tests.payments.fakes.stripe_fake import API_KEY, WEBHOOK_SECRET
+
+    settings.REFUNDDESK_GATEWAYS = {
+        **settings.REFUNDDESK_GATEWAYS,
+        "stripe": {"api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET, "api_base": stripe_fake.url, "timeout": 1},
+    }
+    registry.reset()
+    yield stripe_fake
+    registry.reset()
+
+
+@contextmanager
+def database_refuses_updates(table: str):
+    """While the block runs, the database itself refuses every UPDATE of `table` with an error (a trigger),
+    as a transient failure (a serialization failure, a lost connection) would: a real database error in
+    the middle of a request, not a stand-in for the project's code."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"CREATE TRIGGER rd_injected_fault BEFORE UPDATE ON {table} "
+                           "BEGIN SELECT RAISE(ABORT, 'injected fault'); END")
+        else:
+            cursor.execute("CREATE OR REPLACE FUNCTION rd_injected_fault() RETURNS trigger AS $$ BEGIN "
+                           "RAISE EXCEPTION 'injected fault' USING ERRCODE = '40001'; END $$ LANGUAGE plpgsql")
+            cursor.execute(f"CREATE TRIGGER rd_injected_fault BEFORE UPDATE ON {table} "
+                           "FOR EACH ROW EXECUTE FUNCTION rd_injected_fault()")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER IF EXISTS rd_injected_fault{'' if connection.vendor == 'sqlite' else ' ON ' + table}")

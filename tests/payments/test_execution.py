@@ -14,27 +14,14 @@ from django.test import Client
 
 from refunddesk.notify import webhooks as outbound
 from refunddesk.notify.models import WebhookDelivery
-from refunddesk.payments import registry
 from refunddesk.payments.models import Refund, RefundStatus
 from refunddesk.payments.services import refund_execute_once, refund_mark_paid, refund_retry
 from refunddesk.refunds import services as rs
 from refunddesk.refunds.states import Status
 from tests.factories import OrderFactory
-from tests.payments.fakes.stripe_fake import API_KEY, WEBHOOK_SECRET
 from tests.tasks import run_tasks
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def stripe_gateway(stripe_fake, settings):
-    settings.REFUNDDESK_GATEWAYS = {
-        **settings.REFUNDDESK_GATEWAYS,
-        "stripe": {"api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET, "api_base": stripe_fake.url, "timeout": 1},
-    }
-    registry.reset()
-    yield stripe_fake
-    registry.reset()
 
 
 @pytest.fixture

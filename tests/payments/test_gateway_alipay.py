@@ -326,3 +326,55 @@ def test_a_console_refund_is_recorded_on_its_order_with_the_amount_alipay_answer
     Client().post("/webhooks/alipay/", data=body, content_type=headers["Content-Type"])
     run_tasks()
     assert Refund.objects.count() == 1
+
+
+# --- freshness (issue 13.11) --------------------------------------------------------------------
+
+
+def test_a_signed_notification_dated_years_ago_is_refused(make_gateway, alipay_fake):
+    from datetime import datetime, timedelta
+
+    from refunddesk.payments.gateways.alipay import CHINA
+
+    trade = alipay_fake.add_trade(2990)
+    made = alipay_fake.dashboard_refund(trade, 990)
+    gw = make_gateway(alipay_fake)
+    old = alipay_fake.signed_notification(made, sent_at=datetime.now(CHINA) - timedelta(days=3 * 365))
+    with pytest.raises(WebhookRejected, match="outside the accepted window"):
+        gw.parse_webhook(*old)
+    # Alipay re-sends an unanswered notification for about 25 hours: a retry a day later is still taken
+    retried = alipay_fake.signed_notification(made, sent_at=datetime.now(CHINA) - timedelta(hours=24, minutes=30))
+    assert gw.parse_webhook(*retried)
+
+
+def test_a_notification_dated_in_the_future_is_refused(make_gateway, alipay_fake):
+    from datetime import datetime, timedelta
+
+    from refunddesk.payments.gateways.alipay import CHINA
+
+    trade = alipay_fake.add_trade(2990)
+    made = alipay_fake.dashboard_refund(trade, 990)
+    ahead = alipay_fake.signed_notification(made, sent_at=datetime.now(CHINA) + timedelta(days=2))
+    with pytest.raises(WebhookRejected):
+        make_gateway(alipay_fake).parse_webhook(*ahead)
+
+
+@pytest.mark.django_db
+def test_an_old_notification_replayed_to_the_endpoint_records_nothing(alipay_configured):
+    from datetime import datetime, timedelta
+
+    from django.test import Client
+
+    from refunddesk.payments.gateways.alipay import CHINA
+    from refunddesk.payments.models import Refund, WebhookReceipt
+    from tests.factories import OrderFactory
+    from tests.tasks import run_tasks
+
+    trade = alipay_configured.add_trade(9900)
+    OrderFactory(gateway="alipay", gateway_charge_ref=trade.out_trade_no, amount_minor=9900)
+    made = alipay_configured.dashboard_refund(trade, 1200)
+    headers, body = alipay_configured.signed_notification(made, sent_at=datetime.now(CHINA) - timedelta(days=800))
+    response = Client().post("/webhooks/alipay/", data=body, content_type=headers["Content-Type"])
+    assert response.status_code == 400 and response.content == b"fail"
+    run_tasks()
+    assert not Refund.objects.exists() and not WebhookReceipt.objects.exists()

@@ -24,7 +24,10 @@ tell "never connected" from "sent, then no answer"). The ``timestamp`` is sent i
 * Notifications: the form-encoded async notification is verified (RSA2, Alipay public key, and our
   app_id) before anything in it is used. A refund shows up as ``refund_fee`` + ``out_biz_no`` (the
   out_request_no) + ``gmt_refund``; ``refund_fee`` is the *total* refunded on the trade, so the
-  event's ``amount`` is None. Alipay signs no timestamp: replay protection is the ``notify_id``.
+  event's ``amount`` is None. Freshness: the signed ``notify_time`` (when Alipay sent it, China time)
+  must be no older than ``webhook_tolerance`` (25 hours by default: Alipay re-sends an unanswered
+  notification for about 25 hours, at 4m, 10m, 10m, 1h, 2h, 6h, 15h) and no more than 5 minutes in the
+  future; within that window a replay is refused by its ``notify_id`` (the receipt).
 
 ``charge_ref`` is the merchant's ``out_trade_no`` by default (``charge_ref_field``); prefix it
 ``trade_no:`` to give Alipay's trade number instead.
@@ -69,6 +72,7 @@ from .errors import (
 )
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+FUTURE_SKEW = 300  # seconds a notification may be dated ahead of our clock
 PRODUCTION_URL = "https://openapi.alipay.com/gateway.do"
 SANDBOX_URL = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 
@@ -177,10 +181,12 @@ class AlipayGateway:
         timeout: _http.Timeout = 15.0,
         currency: str = "CNY",
         charge_ref_field: str = "out_trade_no",
+        webhook_tolerance: int = 25 * 3600,
         http_session: requests.Session | None = None,
         client: AliPay | None = None,
     ) -> None:
         self.id = id
+        self.webhook_tolerance = int(webhook_tolerance)
         if not app_id:
             raise GatewayConfigError("alipay needs app_id (the APPID of the merchant application)", gateway=id)
         if charge_ref_field not in ("out_trade_no", "trade_no"):
@@ -298,6 +304,16 @@ class AlipayGateway:
             raise WebhookRejected("alipay notification signature does not verify", gateway=self.id)
         if params.get("app_id") != self.app_id:
             raise WebhookRejected(f"alipay notification is for app {params.get('app_id')}", gateway=self.id)
+        sent_at = _china_time(params.get("notify_time"))
+        if sent_at is None:
+            raise WebhookRejected("alipay notification has no readable notify_time", gateway=self.id)
+        age = ((now or datetime.now(UTC)) - sent_at).total_seconds()
+        if age > self.webhook_tolerance or age < -FUTURE_SKEW:
+            raise WebhookRejected(
+                f"alipay notification sent at {params.get('notify_time')} (China time) is outside the accepted "
+                f"window ({self.webhook_tolerance // 3600} hours back, {FUTURE_SKEW // 60} minutes ahead): a replay?",
+                gateway=self.id,
+            )
 
         params.pop("sign_type", None)
         out_biz_no = params.get("out_biz_no")

@@ -61,6 +61,7 @@ class AlipayFake:
     app_id: str = APP_ID
     faults: Faults = field(default_factory=Faults)
     system_errors: int = 0  # answer the next n refunds with a signed ACQ.SYSTEM_ERROR
+    query_failures: int = 0  # answer the next n refund queries with HTTP 503 (the gateway is down)
 
     def __post_init__(self) -> None:
         self.server: FakeServer | None = None
@@ -99,10 +100,12 @@ class AlipayFake:
         *,
         key: rsa.RSAPrivateKey | None = None,
         app_id: str | None = None,
+        sent_at: datetime | None = None,
     ) -> tuple[dict[str, str], bytes]:
-        """The async notification Alipay POSTs after a refund (trade_status_sync with refund_fee)."""
+        """The async notification Alipay POSTs after a refund (trade_status_sync with refund_fee), signed;
+        ``notify_time`` is when it was sent (``sent_at``, default now)."""
         trade = refund.trade
-        now = datetime.now(CHINA)
+        now = (sent_at or datetime.now(CHINA)).astimezone(CHINA)
         params = {
             "notify_time": now.strftime("%Y-%m-%d %H:%M:%S"),
             "notify_type": "trade_status_sync",
@@ -226,6 +229,9 @@ class AlipayFake:
         }
 
     def _query(self, key: str, biz: dict[str, Any]) -> Response:
+        if self.query_failures > 0:
+            self.query_failures -= 1
+            return Response(503, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"})
         with self.lock:
             trade = self.trades.get(biz.get("trade_no") or biz.get("out_trade_no") or "")
             if trade is None:
