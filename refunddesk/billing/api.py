@@ -172,12 +172,17 @@ def put_customer(request: HttpRequest, external_id: str, payload: CustomerIn):
 
 @router.put("/plans/{external_id}", response={200: PlanOut, 201: PlanOut})
 def put_plan(request: HttpRequest, external_id: str, payload: PlanIn):
+    """The plan and its list prices (`price`/`currency`, other currencies in `prices`), in force from
+    `price_effective_from` (default now); each change is kept in the plan's price history."""
     plan, created = services.plan_upsert(external_id=external_id, **payload.dict())
     return Status(201 if created else 200, _plan_out(plan))
 
 
 @router.put("/orders/{external_id}", response={200: OrderOut, 201: OrderOut})
 def put_order(request: HttpRequest, external_id: str, payload: OrderIn):
+    """The order; `price_due` (optional) is what was due for it when bought. Once a refund exists for the
+    order or is pending on it, amount, currency, gateway and gateway_charge_ref cannot change, nor, once a
+    request was made on it, the customer: 409 naming the field."""
     order, created = services.order_upsert(data=services.OrderInput(external_id=external_id, **payload.dict()))
     return Status(201 if created else 200, _order_out(order))
 

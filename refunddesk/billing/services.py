@@ -190,6 +190,10 @@ def plan_upsert(
 
 @dataclass(frozen=True)
 class OrderInput:
+    """One order as the merchant's billing sends it (PUT /api/v1/orders/{id}, a CSV row). Amounts
+    (`amount`, `channel_fee`, `price_due`) are decimals in major units of `currency` (str, int or Decimal,
+    never float); `price_due` None: the billing does not say what was due (see order_upsert)."""
+
     external_id: str
     customer_id: str
     plan_id: str

@@ -21,8 +21,8 @@ The charge facts describe the purchase as it was (DESIGN.md, "Rules for money", 
   its amount. A different plan, a different currency or a different amount is no duplicate:
   two plans are two purchases (an upgrade, a gift), and amounts in two currencies cannot be
   compared without a rate the desk does not have. A customer who thinks otherwise says so
-  (reason duplicate_charge) and the policy sends it to a person. A charge and a duplicate of it
-  are never both erroneous: erroneous is false where duplicate is true.
+  (reason duplicate_charge) and the policy sends it to a person. Where duplicate is true,
+  erroneous is false: a repeated charge is refunded as a duplicate, not as a wrong amount.
 """
 
 from __future__ import annotations
@@ -120,7 +120,9 @@ def facts_for_order(*, order: Order, reason: str, now: dt.datetime, submitted_at
 def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitted_at: dt.datetime | None = None,
                      plans: dict | None = None) -> dict[int, dict]:
     """The facts of a request with `reason`, submitted at `submitted_at` (default `now`) and decided at
-    `now`, for each order in `rows`, by order id. Seven queries however many orders."""
+    `now`, for each order in `rows`, by order id. Seven queries however many orders (six when the caller
+    passes `plans`, from plan_table, with their price history): the charge facts (module docstring) read
+    the plans' price history with the plans and the refunds held on earlier orders with those orders."""
     from refunddesk.refunds.models import RefundRequest
 
     if not rows:
