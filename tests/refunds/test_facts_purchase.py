@@ -306,3 +306,11 @@ def test_seven_queries_for_any_number_of_orders(published_policy, n):
     for order in orders:
         order.refresh_from_db()
         assert got[order.pk] == facts_for_order(order=order, reason="other", now=now)
+
+
+def test_the_statuses_that_hold_money_are_the_payments_own():
+    """refunds.facts names them (refunds does not import payments); they must stay the same list."""
+    from refunddesk.payments.models import RESERVING
+    from refunddesk.refunds.facts import RESERVING as FACTS_RESERVING
+
+    assert set(FACTS_RESERVING) == {str(status) for status in RESERVING}
