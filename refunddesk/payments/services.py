@@ -494,16 +494,23 @@ def refund_find(*, gateway: str, idempotency_key: str | None, gateway_ref: str |
 
 def refund_record_external(*, gateway: str, charge_ref: str, gateway_ref: str, amount: Money,
                            origin: str = Origin.GATEWAY_DASHBOARD, now: dt.datetime | None = None,
-                           other_refs: tuple[str, ...] = ()) -> Refund | None:
+                           other_refs: tuple[str, ...] = (), order: Order | None = None) -> Refund | None:
     """A refund made outside refunddesk (the gateway's dashboard, an app store): record it against its order.
 
-    `other_refs` are further names of the same charge (Stripe: the charge id and the payment intent)."""
+    `amount` in the order's currency. `order`: the order the caller already matched (the store code matches
+    renewals carefully); otherwise the order whose gateway charge reference is `charge_ref` or one of
+    `other_refs` (further names of the same charge: Stripe's charge id and payment intent). Returns None when
+    it was recorded before (same gateway reference: the check and the insert are one transaction), or no
+    order holds the charge, or the currency differs (logged). A refund of more than is left on the order is
+    recorded as needing attention and not added to the order's refunded amount."""
     now = now or timezone.now()
     refs = [r for r in (charge_ref, *other_refs) if r]
     with transaction.atomic():
         if Refund.objects.filter(gateway=gateway, gateway_ref=gateway_ref).exists():
             return None
-        order = Order.objects.select_for_update().filter(gateway=gateway, gateway_charge_ref__in=refs).first()
+        rows = Order.objects.select_for_update()
+        order = (rows.filter(pk=order.pk) if order is not None
+                 else rows.filter(gateway=gateway, gateway_charge_ref__in=refs)).first()
         if order is None:
             log.warning("%s reported refund %s for unknown charge %s; ignored", gateway, gateway_ref, charge_ref)
             return None
@@ -522,6 +529,23 @@ def refund_record_external(*, gateway: str, charge_ref: str, gateway_ref: str, a
             Order.objects.filter(pk=order.pk).update(refunded_minor=F("refunded_minor") + amount.minor,
                                                      service_ended_at=now)
         return refund
+
+
+@transaction.atomic
+def refund_record_external_reversal(*, gateway: str, gateway_ref: str, reason: str,
+                                    now: dt.datetime | None = None) -> Refund | None:
+    """A store or gateway undid a refund it had made (Apple REFUND_REVERSED: "the App Store reversed a
+    previously granted refund due to a dispute"): the recorded refund is reversed as any refund that fails
+    after succeeding (the order's refunded amount goes back down; finance sees it). Returns the refund, or
+    None when none was recorded under `gateway_ref` or it is not one that succeeded (a repeat)."""
+    refund = Refund.objects.filter(gateway=gateway, gateway_ref=gateway_ref).first()
+    if refund is None:
+        return None
+    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund.pk)
+    if refund.status != RefundStatus.SUCCEEDED:
+        return None
+    return _reverse(refund, GatewayResult(status=FAILED, gateway_ref=gateway_ref, amount=refund.amount,
+                                          failure_reason=reason), now or timezone.now())
 
 
 def refund_external_lookup(*, gateway_id: str, idempotency_key: str, gateway_ref: str,

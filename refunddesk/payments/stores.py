@@ -76,7 +76,7 @@ from refunddesk.core.errors import (
 )
 from refunddesk.core.money import Money
 from refunddesk.payments.models import Origin, Refund
-from refunddesk.payments.services import refund_record_external
+from refunddesk.payments.services import refund_record_external, refund_record_external_reversal
 
 log = logging.getLogger(__name__)
 
@@ -260,18 +260,20 @@ def apple_order_for(*, transaction_id: str, original_transaction_id: str | None)
 
 
 def apple_notification_receive(*, signed_payload: str) -> str:
-    """Record the refund an App Store Server Notification V2 of type REFUND reports; other types are
-    acknowledged and ignored. Returns a short result for the 200 answer.
+    """Record the refund an App Store Server Notification V2 of type REFUND reports, and reverse it when a
+    REFUND_REVERSED follows (Apple undid the refund); other types are acknowledged and ignored. Returns a
+    short result for the 200 answer.
 
     Raises ConfigurationError (503) when App Store verification is not configured, AuthenticationFailed (401)
     when the payload or its transaction does not verify (chain, Apple's marker OIDs, signature, bundle id,
     app Apple ID, environment), StoreUnavailable (503) when Apple's OCSP responder is unreachable,
     ValidationError (422) for a REFUND without a transaction, Conflict (409) for an ambiguous transaction.
-    Source: https://developer.apple.com/documentation/appstoreservernotifications/notificationtype (REFUND)"""
+    Source: https://developer.apple.com/documentation/appstoreservernotifications/notificationtype (REFUND,
+    REFUND_REVERSED)"""
     verifier = apple_verifier()
     notification = _apple_verified(verifier.verify_and_decode_notification, signed_payload, field="signedPayload")
     kind = notification.rawNotificationType
-    if kind != "REFUND":
+    if kind not in ("REFUND", "REFUND_REVERSED"):
         return f"{kind}: nothing to record"
     signed_info = notification.data.signedTransactionInfo if notification.data else None
     if not signed_info:
@@ -280,6 +282,13 @@ def apple_notification_receive(*, signed_payload: str) -> str:
     info = _apple_verified(verifier.verify_and_decode_signed_transaction, signed_info, field="signedTransactionInfo")
     if not info.transactionId:
         raise ValidationError("the refunded transaction has no transactionId.", field="transactionId")
+    if kind == "REFUND_REVERSED":
+        # Apple undid a refund it had granted (a dispute decided for the developer): the money is the
+        # merchant's again, so the refund we recorded is reversed like any refund that fails after succeeding.
+        reversed_refund = refund_record_external_reversal(
+            gateway="app_store", gateway_ref=f"apple-{info.transactionId}",
+            reason="the App Store reversed the refund it had granted (REFUND_REVERSED)")
+        return "refund reversed" if reversed_refund else "no refund of that transaction to reverse; logged"
     order = apple_order_for(transaction_id=info.transactionId, original_transaction_id=info.originalTransactionId)
     if order is None:
         log.warning("App Store refund of transaction %s (original %s): no order of ours; ignored",
@@ -297,7 +306,7 @@ def _record(*, order: Order, gateway: str, gateway_ref: str, amount: Money) -> s
         log.warning("%s refund %s on order %s: nothing left to refund; ignored", gateway, gateway_ref, order)
         return f"nothing left to refund on order {order.external_id}; logged"
     recorded = refund_record_external(gateway=gateway, charge_ref=order.gateway_charge_ref,
-                                      gateway_ref=gateway_ref, amount=amount, origin=Origin.STORE)
+                                      gateway_ref=gateway_ref, amount=amount, origin=Origin.STORE, order=order)
     return "recorded" if recorded else "already recorded"
 
 

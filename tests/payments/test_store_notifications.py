@@ -522,3 +522,30 @@ def test_a_push_is_answered_503_when_google_certificates_cannot_be_fetched(googl
         settings.REFUNDDESK_GOOGLE_OIDC_CERTS_URL = f"http://127.0.0.1:{unused.getsockname()[1]}/oauth2/v1/certs"
     refused(post(GOOGLE_URL, push({"orderId": "GPA.1"}), Authorization=f"Bearer {token}"), 503, "certificates")
     assert not Refund.objects.exists()
+
+
+def test_a_refund_the_app_store_reverses_is_taken_off_the_order(apple, settings):
+    """Issue 13.2, the App Store's own way: REFUND_REVERSED (a refund undone after a dispute) is a refund that
+    failed after succeeding. Before, it was acknowledged and ignored: the order kept the money as refunded."""
+    from django.test import Client as WebClient
+
+    from tests.factories import UserFactory
+
+    order = apple_order("2000000812345999")
+    assert post(APPLE_URL, {"signedPayload": apple.refund("2000000812345999")}).json()["result"] == "recorded"
+    reversal = apple.notification(apple.transaction("2000000812345999"), kind="REFUND_REVERSED")
+    answers = [post(APPLE_URL, {"signedPayload": reversal}) for _ in range(2)]  # Apple delivers again
+    assert [a.json()["result"] for a in answers] == ["refund reversed", "no refund of that transaction to reverse; logged"]
+    order.refresh_from_db()
+    assert order.refunded_minor == 0
+    refund = Refund.objects.get()
+    assert refund.status == "failed" and refund.reversed_at is not None
+    from django.contrib.auth.models import Group
+
+    from refunddesk.core import roles
+
+    finance = UserFactory(username="fin", is_staff=True)
+    finance.groups.set(Group.objects.filter(name=roles.FINANCE))
+    client = WebClient()
+    client.force_login(finance)
+    assert refund.idempotency_key in client.get("/console/finance/").content.decode()
