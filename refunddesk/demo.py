@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from refunddesk.billing.models import Customer, Order, Plan, SupportContact, UsageRecord
+from refunddesk.billing.models import Customer, Order, Plan, PlanPrice, SupportContact, UsageRecord
 from refunddesk.core import roles
 from refunddesk.core.models import ApiKey, User
 
@@ -101,6 +101,12 @@ def demo_load(*, customers: int = 300, seed: int = 2026) -> dict[str, int]:
         external_id="demo-vpn-12m-promo", name="VPN Yearly, Double-11 offer / 双十一年付特价", period_days=365,
         refund_window_days=7, trial_hours=0, refundable=False, price_minor=16800, currency="CNY",
     )
+    # the list prices have been the same for the demo's whole history (the facts compare each order with
+    # the plan's price when it was bought)
+    PlanPrice.objects.bulk_create(
+        PlanPrice(plan=plan, currency=plan.currency, price_minor=plan.price_minor,
+                  effective_from=now - dt.timedelta(days=3 * 365))
+        for plan in [*plans, promo_plan])
 
     customer_hash = make_password(CUSTOMER_PASSWORD)
     users, customer_rows = [], []
