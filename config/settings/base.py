@@ -16,7 +16,10 @@ SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me-in-productio
 DEBUG = env_bool("DEBUG", True)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# The address customers and gateways reach this server at, used in emails' links and notify URLs. By default
+# the port it serves on (PORT, as `make run` and `refunddesk serve` use); behind a proxy set it to the public
+# address, e.g. https://refunds.example.com (no path). The start-up check refunddesk.E010.. refuses bad values.
+SITE_URL = env_str("SITE_URL", "").strip().rstrip("/") or f"http://127.0.0.1:{env_int('PORT', 8000)}"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -29,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "refunddesk.core",
     "refunddesk.billing",
     "refunddesk.policies",
@@ -50,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into refunddesk's lockout answer
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -91,6 +96,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 LOGIN_URL = "/accounts/login/"
+# django-axes counts failed sign-ins (page and POST /api/v1/auth/token) per account and per client address,
+# failures only, and refuses further attempts for a while once either reaches the limit.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("REFUNDDESK_SIGN_IN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = env_int("REFUNDDESK_SIGN_IN_LOCKOUT_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
+AXES_RESET_ON_SUCCESS = False  # a success never wipes the failures counted against an address
+AXES_LOCKOUT_CALLABLE = "refunddesk.portal.accounts.locked_out"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = True
+# The client's address: REMOTE_ADDR, or behind a reverse proxy the header it sets (REFUNDDESK_CLIENT_IP_HEADER,
+# e.g. X-Forwarded-For, with REFUNDDESK_PROXY_COUNT proxies in front), resolved by django-ipware for axes and
+# for the sign-in link's rate limit (refunddesk.portal.accounts.client_address).
+REFUNDDESK_CLIENT_IP_HEADER = env_str("REFUNDDESK_CLIENT_IP_HEADER", "")
+REFUNDDESK_PROXY_COUNT = env_int("REFUNDDESK_PROXY_COUNT", 1)
+if REFUNDDESK_CLIENT_IP_HEADER:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_" + REFUNDDESK_CLIENT_IP_HEADER.upper().replace("-", "_"),)
+    AXES_IPWARE_PROXY_COUNT = REFUNDDESK_PROXY_COUNT
+    AXES_IPWARE_PROXY_ORDER = "right-most"  # the address our own proxy appended, not one the client sent
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -198,3 +224,8 @@ REFUNDDESK_RECONCILE_RECENT_DAYS = env_int("REFUNDDESK_RECONCILE_RECENT_DAYS", 3
 REFUNDDESK_RECONCILE_CHARGES_SECONDS = env_int("REFUNDDESK_RECONCILE_CHARGES_SECONDS", 3600)
 # How long one worker may talk to a gateway about a refund before another may try (longer than any timeout).
 REFUNDDESK_REFUND_LEASE_SECONDS = env_int("REFUNDDESK_REFUND_LEASE_SECONDS", 120)
+# Portal sessions the merchant's product opens for a signed-in customer (POST /api/v1/portal-sessions):
+# how long the single-use URL works, and (optional) the hosts its return_url may point at, comma-separated
+# (".example.com" also allows subdomains); empty: any https address (http only for a local install).
+REFUNDDESK_PORTAL_SESSION_SECONDS = env_int("REFUNDDESK_PORTAL_SESSION_SECONDS", 300)
+REFUNDDESK_PORTAL_RETURN_HOSTS = env_list("REFUNDDESK_PORTAL_RETURN_HOSTS", [])

@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.responses import Status
 
 from refunddesk.billing import services
@@ -27,6 +27,8 @@ class CustomerIn(Schema):
     region: str
     language: str = "zh-hans"
     tos_violation: bool = False
+    # optional: sets or resets the customer's sign-in password (stored hashed, never returned)
+    password: str | None = Field(None, max_length=4096)
 
 
 class CustomerOut(Schema):
@@ -105,6 +107,8 @@ class OrderOut(Schema):
     refundable: bool
     channel_fee: str
     price_due: str | None
+    # what the merchant should know about this order, e.g. that its gateway is not configured here
+    warnings: list[str] = []
 
 
 class UsageIn(Schema):
@@ -184,14 +188,27 @@ def put_order(request: HttpRequest, external_id: str, payload: OrderIn):
     order or is pending on it, amount, currency, gateway and gateway_charge_ref cannot change, nor, once a
     request was made on it, the customer: 409 naming the field."""
     order, created = services.order_upsert(data=services.OrderInput(external_id=external_id, **payload.dict()))
-    return Status(201 if created else 200, _order_out(order))
+    return Status(201 if created else 200, {**_order_out(order), "warnings": _order_warnings(order)})
+
+
+def _order_warnings(order: Order) -> list[str]:
+    """Stored, but refunds of it could not be sent: say so now rather than at the first approval."""
+    from refunddesk.payments.selectors import gateway_problem
+
+    problem = gateway_problem(order.gateway)
+    if problem is None:
+        return []
+    return [f"gateway: {problem}. The order is stored, but refunds of it cannot be sent until the gateway is "
+            "configured (REFUNDDESK_GATEWAYS_JSON, or STRIPE_API_KEY for Stripe); approved refunds wait for "
+            "finance."]
 
 
 @router.get("/orders/{external_id}", response=OrderOut)
 def get_order(request: HttpRequest, external_id: str):
     from refunddesk.billing.selectors import order_get
 
-    return _order_out(order_get(external_id=external_id))
+    order = order_get(external_id=external_id)
+    return {**_order_out(order), "warnings": _order_warnings(order)}
 
 
 @router.put("/orders/{external_id}/usage", response=UsageOut)

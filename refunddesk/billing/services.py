@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -71,21 +72,120 @@ def _save_if_changed(obj, values: dict) -> tuple[object, bool]:
 @transaction.atomic
 def customer_upsert(
     *, external_id: str, email: str, name: str = "", region: str, language: str = Language.ZH_HANS,
-    tos_violation: bool = False,
+    tos_violation: bool = False, password: str | None = None,
 ) -> tuple[Customer, bool]:
-    """Create or update a customer. Returns (customer, created)."""
+    """Create or update a customer (PUT /api/v1/customers/{id}). Returns (customer, created).
+
+    `email` is also the customer's sign-in: one email is one customer and one account, so an email another
+    customer uses, or (for a customer with an account, or when a password is given) another account that
+    cannot become this customer's, is refused (Conflict, 409, field email). When the email changes,
+    the customer's sign-in account moves with it (its email, and its user name where that was the email).
+    `password` (optional; None leaves it as it is) sets or resets the customer's password, creating the
+    account if there is none yet; it is checked by Django's AUTH_PASSWORD_VALIDATORS (ValidationError,
+    422, field password), stored hashed by Django, and the same password sent again changes nothing (open
+    sessions and sign-in links stay valid). Other bad input: ValidationError naming the field. Nothing is
+    written when it raises.
+    """
     _require(external_id, "external_id")
     _require(email, "email")
     _require(region, "region")
+    email = email.strip()
     if "@" not in email:
         raise ValidationError(f"'{email}' is not an email address.", field="email")
     _choice(language, Language, "language")
     values = {"email": email, "name": name, "region": region, "language": language, "tos_violation": tos_violation}
     customer = Customer.objects.select_for_update().filter(external_id=external_id).first()
-    if customer is None:
-        return Customer.objects.create(external_id=external_id, **values), True
-    customer, _ = _save_if_changed(customer, values)
-    return customer, False
+    other = Customer.objects.filter(email__iexact=email).exclude(external_id=external_id).first()
+    if other is not None:
+        raise Conflict(_("customer %(other)s already has the email %(email)s; one email signs in to one "
+                         "customer account.") % {"other": other.external_id, "email": email}, field="email")
+    user = customer.user if customer is not None else None
+    taken = get_user_model().objects.filter(email__iexact=email).exclude(pk=user.pk if user else None).first()
+    if taken is not None and (user is not None or (password is not None and not _linkable(taken))):
+        raise Conflict(_("another sign-in account already uses the email %(email)s.") % {"email": email},
+                       field="email")
+    if password is not None:
+        _check_password(password, email=email, name=name)
+    created = customer is None
+    if created:
+        customer = Customer.objects.create(external_id=external_id, **values)
+    else:
+        old_email = customer.email
+        customer, _changed = _save_if_changed(customer, values)
+        if user is not None and user.email != email:
+            _account_move(user, old_email=old_email, email=email)
+    if password is not None:
+        account = customer_account_ensure(customer=customer)
+        if not account.check_password(password):
+            account.set_password(password)
+            account.save(update_fields=["password"])
+    return customer, created
+
+
+def _linkable(user) -> bool:
+    """An existing account a customer may take over as theirs: no other customer's, no staff member's."""
+    return not (user.is_staff or user.is_superuser or Customer.objects.filter(user=user).exists())
+
+
+def _check_password(password: str, *, email: str, name: str) -> None:
+    from django.contrib.auth import password_validation
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    if not password:
+        raise ValidationError("must not be empty; leave it out to keep the current password.", field="password")
+    try:
+        password_validation.validate_password(password, get_user_model()(email=email, first_name=name[:150]))
+    except DjangoValidationError as exc:
+        raise ValidationError(" ".join(str(m) for m in exc.messages), field="password") from None
+
+
+def _free_username(email: str) -> str:
+    users = get_user_model().objects
+    base = email.strip().lower()[:150]
+    if not users.filter(username=base).exists():
+        return base
+    n = 2
+    while users.filter(username=f"{base[:140]}~{n}").exists():
+        n += 1
+    return f"{base[:140]}~{n}"
+
+
+def _account_move(user, *, old_email: str, email: str) -> None:
+    """The customer's email changed: its sign-in follows (caller checked no other account has `email`)."""
+    user.email = email
+    fields = ["email"]
+    if user.username.lower() == old_email.strip().lower():
+        user.username = _free_username(email)
+        fields.append("username")
+    user.save(update_fields=fields)
+
+
+@transaction.atomic
+def customer_account_ensure(*, customer: Customer):
+    """The customer's sign-in account (a core.User), created or linked on first use. Returns the User.
+
+    A customer fed by the billing API has no account until it first needs one (a sign-in link, a portal
+    session, a password set by the merchant). An existing account with the customer's email is linked when
+    it belongs to no other customer and to no staff member; otherwise Conflict (409, field email). A new
+    account has the email as user name, the customer's name and language, and no usable password (it signs
+    in by link, by portal session, or by a password the merchant sets).
+    """
+    customer = Customer.objects.select_for_update().select_related("user").get(pk=customer.pk)
+    if customer.user is not None:
+        return customer.user
+    users = get_user_model().objects
+    user = users.filter(email__iexact=customer.email).first()
+    if user is None:
+        user = users.create(username=_free_username(customer.email), email=customer.email,
+                            first_name=(customer.name or "")[:150], language=customer.language)
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    elif not _linkable(user):
+        raise Conflict(_("another sign-in account already uses the email %(email)s.") % {"email": customer.email},
+                       field="email")
+    customer.user = user
+    customer.save(update_fields=["user", "updated_at"])
+    return user
 
 
 # --- plans -----------------------------------------------------------------

@@ -41,6 +41,7 @@ from refunddesk.core import services as core_services
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.payments import services as payment_services
 from refunddesk.payments.models import Refund
+from refunddesk.payments.selectors import refund_held_reason
 from refunddesk.policies.services import policy_publish
 from refunddesk.portal.web import or_404, page_language, raise_for_page, role_required, serve_evidence
 from refunddesk.refunds import deadlines, services
@@ -219,7 +220,12 @@ def case_action(request: HttpRequest, public_id: str, action: str) -> HttpRespon
                 raise_for_page(exc)
             form.add_service_error(exc)
         else:
-            messages.success(request, _done(action))
+            held = refund_held_reason(request=result) if action in ("approve", "decide_appeal") else None
+            if held:  # issue 14.6: the agent sees at approval that the money cannot move
+                messages.warning(request, _("Approved, but the refund cannot be sent: %(why)s. It waits for "
+                                            "finance; the customer was not told it is on its way.") % {"why": held})
+            else:
+                messages.success(request, _done(action))
             return redirect("console:case", public_id=public_id)
     return _case_page(request, public_id, bound={action: form})
 

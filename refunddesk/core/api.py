@@ -1,15 +1,20 @@
-"""Sign-in for API clients: email + password -> a personal token. Rate-limited per address."""
+"""Sign-in for API clients: email (or user name) + password -> a personal token.
+
+Failed attempts are counted by django-axes, per account and per client address (failures only; the
+address from the configured proxy header, see settings REFUNDDESK_CLIENT_IP_HEADER): once either reaches
+AXES_FAILURE_LIMIT, further attempts are refused with 429 for AXES_COOLOFF_TIME, right password or not.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth import authenticate
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
 from django.http import HttpRequest
-from django_ratelimit.core import is_ratelimited
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
-from refunddesk.core.errors import ApplicationError, AuthenticationFailed
+from refunddesk.core.errors import ApplicationError, AuthenticationFailed, ValidationError
 from refunddesk.core.services import access_token_create
 
 router = Router(tags=["sign-in"])
@@ -21,8 +26,9 @@ class TooManyAttempts(ApplicationError):
 
 
 class TokenIn(Schema):
-    username: str
-    password: str
+    email: str | None = Field(None, max_length=254, description="the account's email (customers and staff)")
+    username: str | None = Field(None, max_length=254, description="or the user name (staff); one of the two")
+    password: str = Field(..., max_length=4096)
 
 
 class TokenOut(Schema):
@@ -31,11 +37,34 @@ class TokenOut(Schema):
     customer: bool
 
 
-@router.post("/token", response=TokenOut, auth=None)
+def lockout_minutes() -> int:
+    """How long a locked-out account or address waits, in minutes (settings.AXES_COOLOFF_TIME, in hours)."""
+    return max(1, round(float(settings.AXES_COOLOFF_TIME or 0) * 60))
+
+
+def username_for(login: str) -> str:
+    """The user name to authenticate for what a person typed as their login: a user name as it is, else the
+    one account with that email (case-insensitive; one email is one account), else what was typed (so a
+    wrong login still counts as a failure against that name)."""
+    login = (login or "").strip()
+    users = get_user_model().objects
+    if users.filter(username=login).exists():
+        return login
+    match = users.filter(email__iexact=login).values_list("username", flat=True).first()
+    return match or login
+
+
+@router.post("/token", response={200: TokenOut}, auth=None)
 def token(request: HttpRequest, payload: TokenIn):
-    if is_ratelimited(request, group="api-token", key="ip", rate="10/m", increment=True):
-        raise TooManyAttempts("too many sign-in attempts from this address; wait a minute and try again.")
-    user = authenticate(request, username=payload.username, password=payload.password)
+    """A personal API token for a customer or staff member. Send `email` (or `username`) and `password`.
+    401 for a wrong login or password; 429 while the account or the client address is locked out."""
+    login = payload.email if payload.email not in (None, "") else payload.username
+    if not login:
+        raise ValidationError("give the account's email (or user name).", field="email")
+    user = authenticate(request, username=username_for(login), password=payload.password)
+    if getattr(request, "axes_locked_out", False):
+        raise TooManyAttempts(f"too many failed sign-in attempts for this account or from this address; "
+                              f"wait {lockout_minutes()} minutes and try again.")
     if user is None:
         raise AuthenticationFailed("wrong email or password.")
     row, raw = access_token_create(user=user, name="api sign-in")

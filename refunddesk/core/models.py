@@ -5,18 +5,26 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
-    """Staff and customers alike sign in as a User; roles are Django groups."""
+    """Staff and customers alike sign in as a User; roles are Django groups.
+
+    One email address is one account (case-insensitive, blank emails aside): signing in by email, the
+    one-time link and a customer's account all resolve an address to exactly one user.
+    """
 
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name="one_account_per_email"),
+        ]
 
 
 def hash_key(raw: str) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from refunddesk.core.api import username_for
 from refunddesk.core.errors import ApplicationError
 from refunddesk.refunds.evidence import ALLOWED, MAX_FILES
 from refunddesk.refunds.models import Reason
@@ -107,13 +108,8 @@ class SignInForm(AppForm):
         login, password = data.get("login", "").strip(), data.get("password")
         if not login or not password:
             return data
-        username = login
-        users = get_user_model().objects
-        if not users.filter(username=login).exists():
-            match = list(users.filter(email__iexact=login, is_active=True).values_list("username", flat=True)[:2])
-            if len(match) == 1:
-                username = match[0]
-        self.user = authenticate(self.request, username=username, password=password)
+        # the account's user name: failures are counted per account (django-axes), whichever way it is typed
+        self.user = authenticate(self.request, username=username_for(login), password=password)
         if self.user is None:
             raise forms.ValidationError(
                 _("That email and password do not match an account. Check them, or ask for a sign-in link."),

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from refunddesk.core.errors import ApplicationError, NotFound
+from refunddesk.payments.selectors import refund_held_reason
 from refunddesk.portal import selectors
 from refunddesk.portal.forms import AppealForm, ApplyForm, NoteForm, ReplyForm, uploads
 from refunddesk.portal.web import or_404, page_language, raise_for_page, serve_evidence
@@ -160,7 +161,11 @@ def request_action(request: HttpRequest, customer, public_id: str, action: str) 
         except ApplicationError as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, _done_message(action))
+            if action == "accept_offer" and refund_held_reason(request=result):  # issue 14.6
+                messages.success(request, _("You accepted the offer. Our finance team is arranging the refund "
+                                            "and will email you when it has been sent."))
+            else:
+                messages.success(request, _done_message(action))
             return redirect(reverse("portal:request", kwargs={"public_id": public_id}) + "#status")
     return _request_page(request, customer, public_id, forms={action: form})
 

@@ -68,6 +68,10 @@ class Upload:
 # --- helpers -------------------------------------------------------------------
 
 
+    if context.get("outcome") == "approved":  # issue 14.6: never promise money a gateway here cannot move
+        from refunddesk.payments.selectors import gateway_problem
+
+        context["held"] = gateway_problem(req.order.gateway) is not None
 def _link(req: RefundRequest) -> str:
     return f"{settings.SITE_URL}/portal/requests/{req.public_id}/"
 
