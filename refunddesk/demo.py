@@ -110,7 +110,7 @@ def demo_load(*, customers: int = 300, seed: int = 2026) -> dict[str, int]:
 
     customer_hash = make_password(CUSTOMER_PASSWORD)
     users, customer_rows = [], []
-    for i in range(customers):
+    for i in range(max(customers - len(SHOWCASE), 0)):
         zh = i % 3 != 2
         if zh:
             name = FIRST_NAMES_ZH[i % len(FIRST_NAMES_ZH)]
@@ -191,7 +191,102 @@ def demo_load(*, customers: int = 300, seed: int = 2026) -> dict[str, int]:
     _demo_policy(now)
     _demo_status(now)
     requests = _demo_requests(customer_list, rng, now)
-    return {"customers": len(customer_list), "orders": len(orders), "requests": requests}
+    showcase = _demo_showcase(now, plans, customer_hash)
+    return {"customers": len(customer_list) + showcase["customers"], "orders": len(orders) + showcase["orders"],
+            "requests": requests + showcase["requests"]}
+
+
+@dataclass(frozen=True)
+class Showcase:
+    """A demo customer whose one order shows one path through the shipped VPN policy, whatever reason is
+    chosen when applying (`what` says which; README "The demo customers")."""
+
+    email: str
+    name: str
+    language: str
+    region: str
+    plan: str
+    age: dt.timedelta  # how long before now the order was bought (kept so by `demo_showcase_refresh`)
+    channel: str
+    method: str
+    gateway: str
+    refundable: bool
+    what: str
+
+
+SHOWCASE = [
+    Showcase("trial@demo.refunddesk.localhost", "林小雨", "zh-hans", "cn-east", DEMO_MARKER_PLAN,
+             dt.timedelta(hours=2), "web", "alipay", "sandbox", True,
+             "instant approval: a new customer inside the 24-hour trial (clause new-user-trial); the sandbox "
+             "gateway refunds it in seconds"),
+    Showcase("review@demo.refunddesk.localhost", "Olivia Chen", "en", "us-west", DEMO_MARKER_PLAN,
+             dt.timedelta(days=3), "web", "card", "sandbox", False,
+             "goes to review: a full-price order sold as 'no refunds' (clause no-refund-label-not-promotional); "
+             "an agent decides in the console"),
+    Showcase("late@demo.refunddesk.localhost", "周航", "zh-hans", "us-west", DEMO_MARKER_PLAN,
+             dt.timedelta(days=20), "web", "wechat_pay", "sandbox", True,
+             "rejected: asked after the 7-day refund window (clause refund-window-passed); may appeal"),
+    Showcase("appstore@demo.refunddesk.localhost", "Sam Taylor", "en", "jp", DEMO_MARKER_PLAN,
+             dt.timedelta(days=2), "app_store", "card", "app_store", True,
+             "redirected: bought in the App Store, refunded by Apple (clause app-store-or-google-play)"),
+    Showcase("outage@demo.refunddesk.localhost", "何静", "zh-hans", "cn-south", "demo-vpn-3m",
+             dt.timedelta(days=20), "web", "bank_transfer", "manual", True,
+             "open outage claim: caught by the 76-hour China South outage; the claim is approved for the unused "
+             "share (clause major-outage) and waits for finance to pay it by bank transfer (console: Finance)"),
+]
+
+
+def _demo_showcase(now: dt.datetime, plans: list[Plan], password_hash: str) -> dict[str, int]:
+    """The SHOWCASE customers, each with a sign-in (CUSTOMER_PASSWORD) and one order; the outage customer's
+    claim is filed now. Returns counts of what it created."""
+    from refunddesk.refunds.services import refund_request_submit
+
+    by_id = {p.external_id: p for p in Plan.objects.all()}
+    made = {"customers": 0, "orders": 0, "requests": 0}
+    for n, show in enumerate(SHOWCASE, start=1):
+        user = User.objects.create(username=show.email, email=show.email, password=password_hash,
+                                   first_name=show.name, language=show.language)
+        customer = Customer.objects.create(external_id=f"cus_demo_{n}", email=show.email, name=show.name,
+                                           region=show.region, language=show.language, user=user)
+        plan = by_id[show.plan]
+        order = Order.objects.create(
+            external_id=f"ORD-DEMO-{n}", customer=customer, plan=plan, amount_minor=plan.price_minor,
+            currency=plan.currency, purchased_at=now - show.age, sales_channel=show.channel,
+            payment_method=show.method, gateway=show.gateway, gateway_charge_ref=f"{show.gateway}_ch_demo_{n}",
+            refundable=show.refundable, channel_fee_minor=(plan.price_minor * 6 + 999) // 1000)
+        UsageRecord.objects.create(order=order, days_used=_days_used(show.age, plan), paid_features_used=False,
+                                   quota_used_ratio=Decimal("0.05"), reported_at=now)
+        made["customers"] += 1
+        made["orders"] += 1
+        if show.email.startswith("outage@"):
+            refund_request_submit(customer=customer, order_number=order.external_id, reason="service_outage",
+                                  description="华南地区连续三天无法连接。", now=now - dt.timedelta(hours=1))
+            made["requests"] += 1
+    return made
+
+
+def _days_used(age: dt.timedelta, plan: Plan) -> Decimal:
+    return min(Decimal(int(age.total_seconds())) / Decimal(86400), Decimal(plan.period_days)).quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def demo_showcase_refresh(*, now: dt.datetime | None = None) -> int:
+    """Keep the showcase orders as old as SHOWCASE says (the trial customer's order two hours old...), so the
+    paths work however long ago the demo was loaded. Orders someone already applied for are left alone.
+    Returns how many orders it moved."""
+    from refunddesk.refunds.models import RefundRequest
+
+    now = now or timezone.now()
+    moved = 0
+    for n, show in enumerate(SHOWCASE, start=1):
+        order = Order.objects.select_for_update().select_related("plan").filter(external_id=f"ORD-DEMO-{n}").first()
+        if order is None or RefundRequest.objects.filter(order=order).exists():
+            continue
+        order.purchased_at = now - show.age
+        order.save(update_fields=["purchased_at", "updated_at"])
+        UsageRecord.objects.filter(order=order).update(days_used=_days_used(show.age, order.plan), reported_at=now)
+        moved += 1
+    return moved
 
 
 def _demo_policy(now: dt.datetime) -> None:
@@ -267,7 +362,13 @@ def _demo_requests(customers: list[Customer], rng: random.Random, now: dt.dateti
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
+    """(who, login, password) of the staff and of two ordinary customers."""
     rows = [(name, username, STAFF_PASSWORD) for username, name, _, _ in STAFF]
     rows.append(("Customer (zh-Hans)", "customer1@demo.refunddesk.localhost", CUSTOMER_PASSWORD))
     rows.append(("Customer (en)", "customer3@demo.refunddesk.localhost", CUSTOMER_PASSWORD))
     return rows
+
+
+def demo_showcase_logins() -> list[tuple[str, str, str]]:
+    """(login, password, what the customer's order shows) of the SHOWCASE customers."""
+    return [(show.email, CUSTOMER_PASSWORD, show.what) for show in SHOWCASE]

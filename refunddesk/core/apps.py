@@ -8,7 +8,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from refunddesk.core import lookups  # noqa: F401 - registers `__any_of`
+        from refunddesk.core.site_url import site_url_check
+
+        checks.register(site_url_check, "refunddesk")
 
         post_migrate.connect(_ensure_roles, dispatch_uid="refunddesk.roles")
         post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="refunddesk.cache_table")
