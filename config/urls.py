@@ -7,6 +7,8 @@ from refunddesk.core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("healthz/ready", core_views.healthz_ready, name="healthz-ready"),
+    path("healthz/live", core_views.healthz_live, name="healthz-live"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("refunddesk.portal.account_urls")),

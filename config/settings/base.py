@@ -13,7 +13,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("REFUNDDESK_VAR_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
-DEBUG = env_bool("DEBUG", True)
+# Only for whoever develops: DEBUG=true shows tracebacks and Django's URL list to anyone who gets an error.
+DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The address customers and gateways reach this server at, used in emails' links and notify URLs. By default
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the API docs page from ninja's own static files (no CDN: the CSP allows only this site)
     "axes",
     "refunddesk.core",
     "refunddesk.billing",
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -139,6 +142,26 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Content-Security-Policy (django-csp) on every page, in development and tests too, so that the browser tests
+# run the pages under it: scripts, styles, images and fonts only from this site; no inline script or style
+# (templates use classes in app.css and behaviour in app.js); no plugins, no framing, forms post here only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# The branded error pages (refunddesk/templates/4xx.html, 500.html), in the visitor's language.
+CSRF_FAILURE_VIEW = "refunddesk.core.error_views.csrf_failure"
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "refunds@refunddesk.localhost")
 
@@ -172,6 +195,12 @@ REFUNDDESK_REFUND_BUSINESS_DAYS = env_int("REFUNDDESK_REFUND_BUSINESS_DAYS", 5)
 REFUNDDESK_POLICY_FILE = env_str("REFUNDDESK_POLICY_FILE", str(BASE_DIR / "policies" / "subscription-vpn.yaml"))
 # Maximum size of one evidence file, in bytes.
 REFUNDDESK_EVIDENCE_MAX_BYTES = env_int("REFUNDDESK_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+# Evidence files per message, and their total size in bytes. Uploads are streamed to disk by this handler, which
+# stops keeping files at these limits; a body declared larger than the total (plus form fields) is not read.
+REFUNDDESK_EVIDENCE_MAX_FILES = env_int("REFUNDDESK_EVIDENCE_MAX_FILES", 5)
+REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES = env_int("REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES", 30 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = ["refunddesk.refunds.evidence.EvidenceUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = 20  # beyond this Django refuses the request outright (the 400 page says why)
 REFUNDDESK_POLICY_VERSION_RULE = env_str("REFUNDDESK_POLICY_VERSION_RULE", "at_purchase")  # or at_request
 # Business days a refund takes to arrive, by payment method (card 3-10, Alipay/WeChat Pay 1-5).
 REFUNDDESK_ARRIVAL_DAYS = {

@@ -1,18 +1,46 @@
 from __future__ import annotations
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from refunddesk.core.health import database_check, health_report
+from refunddesk.core.middleware import RETRY_AFTER_SECONDS
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
 
 
+def _health_response(body: dict, *, ready: bool) -> JsonResponse:
+    response = JsonResponse(body, status=200 if ready else 503)
+    if not ready:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+@never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return JsonResponse({"status": "ok", "database": connection.vendor})
-    except Exception as exc:  # the one place a raw error is the answer: health checks report it
-        return JsonResponse({"status": "error", "database": connection.vendor, "detail": str(exc)}, status=503)
+    """GET /healthz: the full report for an operator (refunddesk.core.health.health_report): the database
+    (reachable, writable), the worker's heartbeat age, the queue's depth and its oldest ready task, and
+    warnings. 200 while the database is usable (warnings or not), 503 with Retry-After when it is not."""
+    ready, body = health_report()
+    return _health_response(body, ready=ready)
+
+
+@never_cache
+def healthz_ready(request: HttpRequest) -> JsonResponse:
+    """GET /healthz/ready (readiness): 200 when this server can serve, i.e. the database answers and takes
+    writes within half a second; otherwise 503 with Retry-After. A dead worker does not make the web
+    unready (pages keep working; /healthz warns about it)."""
+    database = database_check()
+    ready = database["reachable"] and database["writable"]
+    return _health_response({"status": "ok" if ready else "unavailable", "checks": {"database": database}},
+                            ready=ready)
+
+
+@never_cache
+def healthz_live(request: HttpRequest) -> JsonResponse:
+    """GET /healthz/live (liveness): 200 whenever this process answers HTTP; never touches the database,
+    so a database outage does not get healthy web processes restarted."""
+    return JsonResponse({"status": "ok"})

@@ -1,5 +1,6 @@
-"""Keeping the background queue healthy: heartbeats, re-queueing the jobs of dead workers, and the
-periodic jobs (reconciliation) that `refunddesk worker` runs beside the task loop."""
+"""Keeping the background queue healthy: heartbeats, re-queueing the jobs of dead workers, the
+periodic jobs (reconciliation) that `refunddesk worker` runs beside the task loop, and the task loop
+itself, which waits out database outages instead of dying (refunddesk.core.outages)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,23 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, transaction
 from django.utils import timezone
-from django_tasks.base import TaskResultStatus
+from django_tasks.base import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
+from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from refunddesk.core.models import WorkerHeartbeat
+from refunddesk.core.outages import database_unavailable, database_wait
 
 log = logging.getLogger("refunddesk.worker")
 HEARTBEAT_EVERY = 5
 DEAD_AFTER = dt.timedelta(seconds=30)
 UNKNOWN_WORKER_GRACE = dt.timedelta(minutes=15)
+# A task an outage interrupted runs again after 2^(n-1) s (n = times it was claimed), 5 minutes at most.
+INTERRUPTED_DELAY_MAX = dt.timedelta(minutes=5)
 
 
 def worker_heartbeat(*, worker_id: str) -> None:
+    """Record that worker `worker_id` (this process) is alive now. Raises django.db errors."""
     WorkerHeartbeat.objects.update_or_create(
         worker_id=worker_id,
         defaults={"hostname": socket.gethostname(), "pid": os.getpid(), "seen_at": timezone.now()},
@@ -51,10 +57,83 @@ def tasks_requeue_orphans(*, now: dt.datetime | None = None) -> int:
     return requeued
 
 
+@transaction.atomic
+def tasks_requeue_interrupted(*, worker_id: str, now: dt.datetime | None = None) -> int:
+    """Put back in the queue the jobs this worker claimed and left RUNNING because a database outage
+    interrupted them (the task itself, or recording its result). Call it only while the worker runs no
+    task. Each runs again after 2^(n-1) seconds, n being the times it has been claimed, 5 minutes at most,
+    so a job that keeps meeting an outage does not spin. Returns how many were re-queued.
+
+    A re-queued job may run twice (its first run can have finished its work before the outage kept its
+    result from being recorded): refunddesk's tasks are idempotent (refund keys and leases, webhook
+    deliveries by id)."""
+    now = now or timezone.now()
+    requeued = 0
+    for row in DBTaskResult.objects.select_for_update().filter(status=TaskResultStatus.RUNNING):
+        if not row.worker_ids or row.worker_ids[-1] != worker_id:
+            continue
+        delay = min(dt.timedelta(seconds=2 ** max(len(row.worker_ids) - 1, 0)), INTERRUPTED_DELAY_MAX)
+        row.status = TaskResultStatus.READY
+        row.run_after = now + delay
+        row.save(update_fields=["status", "run_after"])
+        requeued += 1
+        log.warning("re-queued task %s (%s), interrupted by a database outage; it runs again in %s", row.pk,
+                    row.task_path, delay)
+    return requeued
+
+
+class OutageProofWorker(Worker):
+    """django-tasks-db's worker, except that a task interrupted by a database outage is not marked FAILED:
+    the outage propagates out of `run()` and `tasks_run` re-queues the task once the database is back."""
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        record_failure = db_task_result.set_failed
+
+        def set_failed(exc: BaseException) -> None:
+            if database_unavailable(exc):
+                raise exc  # leave it RUNNING; tasks_requeue_interrupted puts it back
+            record_failure(exc)
+
+        db_task_result.set_failed = set_failed
+        super().run_task(db_task_result)
+
+
+def tasks_run(*, worker_id: str, interval: float = 0.5, batch: bool = False) -> None:
+    """Run queued tasks of every queue until SIGTERM/SIGINT (or, with `batch`, until none is ready).
+
+    A database outage (refunddesk.core.outages.database_unavailable) never ends it: the loop waits with
+    backoff until a heartbeat goes through, re-queues the task the outage interrupted, and carries on.
+    Other errors propagate (the process exits and `refunddesk serve`'s supervisor starts it again).
+    `interval` is the pause in seconds between polls of an empty queue."""
+    worker = OutageProofWorker(
+        queue_names=["*"], interval=interval, batch=batch, backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+        startup_delay=False, max_tasks=None, worker_id=worker_id, excluded_queue_names=[],
+    )
+    worker.configure_signals()
+
+    def resume() -> None:
+        worker_heartbeat(worker_id=worker_id)
+        tasks_requeue_interrupted(worker_id=worker_id)
+
+    while True:
+        try:
+            worker.run()
+            return
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("task loop: database unavailable (%s); waiting for it", exc)
+            database_wait(resume, what="task loop")
+            log.warning("task loop: the database is back; carrying on")
+
+
 def maintenance_loop(*, worker_id: str, stop: threading.Event) -> None:
     """Heartbeat every few seconds; re-queue orphans, reconcile refunds and fill the deadlines a changed
     holiday calendar now allows, every REFUNDDESK_RECONCILE_SECONDS; queue the reconciliation of charges
-    with recent refund activity every REFUNDDESK_RECONCILE_CHARGES_SECONDS."""
+    with recent refund activity every REFUNDDESK_RECONCILE_CHARGES_SECONDS. Runs until `stop` is set.
+
+    A database outage does not end it: it waits with backoff (refunddesk.core.outages.database_wait)
+    until a heartbeat goes through. Other errors are logged and the loop goes on."""
     from refunddesk.payments.services import charges_reconcile_enqueue, refunds_reconcile
     from refunddesk.refunds.services import deadlines_fill_on_calendar_change
 
@@ -78,6 +157,15 @@ def maintenance_loop(*, worker_id: str, stop: threading.Event) -> None:
                 # one worker per period queues it (the cache is shared by every process)
                 if cache.add("refunddesk:charges-reconcile", worker_id, timeout=max(every - HEARTBEAT_EVERY, 1)):
                     charges_reconcile_enqueue()
-        except Exception:  # keep the loop alive; the error is in the log
-            log.exception("worker maintenance failed")
+        except Exception as exc:  # keep the loop alive; the error is in the log
+            if not database_unavailable(exc):
+                log.exception("worker maintenance failed")
+            else:
+                log.warning("worker maintenance: database unavailable (%s); waiting for it", exc)
+                try:
+                    database_wait(lambda: worker_heartbeat(worker_id=worker_id), what="worker maintenance",
+                                  stop=stop)
+                except Exception as again:  # stopped while waiting (the outage's error), or a bug
+                    if not stop.is_set():
+                        log.exception("worker maintenance failed", exc_info=again)
         stop.wait(HEARTBEAT_EVERY)

@@ -1,22 +1,81 @@
-"""refunddesk serve: the web server (gunicorn, WSGI) and a background worker, together.
+"""refunddesk serve: the web server (gunicorn, WSGI) and a background worker, together, supervised.
 
-Stops both on Ctrl+C. `--no-worker` serves the web only (run `refunddesk worker` elsewhere).
+Supervisor (supervisord, from PyPI) runs both as its children in the foreground: when one dies (killed,
+out of memory, a bug) it is started again at once, and again after 1, 2, 3... seconds while it keeps
+dying within its first seconds; the other one goes on serving meanwhile. Ctrl+C or SIGTERM stops both
+(gracefully, then SIGKILL after a while). `--no-worker` serves the web only (run `refunddesk worker`
+elsewhere). Both children's output goes to this command's stdout and stderr.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
+import shlex
+import shutil
+import socket
 import sys
-import time
+import tempfile
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+# Supervisor's own limit is on starts that fail within `startsecs`: after that many in a row it gives up
+# on the program (FATAL). Ours never gives up; the wait grows by one second per failed start.
+START_RETRIES = 1_000_000
+
+
+def _quote(text: str) -> str:
+    """A value for supervisord.conf: shell-quoted, `%` doubled (the file expands %(name)s)."""
+    return shlex.quote(text).replace("%", "%%")
+
+
+def supervisor_config(*, programs: dict[str, list[str]], directory: Path, rundir: Path) -> str:
+    """The text of a supervisord.conf that runs `programs` (name -> argv) in the foreground.
+
+    Each program: restarted whenever it exits, whatever its status (autorestart); a start counts as failed
+    when the program dies within `startsecs` and is retried with supervisor's growing delay; stopped with
+    SIGTERM, then SIGKILL to its whole process group after `stopwaitsecs`; output to our stdout/stderr
+    unbuffered by supervisor (maxbytes=0: no rotation of a stream). Source of the options: supervisor's
+    configuration documentation (http://supervisord.org/configuration.html)."""
+    lines = [
+        "[supervisord]",
+        "nodaemon=true",
+        "logfile=/dev/null",
+        "logfile_maxbytes=0",
+        f"pidfile={_quote(str(rundir / 'supervisord.pid'))}",
+        "loglevel=info",
+        *(["user=root"] if os.geteuid() == 0 else []),  # says so, instead of a warning that it runs as root
+        "",
+    ]
+    for priority, (name, argv) in enumerate(programs.items(), start=1):
+        lines += [
+            f"[program:{name}]",
+            "command=" + " ".join(_quote(part) for part in argv),
+            f"directory={_quote(str(directory))}",
+            f"priority={priority * 10}",
+            "autostart=true",
+            "autorestart=true",
+            "startsecs=3",
+            f"startretries={START_RETRIES}",
+            "stopsignal=TERM",
+            f"stopwaitsecs={30 if name == 'worker' else 15}",
+            "stopasgroup=true",
+            "killasgroup=true",
+            "stdout_logfile=/dev/stdout",
+            "stdout_logfile_maxbytes=0",
+            "stderr_logfile=/dev/stderr",
+            "stderr_logfile_maxbytes=0",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 class Command(BaseCommand):
-    help = "Serve the web pages and API on 127.0.0.1:PORT and run a background worker beside them."
+    help = ("Serve the web pages and API on 127.0.0.1:PORT and run a background worker beside them; "
+            "either one is restarted when it dies.")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -26,35 +85,38 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, web_workers: int, no_worker: bool, **options):
         call_command("collectstatic", interactive=False, verbosity=0)
-        env = dict(os.environ)
-        processes: list[subprocess.Popen] = []
-        web = [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
-            "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
-        ]
-        processes.append(subprocess.Popen(web, env=env))
+        self._check_port_free(host, port)
+        programs = {
+            "web": [
+                sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
+                "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
+                "--graceful-timeout", "5",
+            ],
+        }
         if not no_worker:
-            processes.append(subprocess.Popen([sys.executable, "-m", "refunddesk", "worker"], env=env))
-        self.stdout.write(self.style.SUCCESS(f"refunddesk is serving on http://{host}:{port}/  (Ctrl+C stops it)"))
-
-        def stop(*_):
-            for proc in processes:
-                if proc.poll() is None:
-                    proc.terminate()
-
-        signal.signal(signal.SIGTERM, stop)
+            programs["worker"] = [sys.executable, "-m", "refunddesk", "worker"]
+        rundir = Path(tempfile.mkdtemp(prefix="refunddesk-serve-"))
         try:
-            while all(proc.poll() is None for proc in processes):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+            conf = rundir / "supervisord.conf"
+            conf.write_text(supervisor_config(programs=programs, directory=Path(settings.BASE_DIR), rundir=rundir))
+            connections.close_all()
+            self.stdout.write(self.style.SUCCESS(
+                f"refunddesk is serving on http://{host}:{port}/  (Ctrl+C stops it)"))
+            self.stdout.flush()
+            from supervisor import supervisord
+
+            supervisord.main(args=["-c", str(conf)])
         finally:
-            stop()
-            for proc in processes:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        failed = [p for p in processes if p.returncode not in (0, -signal.SIGTERM, None)]
-        if failed:
-            self.stderr.write(f"a process exited with status {failed[0].returncode}; see the log above.")
+            shutil.rmtree(rundir, ignore_errors=True)
+
+    @staticmethod
+    def _check_port_free(host: str, port: int) -> None:
+        """Refuse to start when something already listens on host:port (supervisor would retry forever)."""
+        family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host.strip("[]"), port))
+            except OSError as exc:
+                raise CommandError(f"cannot serve on {host}:{port}: {exc.strerror}. Is refunddesk already "
+                                   f"running? Choose another port with --port or PORT=.") from None

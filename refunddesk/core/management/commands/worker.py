@@ -1,7 +1,9 @@
 """refunddesk worker: runs background tasks (refunds, emails, webhooks) from the database queue.
 
 Beside the task loop it keeps a heartbeat, re-queues jobs left running by workers that died,
-and reconciles refunds that are not final (every REFUNDDESK_RECONCILE_SECONDS).
+and reconciles refunds that are not final (every REFUNDDESK_RECONCILE_SECONDS). A database outage
+(a SQLite lock held past the busy timeout, PostgreSQL down) does not stop it: it waits with backoff and
+carries on (refunddesk.core.worker.tasks_run).
 """
 
 from __future__ import annotations
@@ -9,10 +11,10 @@ from __future__ import annotations
 import secrets
 import threading
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from refunddesk.core.worker import maintenance_loop, tasks_requeue_orphans, worker_heartbeat
+from refunddesk.core.outages import database_wait
+from refunddesk.core.worker import maintenance_loop, tasks_requeue_orphans, tasks_run, worker_heartbeat
 
 
 class Command(BaseCommand):
@@ -25,17 +27,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch: bool, interval: float, worker_id: str, **options):
         worker_id = worker_id or f"rd-{secrets.token_hex(8)}"
-        worker_heartbeat(worker_id=worker_id)
-        tasks_requeue_orphans()
+
+        def start() -> None:
+            worker_heartbeat(worker_id=worker_id)
+            tasks_requeue_orphans()
+
+        database_wait(start, what="worker start")
         stop = threading.Event()
         thread = threading.Thread(target=maintenance_loop, kwargs={"worker_id": worker_id, "stop": stop},
                                   daemon=True, name="refunddesk-maintenance")
         if not batch:
             thread.start()
         try:
-            call_command(
-                "db_worker", queue_name="*", interval=interval, batch=batch, reload=False, worker_id=worker_id,
-                startup_delay=False, verbosity=options.get("verbosity", 1),
-            )
+            tasks_run(worker_id=worker_id, interval=interval, batch=batch)
         finally:
             stop.set()
