@@ -214,7 +214,7 @@ def case_action(request: HttpRequest, public_id: str, action: str) -> HttpRespon
     form = form_class(request.POST, **kwargs)
     if form.is_valid():
         try:
-            call(request.user, public_id, form.cleaned_data)
+            result = call(request.user, public_id, form.cleaned_data)
         except ApplicationError as exc:
             if isinstance(exc, NotFound) and exc.field is None:
                 raise_for_page(exc)

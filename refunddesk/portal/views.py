@@ -155,7 +155,7 @@ def request_action(request: HttpRequest, customer, public_id: str, action: str) 
     form = form_class(request.POST, request.FILES, prefix=prefix)
     if form.is_valid():
         try:
-            call(customer, public_id, form.cleaned_data)
+            result = call(customer, public_id, form.cleaned_data)
         except NotFound as exc:
             raise_for_page(exc)
         except ApplicationError as exc:

@@ -68,16 +68,16 @@ class Upload:
 # --- helpers -------------------------------------------------------------------
 
 
-    if context.get("outcome") == "approved":  # issue 14.6: never promise money a gateway here cannot move
-        from refunddesk.payments.selectors import gateway_problem
-
-        context["held"] = gateway_problem(req.order.gateway) is not None
 def _link(req: RefundRequest) -> str:
     return f"{settings.SITE_URL}/portal/requests/{req.public_id}/"
 
 
 def _email(req: RefundRequest, kind: str, **context) -> None:
     customer = req.customer
+    if context.get("outcome") == "approved":  # issue 14.6: never promise money a gateway here cannot move
+        from refunddesk.payments.selectors import gateway_problem
+
+        context["held"] = gateway_problem(req.order.gateway) is not None
     email_enqueue(
         to=customer.email, kind=kind, language=req.language,
         context={"req": req, "name": customer.name or customer.email, "link": _link(req), **context},
