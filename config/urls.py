@@ -20,3 +20,6 @@ urlpatterns = [
     path("webhooks/", include("refunddesk.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# 404, 403 and 500 are Django's own views with refunddesk/templates/; 400 (and 413) say why in the page or in JSON.
+handler400 = "refunddesk.core.error_views.bad_request"

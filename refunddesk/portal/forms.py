@@ -16,9 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from refunddesk.core.api import username_for
 from refunddesk.core.errors import ApplicationError
-from refunddesk.refunds.evidence import ALLOWED, MAX_FILES
+from refunddesk.refunds.evidence import ALLOWED, RefusedUpload, Upload, max_files, refusal_message
 from refunddesk.refunds.models import Reason
-from refunddesk.refunds.services import Upload
 
 EVIDENCE_ACCEPT = ",".join(sorted(set(ALLOWED) | set(ALLOWED.values())))
 
@@ -46,14 +45,15 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 def _evidence_help_text() -> str:
     return gettext("Optional. Up to %(n)d files: screenshots, photos, PDF, video or plain text, %(mb)d MB each.") % {
-        "n": MAX_FILES, "mb": settings.REFUNDDESK_EVIDENCE_MAX_BYTES // (1024 * 1024)}
+        "n": max_files(), "mb": settings.REFUNDDESK_EVIDENCE_MAX_BYTES // (1024 * 1024)}
 
 
 _evidence_help = lazy(_evidence_help_text, str)
 
 
 class EvidenceField(forms.FileField):
-    """Up to MAX_FILES files; their content is checked by the service (refunds.evidence), not here."""
+    """Up to max_files() files; their content is checked by the service (refunds.evidence), not here. A file the
+    upload handler refused (refunds.evidence.RefusedUpload: too many, too large) is a field error here."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT}))
@@ -63,19 +63,19 @@ class EvidenceField(forms.FileField):
 
     def clean(self, data, initial=None):
         single = super().clean
+        items = data if isinstance(data, list | tuple) else [data]
+        refused = next((item for item in items if isinstance(item, RefusedUpload)), None)
+        if refused is not None:
+            raise forms.ValidationError(refusal_message(refused.name, refused.refusal), code=refused.refusal)
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data if item]
         return [single(data, initial)] if data else []
 
 
 def uploads(files) -> list[Upload]:
-    """Uploaded files -> the services' Upload values; never more than the limit plus one byte in memory."""
-    limit = settings.REFUNDDESK_EVIDENCE_MAX_BYTES
-    out = []
-    for f in files or []:
-        f.seek(0)
-        out.append(Upload(name=f.name or "upload", data=f.read(limit + 1)))
-    return out
+    """Uploaded files (Django UploadedFile, on disk: refunds.evidence.EvidenceUploadHandler) -> the services'
+    Upload values, which read them in chunks; nothing is read here."""
+    return [Upload(name=f.name or "upload", file=f) for f in files or []]
 
 
 class AppForm(ServiceErrorMixin, forms.Form):

@@ -13,7 +13,9 @@ from django.utils.translation import get_language
 from refunddesk.core import errors
 from refunddesk.core.i18n import is_zh
 
-INLINE_TYPES = ("image/", "application/pdf", "video/", "text/plain")
+# Shown in the page (or its media player); everything else, PDFs included (they can carry scripts and forms),
+# is downloaded as an attachment.
+INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/", "text/plain")
 
 
 def page_language() -> str:
@@ -64,7 +66,13 @@ def safe_next(request: HttpRequest, url: str | None) -> str | None:
 
 
 def serve_evidence(evidence) -> FileResponse:
-    """An evidence file, only ever through a view that checked who is asking (never a public media URL)."""
+    """An evidence file, only ever through a view that checked who is asking (never a public media URL).
+
+    Every answer has `X-Content-Type-Options: nosniff` (the type is the one refunds.evidence found by content;
+    the browser must not guess another) and `Content-Security-Policy: default-src 'none'; ...; sandbox` (no
+    script, form or plugin of the file runs). Images, videos and plain text are shown inline; PDFs and
+    anything else come as attachments (Content-Disposition: attachment). Http404 when storage lost the file.
+    """
     try:
         handle = evidence.file.open("rb")
     except (FileNotFoundError, OSError) as exc:
@@ -73,10 +81,7 @@ def serve_evidence(evidence) -> FileResponse:
     response = FileResponse(handle, content_type=evidence.content_type, as_attachment=not inline,
                             filename=evidence.original_name)
     response["X-Content-Type-Options"] = "nosniff"
-    csp = "default-src 'none'; img-src 'self'; media-src 'self'"
-    if evidence.content_type != "application/pdf":  # Chromium will not show a PDF in a sandbox
-        csp += "; sandbox"
-    response["Content-Security-Policy"] = csp
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
     response["Cache-Control"] = "private, max-age=600"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response

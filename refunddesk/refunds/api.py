@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
@@ -107,12 +106,9 @@ def _customer(request: HttpRequest):
 
 
 def _uploads(files: list[UploadedFile] | None) -> list[services.Upload]:
-    limit = settings.REFUNDDESK_EVIDENCE_MAX_BYTES
-    out = []
-    for f in files or []:
-        data = f.read(limit + 1)  # never more than the limit plus one byte in memory
-        out.append(services.Upload(name=f.name or "upload", data=data))
-    return out
+    """The multipart `files` (streamed to disk by refunds.evidence.EvidenceUploadHandler, which also stands in a
+    RefusedUpload for each file beyond the limits) -> the services' Upload values; nothing is read here."""
+    return [services.Upload(name=f.name or "upload", file=f) for f in files or []]
 
 
 # --- customer endpoints -------------------------------------------------------

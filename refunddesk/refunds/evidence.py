@@ -1,19 +1,43 @@
-"""Evidence files are checked by their content, never by their name.
+"""Evidence files: how they are received, what they may be, and how they are served.
 
-Allowed: images (JPEG, PNG, GIF, WebP, HEIC), PDF, video (MP4, QuickTime, WebM) and plain
-UTF-8 text. The name's extension, when it claims a type, must agree with the content: a
-script renamed to .png is refused. Text that looks like a script or markup is refused.
+Receiving (`EvidenceUploadHandler`, Django's FILE_UPLOAD_HANDLERS): every uploaded file is streamed to
+a temporary file on disk in chunks, never held whole in memory. Files beyond the count limit, and the
+rest of a file once it passes the per-file or the per-message total limit, are not stored at all (their
+bytes are read off the connection and dropped); each becomes a `RefusedUpload` that the form or the
+service refuses with a message naming the field. A request whose declared length is beyond anything a
+valid message can be is refused before its body is read (RequestDataTooBig: the 413 page).
+
+Checking (`evidence_check_all`, called by the refund services before any write): the count and total
+first, from the sizes alone; then each file by its content, never by its name. Allowed: images (JPEG,
+PNG, GIF, WebP, HEIC), PDF, video (MP4, QuickTime, WebM) and plain UTF-8 text. The name's extension,
+when it claims a type, must agree with the content: a script renamed to .png is refused. Text that looks
+like a script or markup is refused. Images are opened with Pillow, which reads the declared size from
+the header: more pixels than Pillow's own decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`,
+89,478,485) is refused, so no browser of an agent is made to decode a 16000x16000 "screenshot".
+
+Serving: refunddesk.portal.web.serve_evidence (nosniff; PDFs as attachments; a sandboxing CSP).
+
+Limits (settings, from the environment): REFUNDDESK_EVIDENCE_MAX_FILES (5 per message),
+REFUNDDESK_EVIDENCE_MAX_BYTES (10 MB per file), REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES (30 MB per message).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
-from dataclasses import dataclass
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import IO
 
 import filetype
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import StopFutureHandlers, TemporaryFileUploadHandler
 from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
 
 from refunddesk.core.errors import ValidationError
 
@@ -30,59 +54,273 @@ EXTENSION_CLAIMS = {
     ".txt": {"text/plain"}, ".log": {"text/plain"},
 }
 SCRIPT_MARKERS = (b"#!", b"<?php", b"<script", b"<html", b"<!doctype", b"<svg", b"@echo off")
-MAX_FILES = 5
+# Images Pillow opens to read their declared size (HEIC needs a plugin Pillow does not ship; browsers cannot
+# show HEIC, so the pages offer it as a download and never decode it).
+PILLOW_CHECKED = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+CHUNK = 64 * 1024
+FIELD = "evidence"
+
+
+def max_files() -> int:
+    """Files per message (REFUNDDESK_EVIDENCE_MAX_FILES, default 5)."""
+    return settings.REFUNDDESK_EVIDENCE_MAX_FILES
+
+
+MAX_FILES = 5  # the default of max_files(); kept for code that imported it
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f}"
+
+
+# --- values ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file a customer sent: its name and either its bytes (`data`) or a binary file object (`file`,
+    e.g. Django's UploadedFile, read in chunks and never whole). `Upload("shot.png", png_bytes)` still works."""
+
+    name: str
+    data: bytes | None = None
+    file: IO[bytes] | None = field(default=None, compare=False)
+
+    def open(self) -> IO[bytes]:
+        """A binary file object positioned at 0."""
+        handle = self.file if self.file is not None else io.BytesIO(self.data or b"")
+        handle.seek(0)
+        return handle
+
+    @property
+    def size(self) -> int:
+        """Bytes, without reading the content."""
+        if self.file is None:
+            return len(self.data or b"")
+        size = getattr(self.file, "size", None)
+        if size is None:
+            position = self.file.tell()
+            size = self.file.seek(0, io.SEEK_END)
+            self.file.seek(position)
+        return size
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the upload handler did not keep this file (a RefusedUpload), or None."""
+        return getattr(self.file, "refusal", None)
 
 
 @dataclass(frozen=True)
 class CheckedFile:
+    """A file that passed evidence_check: `source` is a binary file object (position undefined) of `size` bytes."""
+
     name: str
-    content: bytes
+    source: IO[bytes] = field(compare=False)
+    size: int
     content_type: str
     extension: str
     sha256: str
 
-    @property
-    def size(self) -> int:
-        return len(self.content)
+
+class RefusedUpload(UploadedFile):
+    """What the upload handler put in request.FILES for a file it did not keep: no content, and why.
+
+    `refusal` is "count" (beyond REFUNDDESK_EVIDENCE_MAX_FILES), "size" (beyond REFUNDDESK_EVIDENCE_MAX_BYTES)
+    or "total" (the message beyond REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES)."""
+
+    def __init__(self, name: str, refusal: str, content_type: str | None = None):
+        super().__init__(file=io.BytesIO(), name=name or "upload", content_type=content_type, size=0)
+        self.refusal = refusal
 
 
-def _is_plain_text(data: bytes) -> bool:
-    if b"\x00" in data:
-        return False
+def refusal_message(name: str, refusal: str) -> str:
+    """The message (in the active language) for a RefusedUpload's `refusal`."""
+    if refusal == "count":
+        return _("Send at most %(n)d files per message; %(name)s was one too many.") % {
+            "n": max_files(), "name": name}
+    if refusal == "total":
+        return _("The files of one message may be %(limit)s MB together; %(name)s went past that. Send fewer "
+                 "or smaller files.") % {"limit": _mb(settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES), "name": name}
+    return _("%(name)s is larger than %(limit)s MB, the limit per file. Send a smaller file.") % {
+        "name": name, "limit": _mb(settings.REFUNDDESK_EVIDENCE_MAX_BYTES)}
+
+
+# --- receiving ------------------------------------------------------------------
+
+
+def max_request_bytes() -> int:
+    """The largest request body a multipart message may declare: the files' total limit, plus room for its
+    text fields (DATA_UPLOAD_MAX_MEMORY_SIZE) and the multipart framing. Beyond it nothing is read."""
+    return settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES + 2 * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) + 256 * 1024
+
+
+class EvidenceUploadHandler(TemporaryFileUploadHandler):
+    """Django upload handler (the only one in FILE_UPLOAD_HANDLERS): every file streamed to a temporary
+    file, counted, and cut off at the limits before more of it is kept.
+
+    - a body declared larger than `max_request_bytes()`: RequestDataTooBig before anything is read;
+    - the (max_files()+1)th file and later ones: not stored, a RefusedUpload("count");
+    - a file passing REFUNDDESK_EVIDENCE_MAX_BYTES, or the message passing REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES:
+      what was written of it is deleted, the rest dropped, a RefusedUpload("size" / "total").
+    Memory: one chunk (64 KiB) at a time. Disk: never more than the total limit per request.
+    """
+
+    chunk_size = CHUNK
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.count = 0
+        self.kept = 0  # bytes of the files kept so far
+        self.received = 0  # bytes of the current file
+        self.refused: str | None = None
+        self.file = None
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length and content_length > max_request_bytes():
+            raise RequestDataTooBig(
+                f"a multipart body of {content_length} bytes; at most {max_request_bytes()} are read")
+        return None
+
+    def new_file(self, field_name, file_name, content_type, content_length, charset=None,
+                 content_type_extra=None):
+        self.count += 1
+        self.received = 0
+        self.refused = None
+        self.field_name, self.file_name, self.content_type = field_name, file_name, content_type
+        self.content_length, self.charset, self.content_type_extra = content_length, charset, content_type_extra
+        if self.count > max_files():
+            self.refused, self.file = "count", None
+            raise StopFutureHandlers()
+        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
+        raise StopFutureHandlers()
+
+    def _refuse(self, why: str) -> None:
+        self.refused = why
+        if self.file is not None:
+            self.file.close()  # a NamedTemporaryFile: closing deletes what was written
+            self.file = None
+
+    def receive_data_chunk(self, raw_data, start):
+        if self.refused:
+            return None
+        self.received += len(raw_data)
+        if self.received > settings.REFUNDDESK_EVIDENCE_MAX_BYTES:
+            self._refuse("size")
+        elif self.kept + self.received > settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES:
+            self._refuse("total")
+        else:
+            self.file.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        if self.refused:
+            return RefusedUpload(self.file_name, self.refused, self.content_type)
+        self.kept += file_size
+        return super().file_complete(file_size)
+
+
+# --- checking -------------------------------------------------------------------
+
+
+def _refuse(message: str) -> ValidationError:
+    return ValidationError(message, field=FIELD)
+
+
+def _scan(handle: IO[bytes]) -> tuple[bytes, str, bool]:
+    """(first 8 KiB, sha256 hex, whether the whole is plain UTF-8 text without NUL) in one pass of chunks."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head = b""
+    text = True
+    while chunk := handle.read(CHUNK):
+        if len(head) < 8192:
+            head += chunk[: 8192 - len(head)]
+        digest.update(chunk)
+        if text:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                text = False
+            text = text and b"\x00" not in chunk
+    if text:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            text = False
+    return head, digest.hexdigest(), text
+
+
+def _looks_like_script(head: bytes) -> bool:
+    start = head[:512].lstrip().lower()
+    return any(start.startswith(marker) for marker in SCRIPT_MARKERS)
+
+
+def _check_image(name: str, handle: IO[bytes], content_type: str) -> None:
+    """Open the image with Pillow (its header only) and refuse a decompression bomb or an unreadable image."""
+    handle.seek(0)
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    head = data[:512].lstrip().lower()
-    return not any(head.startswith(marker) for marker in SCRIPT_MARKERS)
+        with Image.open(handle, formats=[PILLOW_CHECKED[content_type]]) as image:
+            width, height = image.size
+    except Image.DecompressionBombError:
+        width = height = None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise _refuse(_("%(name)s could not be read as an image; send the original file.") % {"name": name})
+    limit = Image.MAX_IMAGE_PIXELS
+    if width is None or (limit and width * height > limit):
+        raise _refuse(
+            _("%(name)s declares an image too large to open safely (more than %(limit)s million pixels); send "
+              "a screenshot or a smaller photo.") % {"name": name, "limit": f"{(limit or 0) / 1e6:.0f}"})
 
 
-def evidence_check(*, name: str, data: bytes) -> CheckedFile:
+def evidence_check(*, name: str, data: bytes | None = None, file: IO[bytes] | None = None) -> CheckedFile:
+    """One file -> a CheckedFile, or ValidationError(field="evidence") saying what is wrong in the active language.
+
+    Give the content as `data` (bytes) or `file` (a binary file object, read in 64 KiB chunks). Refused: a
+    RefusedUpload, more than REFUNDDESK_EVIDENCE_MAX_BYTES, empty, not one of ALLOWED by content, a name whose
+    extension claims another type, text that starts like a script or markup, an image Pillow cannot open or
+    that declares more than PIL.Image.MAX_IMAGE_PIXELS pixels.
+    """
+    upload = Upload(name=name, data=data, file=file)
+    if upload.refusal:
+        raise _refuse(refusal_message(name, upload.refusal))
     limit = settings.REFUNDDESK_EVIDENCE_MAX_BYTES
-    field = "evidence"
-    if len(data) > limit:
-        raise ValidationError(
-            _("%(name)s is %(size).1f MB; the limit is %(limit).0f MB per file. Send a smaller file.")
-            % {"name": name, "size": len(data) / 1e6, "limit": limit / 1e6}, field=field)
-    if not data:
-        raise ValidationError(_("%(name)s is empty.") % {"name": name}, field=field)
-    kind = filetype.guess(data)
-    content_type = kind.mime if kind else ("text/plain" if _is_plain_text(data) else None)
+    size = upload.size
+    if size > limit:
+        raise _refuse(_("%(name)s is %(size).1f MB; the limit is %(limit).0f MB per file. Send a smaller file.")
+                      % {"name": name, "size": size / 1e6, "limit": limit / 1e6})
+    if not size:
+        raise _refuse(_("%(name)s is empty.") % {"name": name})
+    handle = upload.open()
+    head, sha256, plain = _scan(handle)
+    kind = filetype.guess(head)
+    content_type = kind.mime if kind else ("text/plain" if plain and not _looks_like_script(head) else None)
     if content_type not in ALLOWED:
-        raise ValidationError(
-            _("%(name)s is not an image, PDF, video or plain text file; those are the kinds accepted.")
-            % {"name": name}, field=field)
+        raise _refuse(_("%(name)s is not an image, PDF, video or plain text file; those are the kinds accepted.")
+                      % {"name": name})
     suffix = PurePath(name).suffix.lower()
     claimed = EXTENSION_CLAIMS.get(suffix)
     if suffix and claimed is None or (claimed is not None and content_type not in claimed):
-        raise ValidationError(
-            _("%(name)s is named like a %(ext)s file but its content is %(type)s; send the original file.")
-            % {"name": name, "ext": suffix or "?", "type": content_type}, field=field)
-    return CheckedFile(name=PurePath(name).name[:255], content=data, content_type=content_type,
-                       extension=ALLOWED[content_type], sha256=hashlib.sha256(data).hexdigest())
+        raise _refuse(_("%(name)s is named like a %(ext)s file but its content is %(type)s; send the original "
+                        "file.") % {"name": name, "ext": suffix or "?", "type": content_type})
+    if content_type in PILLOW_CHECKED:
+        _check_image(name, handle, content_type)
+    handle.seek(0)
+    return CheckedFile(name=PurePath(name).name[:255], source=handle, size=size, content_type=content_type,
+                       extension=ALLOWED[content_type], sha256=sha256)
 
 
-def evidence_check_all(files: list[tuple[str, bytes]]) -> list[CheckedFile]:
-    if len(files) > MAX_FILES:
-        raise ValidationError(_("at most %(n)d files per message.") % {"n": MAX_FILES}, field="evidence")
-    return [evidence_check(name=name, data=data) for name, data in files]
+def evidence_check_all(files: Sequence[Upload] | Sequence[tuple[str, bytes]]) -> list[CheckedFile]:
+    """Uploads (or (name, bytes) pairs) -> CheckedFiles, in order; ValidationError(field="evidence") on the first
+    problem. The count (max_files()) and the total (REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES) are checked from the
+    sizes before any content is read."""
+    uploads = [f if isinstance(f, Upload) else Upload(name=f[0], data=f[1]) for f in files]
+    refused = next((u for u in uploads if u.refusal), None)
+    if refused is not None:
+        raise _refuse(refusal_message(refused.name, refused.refusal))
+    if len(uploads) > max_files():
+        raise _refuse(_("at most %(n)d files per message.") % {"n": max_files()})
+    total = sum(u.size for u in uploads)
+    if total > settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES:
+        raise _refuse(_("The files of one message may be %(limit)s MB together; these are %(size).1f MB. Send "
+                        "fewer or smaller files.") % {"limit": _mb(settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES),
+                                                       "size": total / (1024 * 1024)})
+    return [evidence_check(name=u.name, data=u.data, file=u.file) for u in uploads]

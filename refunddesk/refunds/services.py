@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -34,7 +34,7 @@ from refunddesk.core.money import Money
 from refunddesk.notify.services import email_enqueue
 from refunddesk.policies.services import policy_decide
 from refunddesk.refunds import deadlines
-from refunddesk.refunds.evidence import CheckedFile, evidence_check_all
+from refunddesk.refunds.evidence import CheckedFile, Upload, evidence_check_all
 from refunddesk.refunds.facts import facts_for_order
 from refunddesk.refunds.models import Evidence, Mediation, Reason, RefundRequest, TimelineEvent, _public_id
 from refunddesk.refunds.states import OPEN, Actor, Status, move_for
@@ -57,12 +57,6 @@ STORE_INSTRUCTIONS = {
               "由 Google 审核并退款。",
     },
 }
-
-
-@dataclass(frozen=True)
-class Upload:
-    name: str
-    data: bytes
 
 
 # --- helpers -------------------------------------------------------------------
@@ -88,7 +82,8 @@ def _store_files(req: RefundRequest, files: Sequence[CheckedFile], stored: list[
     for f in files:
         evidence = Evidence(request=req, original_name=f.name, content_type=f.content_type,
                             extension=f.extension, size=f.size, sha256=f.sha256)
-        evidence.file.save("upload" + f.extension, ContentFile(f.content), save=False)
+        f.source.seek(0)
+        evidence.file.save("upload" + f.extension, File(f.source), save=False)  # streamed in chunks
         stored.append(evidence.file.name)
         evidence.save()
 
@@ -271,7 +266,7 @@ def refund_request_submit(
     if reason not in Reason.values:
         raise ValidationError(
             _("Choose a reason from the list: %(reasons)s.") % {"reasons": ", ".join(Reason.values)}, field="reason")
-    checked = evidence_check_all([(f.name, f.data) for f in files])  # before any write
+    checked = evidence_check_all(files)  # before any write
     with transaction.atomic():
         order = (Order.objects.select_for_update().select_related("plan", "customer")
                  .filter(external_id=(order_number or "").strip(), customer=customer).first())
@@ -354,7 +349,7 @@ def refund_request_reply(*, customer: Customer, public_id: str, message: str, fi
                          now: dt.datetime | None = None, _stored: list[str]) -> RefundRequest:
     now = now or timezone.now()
     text = _required_text(message, "message", _("Write your answer before sending it."))
-    checked = evidence_check_all([(f.name, f.data) for f in files])
+    checked = evidence_check_all(files)
     with transaction.atomic():
         req = _lock_customer_request(customer, public_id)
         _move(req, action="reply", actor_kind=Actor.CUSTOMER, user=customer.user, note=text, now=now,
@@ -403,7 +398,7 @@ def refund_request_appeal(*, customer: Customer, public_id: str, reason: str, fi
                           now: dt.datetime | None = None, _stored: list[str]) -> RefundRequest:
     now = now or timezone.now()
     text = _required_text(reason, "reason", _("Say why you disagree with the decision."))
-    checked = evidence_check_all([(f.name, f.data) for f in files])
+    checked = evidence_check_all(files)
     with transaction.atomic():
         req = _lock_customer_request(customer, public_id)
         _move(req, action="appeal", actor_kind=Actor.CUSTOMER, user=customer.user, note=text, now=now)

@@ -52,3 +52,30 @@
     });
   });
 })();
+// An outage compensation running (console incident page): follow its progress, no second run meanwhile.
+// <div id="run" data-active="1" data-url="...progress/"> with <progress> and [data-k] fields; #compensate is the button.
+(function () {
+  var box = document.getElementById("run");
+  if (!box || box.dataset.active !== "1") return;
+  var bar = box.querySelector("progress"), button = document.getElementById("compensate");
+  function hold() { if (button) button.disabled = true; }  // no second run while this one goes on
+  hold();
+  window.addEventListener("pageshow", function () { setTimeout(hold, 0); });  // after app.js re-enables buttons
+  function tick() {
+    fetch(box.dataset.url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.json(); })
+      .then(function (p) {
+        bar.value = p.percent;
+        box.querySelectorAll("[data-k]").forEach(function (el) {
+          var v = p[el.dataset.k]; if (v !== undefined && v !== null) el.textContent = v;
+        });
+        if (button) {
+          button.disabled = !!p.active;
+          if (p.status === "done" && button.dataset.doneLabel) { button.textContent = button.dataset.doneLabel; }
+        }
+        if (p.active) { setTimeout(tick, 1000); }
+      })
+      .catch(function () { setTimeout(tick, 3000); });
+  }
+  setTimeout(tick, 1000);
+})();
