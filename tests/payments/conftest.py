@@ -125,3 +125,17 @@ def database_refuses_updates(table: str):
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TRIGGER IF EXISTS rd_injected_fault{'' if connection.vendor == 'sqlite' else ' ON ' + table}")
+
+
+@pytest.fixture
+def alipay_configured(settings, alipay_fake, merchant_keys, gateway_keys):
+    """The fake Alipay, configured as this installation's `alipay` gateway."""
+    from refunddesk.payments import registry
+    from tests.payments.fakes.alipay_fake import APP_ID
+
+    settings.REFUNDDESK_GATEWAYS = {**settings.REFUNDDESK_GATEWAYS, "alipay": {
+        "app_id": APP_ID, "app_private_key": merchant_keys.private_pem,
+        "alipay_public_key": gateway_keys.public_pem, "gateway_url": alipay_fake.url, "timeout": CLIENT_TIMEOUT}}
+    registry.reset()
+    yield alipay_fake
+    registry.reset()

@@ -289,18 +289,6 @@ def test_forged_or_tampered_notifications_are_rejected(make_gateway, alipay_fake
 # --- a refund made in Alipay's merchant console, end to end through /webhooks/alipay/ ----------
 
 
-@pytest.fixture
-def alipay_configured(settings, alipay_fake, merchant_keys, gateway_keys):
-    from refunddesk.payments import registry
-
-    settings.REFUNDDESK_GATEWAYS = {**settings.REFUNDDESK_GATEWAYS, "alipay": {
-        "app_id": APP_ID, "app_private_key": merchant_keys.private_pem,
-        "alipay_public_key": gateway_keys.public_pem, "gateway_url": alipay_fake.url, "timeout": CLIENT_TIMEOUT}}
-    registry.reset()
-    yield alipay_fake
-    registry.reset()
-
-
 @pytest.mark.django_db
 def test_a_console_refund_is_recorded_on_its_order_with_the_amount_alipay_answers(alipay_configured):
     from django.test import Client

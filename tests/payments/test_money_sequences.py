@@ -249,20 +249,6 @@ def test_a_webhook_that_fails_halfway_is_applied_when_stripe_retries(published_p
     assert stripe_order.refunded_minor == 3000
 
 
-@pytest.fixture
-def alipay_configured(settings, alipay_fake, merchant_keys, gateway_keys):
-    from refunddesk.payments import registry
-    from tests.payments.conftest import CLIENT_TIMEOUT
-    from tests.payments.fakes.alipay_fake import APP_ID
-
-    settings.REFUNDDESK_GATEWAYS = {**settings.REFUNDDESK_GATEWAYS, "alipay": {
-        "app_id": APP_ID, "app_private_key": merchant_keys.private_pem,
-        "alipay_public_key": gateway_keys.public_pem, "gateway_url": alipay_fake.url, "timeout": CLIENT_TIMEOUT}}
-    registry.reset()
-    yield alipay_fake
-    registry.reset()
-
-
 def test_an_alipay_console_refund_is_not_lost_when_alipay_cannot_be_asked_at_that_moment(alipay_configured):
     """Same kind: the notification's follow-up needs Alipay's refund query. Before, a failure there was
     answered "unknown refund" with the receipt kept, so Alipay's retries were ignored and the refund was
