@@ -109,17 +109,12 @@ AXES_RESET_ON_SUCCESS = False  # a success never wipes the failures counted agai
 AXES_LOCKOUT_CALLABLE = "refunddesk.portal.accounts.locked_out"
 AXES_VERBOSE = False
 AXES_ENABLE_ADMIN = True
-# The client's address: REMOTE_ADDR, or behind a reverse proxy the header it sets (REFUNDDESK_CLIENT_IP_HEADER,
-# e.g. X-Forwarded-For, with REFUNDDESK_PROXY_COUNT proxies in front), resolved by django-ipware for axes and
-# for the sign-in link's rate limit (refunddesk.portal.accounts.client_address).
+# The client's address, for axes and the sign-in link's rate limit (refunddesk.core.auth.client_ip): REMOTE_ADDR,
+# or behind REFUNDDESK_PROXY_COUNT reverse proxies the address the outermost one wrote into the header they set
+# (REFUNDDESK_CLIENT_IP_HEADER, e.g. X-Forwarded-For as nginx's $proxy_add_x_forwarded_for writes it).
 REFUNDDESK_CLIENT_IP_HEADER = env_str("REFUNDDESK_CLIENT_IP_HEADER", "")
 REFUNDDESK_PROXY_COUNT = env_int("REFUNDDESK_PROXY_COUNT", 1)
-if REFUNDDESK_CLIENT_IP_HEADER:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_" + REFUNDDESK_CLIENT_IP_HEADER.upper().replace("-", "_"),)
-    AXES_IPWARE_PROXY_COUNT = REFUNDDESK_PROXY_COUNT
-    AXES_IPWARE_PROXY_ORDER = "right-most"  # the address our own proxy appended, not one the client sent
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_CLIENT_IP_CALLABLE = "refunddesk.core.auth.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

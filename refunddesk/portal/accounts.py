@@ -2,8 +2,8 @@
 merchant's product.
 
 Failed password sign-ins are counted by django-axes (settings AXES_*), per account and per client address,
-failures only; the client address is resolved by django-ipware from the configured proxy header
-(REFUNDDESK_CLIENT_IP_HEADER), for axes and for the link form's rate limit alike.
+failures only; the client address is read from the configured proxy header (REFUNDDESK_CLIENT_IP_HEADER,
+refunddesk.core.auth.client_ip), for axes and for the link form's rate limit alike.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from django_ratelimit.core import is_ratelimited
 
 from refunddesk.core import roles
 from refunddesk.core.api import lockout_minutes
+from refunddesk.core.auth import client_ip
 from refunddesk.core.errors import ApplicationError
 from refunddesk.portal import services
 from refunddesk.portal.forms import SignInForm, SignInLinkForm
@@ -45,11 +46,9 @@ def _home_for(user) -> str:
 
 
 def client_address(group: str | None = None, request: HttpRequest | None = None) -> str:
-    """The client's address as django-axes sees it (django-ipware over the configured proxy header), usable
+    """The client's address as django-axes sees it (core.auth.client_ip, over the configured proxy header),
     as a django-ratelimit key (called as key(group, request))."""
-    from axes.helpers import get_client_ip_address
-
-    return get_client_ip_address(request) or "unknown"
+    return client_ip(request) or "unknown"
 
 
 def _address_key(group: str, request: HttpRequest) -> str:
