@@ -25,8 +25,8 @@ def test_healthz_reports_the_database(client):
 
 def test_openapi_lists_the_import_routes(client):
     paths = client.get("/api/openapi.json").json()["paths"]
-    for route in ("/api/v1/customers/{external_id}", "/api/v1/orders/{external_id}", "/api/v1/plans/{external_id}",
-                  "/api/v1/orders/{external_id}/usage", "/api/v1/support-contacts/{external_id}"):
+    for route in ("/api/v1/customers/{customer_id}", "/api/v1/orders/{order_id}", "/api/v1/plans/{plan_id}",
+                  "/api/v1/orders/{order_id}/usage", "/api/v1/support-contacts/{contact_id}"):
         assert route in paths
 
 

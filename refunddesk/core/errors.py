@@ -29,9 +29,11 @@ class ApplicationError(Exception):
         return f"{self.field}: {text}" if self.field else text
 
     def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": str(self.message)}
-        if self.field:
-            body["field"] = self.field
+        """The API's error body: `{"code": str, "message": str, "field": str | None, ...extra}`.
+
+        `field` is always there (None when no single input is at fault); extra members given to the
+        constructor follow when they are JSON values. The message is rendered in the active language."""
+        body: dict[str, Any] = {"code": self.code, "message": str(self.message), "field": self.field or None}
         if self.extra:
             body.update({k: v for k, v in self.extra.items() if isinstance(v, str | int | bool | list | dict)})
         return body
@@ -70,8 +72,31 @@ class IllegalTransition(Conflict):
     code = "illegal_transition"
 
 
+class PayloadTooLarge(ApplicationError):
+    """The body, one file or the number of files is over a limit (Django's DATA_UPLOAD_MAX_MEMORY_SIZE,
+    DATA_UPLOAD_MAX_NUMBER_FILES, REFUNDDESK_EVIDENCE_MAX_BYTES)."""
+
+    status_code = 413
+    code = "too_large"
+
+
+class TooManyRequests(ApplicationError):
+    """Too many attempts in a while (sign-in, tokens); the client should wait and try again."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
+class MethodNotAllowed(ApplicationError):
+    """The route exists but does not take this HTTP method."""
+
+    status_code = 405
+    code = "method_not_allowed"
+
+
 class ConfigurationError(ApplicationError):
     """The merchant's setup is incomplete (no policy published, no holiday data for a year)."""
 
     status_code = 503
     code = "not_configured"
+

@@ -22,6 +22,10 @@ ROUNDING_DESCRIPTION = "half-up to the currency's minor unit (0.005 CNY -> 0.01 
 # Babel knows historic and fund codes too; these are not legal tender for a sale.
 _NOT_TENDER = {"XAU", "XAG", "XPD", "XPT", "XTS", "XXX", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA"}
 
+# The largest amount in major units (exclusive) refunddesk takes: far above any real payment, and in minor units
+# (up to 3 decimals) far below the 64-bit columns that store it, so sums of refunds cannot overflow them.
+MAX_AMOUNT = Decimal(10) ** 13
+
 
 @lru_cache(maxsize=1)
 def _currencies() -> frozenset[str]:
@@ -75,6 +79,8 @@ class Money:
         amount = to_decimal(value, field=field)
         if amount < 0 and not allow_negative:
             raise ValidationError(f"{amount} is negative; amounts must be zero or more.", field=field)
+        if abs(amount) >= MAX_AMOUNT:
+            raise ValidationError(f"{amount} is too large; amounts must be less than 10^13.", field=field)
         exp = exponent(currency)
         scaled = amount.scaleb(exp)
         if scaled != scaled.to_integral_value():

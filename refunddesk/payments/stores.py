@@ -48,7 +48,7 @@ import functools
 import hmac
 import json
 import logging
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import google.auth.exceptions
@@ -101,12 +101,16 @@ def apple_milliunits_to_money(milliunits: int | Decimal, currency: str) -> Money
     milliunits, or a prorated share) is rounded once, half-up, as everywhere in refunddesk. The one place the
     App Store's unit is turned into ours; `money_to_apple_milliunits` is the other direction.
 
-    Raises ValidationError for a float, a bool or a negative value, or an unknown currency.
+    Raises ValidationError for a float, a bool or a negative value, a value too large for exact decimal
+    arithmetic (28 digits), or an unknown currency.
     Source: https://developer.apple.com/documentation/appstoreserverapi/price"""
     if isinstance(milliunits, bool) or not isinstance(milliunits, int | Decimal) or milliunits < 0:
         raise ValidationError(f"the App Store price {milliunits!r} is not a whole, non-negative number of milliunits.",
                               field="price")
-    return Money.rounded(Decimal(milliunits).scaleb(-APPLE_PRICE_EXPONENT), currency)
+    try:
+        return Money.rounded(Decimal(milliunits).scaleb(-APPLE_PRICE_EXPONENT), currency)
+    except InvalidOperation:
+        raise ValidationError(f"the App Store price {milliunits!r} is too large to be a price.", field="price") from None
 
 
 def money_to_apple_milliunits(money: Money) -> int:
@@ -231,6 +235,9 @@ def _apple_verified(decode, signed: str, *, field: str):
     responder could not be asked), named by the library's status."""
     try:
         return decode(signed)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # verified, but a member has the wrong type (a price that is not a number...): Apple never sends that
+        raise ValidationError(f"App Store {field} cannot be read: {exc}", field=field) from None
     except VerificationException as exc:
         if exc.status == VerificationStatus.RETRYABLE_VERIFICATION_FAILURE:
             raise StoreUnavailable("Apple's certificate status (OCSP) could not be checked; Apple will deliver the "

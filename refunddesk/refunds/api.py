@@ -8,19 +8,33 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import File, Form, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Path, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from refunddesk.core import roles
+from refunddesk.core.api_errors import errors, fields_as_sent
+from refunddesk.core.api_fields import LONG_TEXT, Amount, text
 from refunddesk.core.auth import user_token_auth
 from refunddesk.core.errors import NotFound, PermissionDenied, ValidationError
+from refunddesk.policies.api import PolicyRef, policy_ref
 from refunddesk.refunds import selectors, services
 from refunddesk.refunds.models import RefundRequest
 from refunddesk.refunds.states import Actor, actions_available
 
 customer_router = Router(auth=user_token_auth, tags=["refund requests (customer)"])
 staff_router = Router(auth=user_token_auth, tags=["refund requests (staff)"])
+
+# The portal's limits (refunddesk/portal/forms.py), kept by the API too.
+NOTE = 2000
+RequestId = Path(..., min_length=1, max_length=20, description="the request's number, e.g. RR-3F2A9C01B7D4")
+# What multipart `files` may hold: the evidence rules (refunddesk/refunds/evidence.py) check each file's
+# content, size and count, and refuse with a 422 naming `files`.
+FILES_DOC = ("evidence: images (JPEG, PNG, GIF, WebP, HEIC), PDF, video (MP4, QuickTime, WebM) or plain text, "
+             "checked by content; REFUNDDESK_EVIDENCE_MAX_FILES files (default 5) of at most "
+             "REFUNDDESK_EVIDENCE_MAX_BYTES each (default 10 MB)")
+EVIDENCE = File(None, description=FILES_DOC)
 
 
 # --- shapes -------------------------------------------------------------------
@@ -43,6 +57,16 @@ class EventOut(Schema):
     override: bool = False
 
 
+class RequestDecisionOut(Schema):
+    """What the policy decided on submission."""
+
+    policy: PolicyRef | None
+    outcome: str
+    clause: str
+    refund: MoneyOut | None
+    explanation: dict
+
+
 class RequestOut(Schema):
     id: str
     order_number: str
@@ -54,13 +78,24 @@ class RequestOut(Schema):
     review_due_at: dt.datetime | None
     refund_due_at: dt.datetime | None
     overdue: bool
-    decision: dict
+    decision: RequestDecisionOut
     offered: MoneyOut | None
     approved: MoneyOut | None
     redirect_instructions: dict
     actions: list[str]
     refund: dict | None = None
     timeline: list[EventOut] | None = None
+
+
+class StaffDecisionOut(RequestDecisionOut):
+    """The decision as staff see it: with the policy's trace and the facts it was given."""
+
+    trace: list[dict]
+    facts: dict
+
+
+class StaffRequestOut(RequestOut):
+    decision: StaffDecisionOut
 
 
 def _money(req: RefundRequest, minor: int | None) -> dict | None:
@@ -76,8 +111,7 @@ def _out(req: RefundRequest, *, actor: str, timeline: bool = False, staff: bool 
         "submitted_at": req.submitted_at, "review_due_at": req.review_due_at, "refund_due_at": req.refund_due_at,
         "overdue": selectors.is_overdue(req),
         "decision": {
-            "policy": {"id": req.policy_version.policy_id, "version": req.policy_version.version}
-            if req.policy_version_id else None,
+            "policy": policy_ref(req.policy_version) if req.policy_version_id else None,
             "outcome": req.policy_outcome, "clause": req.policy_clause,
             "refund": _money(req, req.policy_amount_minor), "explanation": req.policy_explanation,
             **({"trace": req.policy_trace, "facts": req.facts} if staff else {}),
@@ -101,7 +135,7 @@ def _out(req: RefundRequest, *, actor: str, timeline: bool = False, staff: bool 
 def _customer(request: HttpRequest):
     customer = getattr(request.auth, "customer", None)
     if customer is None:
-        raise PermissionDenied("this token does not belong to a customer account.")
+        raise PermissionDenied(_("This token does not belong to a customer account."), field="Authorization")
     return customer
 
 
@@ -114,24 +148,30 @@ def _uploads(files: list[UploadedFile] | None) -> list[services.Upload]:
 # --- customer endpoints -------------------------------------------------------
 
 
-@customer_router.post("/requests", response={201: RequestOut})
-def submit(request: HttpRequest, order_number: Form[str], reason: Form[str], description: Form[str] = "",
-           language: Form[str] = "", files: File[list[UploadedFile]] = None):
-    req = services.refund_request_submit(
-        customer=_customer(request), order_number=order_number, reason=reason, description=description,
-        language=language or None, files=_uploads(files),
-    )
+@customer_router.post("/requests", response={201: RequestOut, **errors(403, 404, 409)})
+def submit(request: HttpRequest, order_number: str = Form(..., max_length=100),
+           reason: str = Form(..., max_length=30, description="technical_issue, service_outage, not_satisfied, "
+                              "duplicate_charge, wrong_charge, changed_mind, emergency or other"),
+           description: str = Form("", max_length=LONG_TEXT), language: str = Form("", max_length=10),
+           files: list[UploadedFile] = EVIDENCE):
+    """Apply for a refund of one of your orders, with evidence. 409 when the order already has an open
+    request."""
+    with fields_as_sent(evidence="files"):
+        req = services.refund_request_submit(
+            customer=_customer(request), order_number=order_number, reason=reason, description=description,
+            language=language or None, files=_uploads(files),
+        )
     req = selectors.customer_request(customer=req.customer, public_id=req.public_id)
     return Status(201, _out(req, actor=Actor.CUSTOMER, timeline=True))
 
 
-@customer_router.get("/requests", response=list[RequestOut])
+@customer_router.get("/requests", response={200: list[RequestOut], **errors(403)})
 def my_requests(request: HttpRequest):
     return [_out(r, actor=Actor.CUSTOMER) for r in selectors.customer_requests(customer=_customer(request))]
 
 
-@customer_router.get("/requests/{public_id}", response=RequestOut)
-def my_request(request: HttpRequest, public_id: str):
+@customer_router.get("/requests/{public_id}", response={200: RequestOut, **errors(403, 404)})
+def my_request(request: HttpRequest, public_id: str = RequestId):
     req = selectors.customer_request(customer=_customer(request), public_id=public_id)
     return _out(req, actor=Actor.CUSTOMER, timeline=True)
 
@@ -141,41 +181,45 @@ def _customer_show(request, public_id):
                 actor=Actor.CUSTOMER, timeline=True)
 
 
-@customer_router.post("/requests/{public_id}/reply", response=RequestOut)
-def reply(request: HttpRequest, public_id: str, message: Form[str], files: File[list[UploadedFile]] = None):
-    services.refund_request_reply(customer=_customer(request), public_id=public_id, message=message,
-                                  files=_uploads(files))
+@customer_router.post("/requests/{public_id}/reply", response={200: RequestOut, **errors(403, 404, 409)})
+def reply(request: HttpRequest, public_id: str = RequestId, message: str = Form(..., max_length=LONG_TEXT),
+          files: list[UploadedFile] = EVIDENCE):
+    with fields_as_sent(evidence="files"):
+        services.refund_request_reply(customer=_customer(request), public_id=public_id, message=message,
+                                      files=_uploads(files))
     return _customer_show(request, public_id)
 
 
 class NoteIn(Schema):
-    note: str = ""
+    note: str = text(NOTE, "")
 
 
-@customer_router.post("/requests/{public_id}/offer/accept", response=RequestOut)
-def accept_offer(request: HttpRequest, public_id: str):
+@customer_router.post("/requests/{public_id}/offer/accept", response={200: RequestOut, **errors(403, 404, 409)})
+def accept_offer(request: HttpRequest, public_id: str = RequestId):
     services.refund_request_accept_offer(customer=_customer(request), public_id=public_id)
     return _customer_show(request, public_id)
 
 
-@customer_router.post("/requests/{public_id}/offer/decline", response=RequestOut)
-def decline_offer(request: HttpRequest, public_id: str, payload: NoteIn | None = None):
+@customer_router.post("/requests/{public_id}/offer/decline", response={200: RequestOut, **errors(403, 404, 409)})
+def decline_offer(request: HttpRequest, payload: NoteIn | None = None, public_id: str = RequestId):
     services.refund_request_decline_offer(customer=_customer(request), public_id=public_id,
                                           note=payload.note if payload else "")
     return _customer_show(request, public_id)
 
 
-@customer_router.post("/requests/{public_id}/withdraw", response=RequestOut)
-def withdraw(request: HttpRequest, public_id: str, payload: NoteIn | None = None):
+@customer_router.post("/requests/{public_id}/withdraw", response={200: RequestOut, **errors(403, 404, 409)})
+def withdraw(request: HttpRequest, payload: NoteIn | None = None, public_id: str = RequestId):
     services.refund_request_withdraw(customer=_customer(request), public_id=public_id,
                                      note=payload.note if payload else "")
     return _customer_show(request, public_id)
 
 
-@customer_router.post("/requests/{public_id}/appeal", response=RequestOut)
-def appeal(request: HttpRequest, public_id: str, reason: Form[str], files: File[list[UploadedFile]] = None):
-    services.refund_request_appeal(customer=_customer(request), public_id=public_id, reason=reason,
-                                   files=_uploads(files))
+@customer_router.post("/requests/{public_id}/appeal", response={200: RequestOut, **errors(403, 404, 409)})
+def appeal(request: HttpRequest, public_id: str = RequestId, reason: str = Form(..., max_length=LONG_TEXT),
+           files: list[UploadedFile] = EVIDENCE):
+    with fields_as_sent(evidence="files"):
+        services.refund_request_appeal(customer=_customer(request), public_id=public_id, reason=reason,
+                                       files=_uploads(files))
     return _customer_show(request, public_id)
 
 
@@ -185,7 +229,7 @@ def appeal(request: HttpRequest, public_id: str, reason: Form[str], files: File[
 def _staff(request: HttpRequest):
     user = request.auth
     if not (roles.has_role(user, roles.AGENT) or roles.has_role(user, roles.SUPERVISOR)):
-        raise PermissionDenied("staff endpoints need an agent's or supervisor's token.")
+        raise PermissionDenied(_("Staff endpoints need an agent's or supervisor's token."), field="Authorization")
     return user
 
 
@@ -193,37 +237,47 @@ def _staff_actor(user) -> str:
     return Actor.SUPERVISOR if roles.has_role(user, roles.SUPERVISOR) else Actor.AGENT
 
 
-@staff_router.get("/queue", response=list[RequestOut])
-def staff_queue(request: HttpRequest, status: str | None = None, reason: str | None = None,
-                overdue: bool | None = None, assignee: str | None = None, gateway: str | None = None,
-                appeals: bool = False, limit: int = 100):
+class QueueQuery(Schema):
+    status: str | None = text(30, None)
+    reason: str | None = text(30, None)
+    overdue: bool | None = None
+    assignee: str | None = text(150, None, description="a staff member's user name, or `me`")
+    gateway: str | None = text(30, None)
+    appeals: bool = False
+    limit: int = Field(100, ge=1, le=500)
+
+
+@staff_router.get("/queue", response={200: list[RequestOut], **errors(403)})
+def staff_queue(request: HttpRequest, query: Query[QueueQuery]):
     user = _staff(request)
-    rows = selectors.queue(filters=selectors.QueueFilters(status=status, reason=reason, overdue=overdue,
-                                                          assignee=assignee, gateway=gateway, appeals=appeals),
-                           user=user)[: max(1, min(limit, 500))]
+    q = query
+    rows = selectors.queue(filters=selectors.QueueFilters(status=q.status, reason=q.reason, overdue=q.overdue,
+                                                          assignee=q.assignee, gateway=q.gateway, appeals=q.appeals),
+                           user=user)[: q.limit]
     return [_out(r, actor=_staff_actor(user)) for r in rows]
 
 
-@staff_router.get("/requests/{public_id}", response=RequestOut)
-def staff_show(request: HttpRequest, public_id: str):
+@staff_router.get("/requests/{public_id}", response={200: StaffRequestOut, **errors(403, 404)})
+def staff_show(request: HttpRequest, public_id: str = RequestId):
     user = _staff(request)
     return _out(selectors.staff_request(public_id=public_id), actor=_staff_actor(user), timeline=True, staff=True)
 
 
 class ActionIn(Schema):
-    action: str  # assign, ask_info, offer, approve, reject, appeal_approve, appeal_reject, note, mediation
-    message: str = ""
-    reason: str = ""
-    clause: str = ""
-    amount: str | None = None
-    override_reason: str = ""
-    assignee: str | None = None
-    mediator: str = ""
-    outcome: str = ""
+    action: str = text(20, description="assign, ask_info, offer, approve, reject, appeal_approve, appeal_reject, "
+                                       "note or mediation")
+    message: str = text(LONG_TEXT, "")
+    reason: str = text(LONG_TEXT, "")
+    clause: str = text(100, "")
+    amount: Amount | None = None
+    override_reason: str = text(LONG_TEXT, "")
+    assignee: str | None = text(150, None)
+    mediator: str = text(200, "")
+    outcome: str = text(LONG_TEXT, "")
 
 
-@staff_router.post("/requests/{public_id}/actions", response=RequestOut)
-def staff_act(request: HttpRequest, public_id: str, payload: ActionIn):
+@staff_router.post("/requests/{public_id}/actions", response={200: StaffRequestOut, **errors(403, 404, 409)})
+def staff_act(request: HttpRequest, payload: ActionIn, public_id: str = RequestId):
     user = _staff(request)
     a, pid = payload.action, public_id
     if a == "assign":
@@ -231,7 +285,7 @@ def staff_act(request: HttpRequest, public_id: str, payload: ActionIn):
 
         target = User.objects.filter(username=payload.assignee).first() if payload.assignee else None
         if payload.assignee and target is None:
-            raise NotFound(f"no staff member '{payload.assignee}'.", field="assignee")
+            raise NotFound(_("There is no staff member '%(name)s'.") % {"name": payload.assignee}, field="assignee")
         services.refund_request_assign(public_id=pid, user=user, assignee=target)
     elif a == "ask_info":
         services.refund_request_ask_info(public_id=pid, user=user, message=payload.message)
@@ -252,6 +306,6 @@ def staff_act(request: HttpRequest, public_id: str, payload: ActionIn):
     elif a == "mediation":
         services.mediation_record(public_id=pid, user=user, mediator=payload.mediator, outcome=payload.outcome)
     else:
-        raise ValidationError(f"'{a}' is not an action; use assign, ask_info, offer, approve, reject, "
-                              "appeal_approve, appeal_reject, note or mediation.", field="action")
+        raise ValidationError(_("'%(action)s' is not an action; use assign, ask_info, offer, approve, reject, "
+                                "appeal_approve, appeal_reject, note or mediation.") % {"action": a}, field="action")
     return _out(selectors.staff_request(public_id=pid), actor=_staff_actor(user), timeline=True, staff=True)

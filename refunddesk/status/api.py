@@ -9,21 +9,28 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 from ninja.responses import Status
 
+from refunddesk.core.api_errors import errors, fields_as_sent
+from refunddesk.core.api_fields import BIG_ID_MAX, LONG_TEXT, Timestamp, text
 from refunddesk.core.auth import api_key_auth
-from refunddesk.core.errors import NotFound, ValidationError
+from refunddesk.core.errors import NotFound
 from refunddesk.status import services
 from refunddesk.status.models import Incident, IncidentUpdate, Region
 
 router = Router(auth=api_key_auth, tags=["service status"])
 
+MAX_POSITION = 1_000_000  # where a region is listed on the status page
+MAX_REGIONS = 100  # regions one incident may affect
+NOTE = 2000  # a force majeure note, as the status services check
+IncidentId = Path(..., ge=1, le=BIG_ID_MAX, description="the incident's id")
+
 
 class RegionIn(Schema):
-    name_en: str
-    name_zh: str = ""
-    position: int = 0
+    name_en: str = text(100)
+    name_zh: str = text(100, "")
+    position: int = Field(0, ge=0, le=MAX_POSITION)
 
 
 class RegionOut(Schema):
@@ -60,50 +67,50 @@ class IncidentOut(Schema):
 
 
 class IncidentIn(Schema):
-    title_en: str
-    title_zh: str = ""
-    regions: list[str]
-    severity: str = "outage"
-    cause: str = ""
-    cause_zh: str = ""
+    title_en: str = text(200)
+    title_zh: str = text(200, "")
+    regions: list[str] = Field(..., max_length=MAX_REGIONS)
+    severity: str = text(20, "outage")
+    cause: str = text(LONG_TEXT, "")
+    cause_zh: str = text(LONG_TEXT, "")
     force_majeure: bool = False
-    force_majeure_note: str = ""
-    force_majeure_note_zh: str = ""
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    message_en: str = ""
-    message_zh: str = ""
-    external_ref: str = ""
+    force_majeure_note: str = text(NOTE, "")
+    force_majeure_note_zh: str = text(NOTE, "")
+    started_at: Timestamp | None = None
+    ended_at: Timestamp | None = None
+    message_en: str = text(LONG_TEXT, "")
+    message_zh: str = text(LONG_TEXT, "")
+    external_ref: str = text(200, "")
 
 
 class IncidentUpdateIn(Schema):
-    message_en: str = ""
-    message_zh: str = ""
-    kind: str = "update"
-    title_en: str | None = None
-    title_zh: str | None = None
-    regions: list[str] | None = None
-    severity: str | None = None
-    cause: str | None = None
-    cause_zh: str | None = None
+    message_en: str = text(LONG_TEXT, "")
+    message_zh: str = text(LONG_TEXT, "")
+    kind: str = text(20, "update")
+    title_en: str | None = text(200, None)
+    title_zh: str | None = text(200, None)
+    regions: list[str] | None = Field(None, max_length=MAX_REGIONS)
+    severity: str | None = text(20, None)
+    cause: str | None = text(LONG_TEXT, None)
+    cause_zh: str | None = text(LONG_TEXT, None)
     force_majeure: bool | None = None
-    force_majeure_note: str | None = None
-    force_majeure_note_zh: str | None = None
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
+    force_majeure_note: str | None = text(NOTE, None)
+    force_majeure_note_zh: str | None = text(NOTE, None)
+    started_at: Timestamp | None = None
+    ended_at: Timestamp | None = None
 
 
 class IncidentCloseIn(Schema):
-    ended_at: dt.datetime | None = None
-    message_en: str = ""
-    message_zh: str = ""
+    ended_at: Timestamp | None = None
+    message_en: str = text(LONG_TEXT, "")
+    message_zh: str = text(LONG_TEXT, "")
 
 
 class IncidentFilter(Schema):
     ongoing: bool | None = None
-    region: str | None = None
-    since: dt.datetime | None = None
-    limit: int = 50
+    region: str | None = text(32, None)
+    since: Timestamp | None = None
+    limit: int = Field(50, ge=1, le=500)
 
 
 def _source(request: HttpRequest) -> str:
@@ -130,7 +137,7 @@ def _incident_out(incident: Incident) -> dict:
 def _get(incident_id: int) -> Incident:
     incident = Incident.objects.prefetch_related("regions", "updates").filter(pk=incident_id).first()
     if incident is None:
-        raise NotFound(f"there is no incident {incident_id}.", field="incident")
+        raise NotFound(f"there is no incident {incident_id}.", field="incident_id")
     return incident
 
 
@@ -140,16 +147,16 @@ def list_regions(request: HttpRequest):
 
 
 @router.put("/regions/{code}", response={200: RegionOut, 201: RegionOut})
-def put_region(request: HttpRequest, code: str, payload: RegionIn):
+def put_region(request: HttpRequest, payload: RegionIn,
+               code: str = Path(..., min_length=1, max_length=32, description="the region's code")):
     region, created = services.region_upsert(code=code, **payload.dict())
     return Status(201 if created else 200, region)
 
 
 @router.get("/incidents", response=list[IncidentOut])
 def list_incidents(request: HttpRequest, filters: Query[IncidentFilter]):
-    """Newest first. `ongoing=true` for the open ones; `region`; `since` (ended after, or ongoing)."""
-    if not 1 <= filters.limit <= 500:
-        raise ValidationError("limit must be between 1 and 500.", field="limit")
+    """Newest first. `ongoing=true` for the open ones; `region`; `since` (ended after, or ongoing); `limit`
+    (1 to 500)."""
     rows = Incident.objects.prefetch_related("regions", "updates").order_by("-started_at", "-id")
     if filters.ongoing is not None:
         rows = rows.filter(ended_at__isnull=filters.ongoing)
@@ -160,8 +167,8 @@ def list_incidents(request: HttpRequest, filters: Query[IncidentFilter]):
     return [_incident_out(i) for i in rows[: filters.limit]]
 
 
-@router.get("/incidents/{incident_id}", response=IncidentOut)
-def get_incident(request: HttpRequest, incident_id: int):
+@router.get("/incidents/{incident_id}", response={200: IncidentOut, **errors(404)})
+def get_incident(request: HttpRequest, incident_id: int = IncidentId):
     return _incident_out(_get(incident_id))
 
 
@@ -172,14 +179,16 @@ def open_incident(request: HttpRequest, payload: IncidentIn):
     return Status(201 if created else 200, _incident_out(_get(incident.pk)))
 
 
-@router.post("/incidents/{incident_id}/updates", response={201: IncidentOut})
-def post_update(request: HttpRequest, incident_id: int, payload: IncidentUpdateIn):
+@router.post("/incidents/{incident_id}/updates", response={201: IncidentOut, **errors(404)})
+def post_update(request: HttpRequest, payload: IncidentUpdateIn, incident_id: int = IncidentId):
     """Post an update; any field given (severity, regions, cause, force majeure...) is corrected too."""
-    services.incident_update(incident_id=incident_id, **payload.dict(), source=_source(request))
+    with fields_as_sent(incident="incident_id"):
+        services.incident_update(incident_id=incident_id, **payload.dict(), source=_source(request))
     return Status(201, _incident_out(_get(incident_id)))
 
 
-@router.post("/incidents/{incident_id}/close", response=IncidentOut)
-def close_incident(request: HttpRequest, incident_id: int, payload: IncidentCloseIn):
-    services.incident_close(incident_id=incident_id, **payload.dict(), source=_source(request))
+@router.post("/incidents/{incident_id}/close", response={200: IncidentOut, **errors(404, 409)})
+def close_incident(request: HttpRequest, payload: IncidentCloseIn, incident_id: int = IncidentId):
+    with fields_as_sent(incident="incident_id"):
+        services.incident_close(incident_id=incident_id, **payload.dict(), source=_source(request))
     return _incident_out(_get(incident_id))

