@@ -170,7 +170,7 @@ def customer_account_ensure(*, customer: Customer):
     account has the email as user name, the customer's name and language, and no usable password (it signs
     in by link, by portal session, or by a password the merchant sets).
     """
-    customer = Customer.objects.select_for_update().select_related("user").get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=customer.pk)
     if customer.user is not None:
         return customer.user
     users = get_user_model().objects
