@@ -57,12 +57,21 @@ CEL has no decimal type and its integers divide as integers, so:
 After the amount expression, the engine applies two rules and records them in the trace:
 a negative amount becomes 0 ("computed -1.00 CNY; a refund cannot be negative: 0.00 CNY"),
 and the amount is capped at what is still refundable on the order, `order.amount -
-order.refunded` ("capped from 30.00 CNY to 10.00 CNY: ...").
+order.refunded` ("capped from 30.00 CNY to 10.00 CNY: ..."). Amounts should be computed on
+what is still refundable themselves (`order.amount - order.refunded - order.channel_fee`):
+a fee or proration applied to the full price is silently lost when the cap cuts it.
+`Policy.warnings` names such amounts (and approve explanations without `{computation}`);
+`refunddesk policy check` prints them. They are advice: the document still loads.
 
 Explanations may quote facts with placeholders - `{plan.refund_window_days}`,
 `{outage.longest_hours}`, `{usage.days_used}`, any fact of the contract - and `{refund}`
-(the formatted refund, approve only), `{review_business_days}`, `{refund_business_days}`.
-`{{` and `}}` are literal braces. An unknown placeholder is a load-time error.
+(the formatted refund, approve only), `{computation}` (approve only: the amount expression
+with this decision's figures, e.g. "CN¥30.00 paid − CN¥10.00 already refunded − CN¥0.18
+payment channel fee"; see computation.py), `{review_business_days}`, `{refund_business_days}`.
+`{{` and `}}` are literal braces. An unknown placeholder is a load-time error. When the cap
+or the no-negative rule changed the figure, `{computation}` says so ("= CN¥29.82, limited to
+the CN¥20.00 still refundable (...)"), and an explanation that does not quote it gets the
+computation added as a sentence: no customer is told an amount its words do not account for.
 
 Evaluation never answers a silent false: a fact the policy reads that is missing, null or of
 the wrong type, or an expression that fails at run time, raises `EvaluationError` (a
@@ -89,13 +98,14 @@ from cel_expr_python.ext import ext_math
 from refunddesk.core.errors import ValidationError
 from refunddesk.core.money import ROUNDING, ROUNDING_DESCRIPTION, Money, exponent
 from refunddesk.policies import facts as facts_module
+from refunddesk.policies.computation import Computation, compile_computation
+from refunddesk.policies.computation import dotted as _dotted
 from refunddesk.policies.facts import (
     CONTRACT_VERSION,
     FACTS,
     EvaluationError,
     FactError,
     Facts,
-    format_minor,
 )
 
 __all__ = [
@@ -117,7 +127,8 @@ __all__ = [
 
 OUTCOMES = ("approve", "reject", "review", "redirect")
 LANGS = ("en", "zh-Hans")
-EXTRA_PLACEHOLDERS = ("refund", "review_business_days", "refund_business_days")
+EXTRA_PLACEHOLDERS = ("refund", "computation", "review_business_days", "refund_business_days")
+APPROVE_ONLY = ("refund", "computation")  # placeholders only an approve outcome can quote
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -203,9 +214,9 @@ class _Template:
                 show = facts_module.fact_formatter(part[0], self.lang)
                 pieces.append(lambda facts, extras, show=show: show(facts))
             elif part[0] == "refund":
-                pieces.append(
-                    lambda facts, extras: format_minor(extras["refund"].minor, extras["refund"].currency, zh)
-                )
+                pieces.append(lambda facts, extras: _refund_texts(extras)[zh])
+            elif part[0] == "computation":
+                pieces.append(lambda facts, extras: extras["computation"](facts, extras, zh))
             else:
                 pieces.append(lambda facts, extras, name=part[0]: str(extras[name]))
         object.__setattr__(self, "pieces", tuple(pieces))
@@ -226,6 +237,15 @@ class _Template:
         return tuple(p[0] for p in self.parts if isinstance(p, tuple))
 
 
+def _refund_texts(extras: dict[str, Any]) -> tuple[str, str]:
+    """{refund} in (en, zh), formatted once per decision for both languages."""
+    texts = extras.get("_refund")
+    if texts is None:
+        refund = extras["refund"]
+        texts = extras["_refund"] = facts_module.format_minor_pair(refund.minor, refund.currency)
+    return texts
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """What a clause (or the default) decides. Shared by `Clause` and the policy's default."""
@@ -240,6 +260,10 @@ class Rule:
     _amount: Any = field(default=None, compare=False, repr=False)
     _templates: tuple[_Template, _Template] | None = field(default=None, compare=False, repr=False)
     _fixed: Text | None = field(default=None, compare=False, repr=False)  # explanation quoting nothing
+    _computation: Computation | None = field(default=None, compare=False, repr=False)  # approve only
+    # approve only: (en, zh) explanations that do not quote {computation}; when the engine changes the
+    # figure (the cap, or a negative amount made 0) the computation is added to them as a sentence
+    _unstated: tuple[bool, bool] = field(default=(False, False), compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"outcome": self.outcome}
@@ -276,6 +300,7 @@ class Policy:
     facts: tuple[str, ...]  # every fact the policy reads, in contract order
     source_name: str = field(default="<policy>", compare=False)
     digest: str = field(default="", compare=False)  # sha256 of the document text
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)  # advice; the document is valid
     _convert: Any = field(default=None, compare=False, repr=False)  # facts.Converter for `facts`
     _segments: tuple[tuple[int, int, Any], ...] = field(default=(), compare=False, repr=False)
     _unmatched: tuple[tuple[TraceStep, ...], ...] = field(default=(), compare=False, repr=False)
@@ -541,15 +566,6 @@ _AMOUNT_GRAMMAR = (
     "an amount may use money and number facts, numbers, + - *, parentheses, "
     "prorate(), prorate_unused(), percent(), math.least(), math.greatest(), int() and double()"
 )
-
-
-def _dotted(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = _dotted(node.value)
-        return f"{head}.{node.attr}" if head else None
-    return None
 
 
 def _amount_node(node: ast.AST) -> Callable[[Facts], Any]:
@@ -831,6 +847,7 @@ class _Builder:
         self.constants: tuple[tuple[str, str], ...] = ()  # placeholders with one value per policy
         self.source = source
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # advice that does not stop the document from loading
         self.reads: set[str] = set()  # every fact the policy reads
         self.condition_reads: set[str] = set()  # those its conditions read (handed to CEL)
 
@@ -917,6 +934,27 @@ class _Builder:
             self.problem(line, who, f"{what}: cannot be prepared to run: {exc}")
             return None
 
+    def amount_advice(self, doc: _Map, who: str, amount: str, templates: tuple[_Template, _Template] | None) -> None:
+        """Warnings (not errors: published documents must keep loading) about an approve amount."""
+        line = doc.value_starts.get("amount", (doc.line, None))[0]
+        reads = _facts_read(amount)
+        if "order.amount" in reads and "order.refunded" not in reads:
+            self.warnings.append(Problem(
+                line, who,
+                "amount: computed on order.amount without order.refunded, so after an earlier partial refund "
+                "only the engine's cap (order.amount - order.refunded) limits it and a fee or proration in it "
+                "is lost; compute it on what is still refundable, e.g. order.amount - order.refunded",
+            ))
+        if templates is not None:
+            missing = [lang for lang, t in zip(LANGS, templates, strict=True) if "computation" not in t.names]
+            if missing:
+                self.warnings.append(Problem(
+                    doc.key_lines.get("explanation", doc.line), who,
+                    f"explanation ({', '.join(missing)}): does not quote {{computation}}, so the customer is not "
+                    "told how the refund was computed (the engine adds it only when its cap or the "
+                    "no-negative rule changed the figure)",
+                ))
+
     def rule(self, doc: Any, who: str, *, line: int, is_default: bool) -> dict[str, Any] | None:
         if not isinstance(doc, _Map):
             self.problem(line, who if not is_default else "default", "must be a mapping")
@@ -979,18 +1017,26 @@ class _Builder:
                         doc.key_lines.get("explanation", doc.line), who, f"explanation ({lang}): {error}"
                     )
                 if template is not None:
-                    if "refund" in template.names and outcome != "approve":
-                        self.problem(
-                            doc.key_lines.get("explanation", doc.line),
-                            who,
-                            f"explanation ({lang}): {{refund}} can only be quoted by an approve outcome",
-                        )
+                    for name in APPROVE_ONLY:
+                        if name in template.names and outcome != "approve":
+                            self.problem(
+                                doc.key_lines.get("explanation", doc.line),
+                                who,
+                                f"explanation ({lang}): {{{name}}} can only be quoted by an approve outcome",
+                            )
                     self.reads |= {n for n in template.names if n in FACTS}
                     parsed.append(template)
             if len(parsed) == 2:
                 templates = (parsed[0], parsed[1])
                 if parsed[0].fixed is not None and parsed[1].fixed is not None:
                     fixed = Text(parsed[0].fixed, parsed[1].fixed)
+        computation = None
+        unstated = (False, False)
+        if compiled_amount is not None:
+            computation = compile_computation(amount_src)
+            self.amount_advice(doc, who, amount_src, templates)
+            if templates is not None:
+                unstated = ("computation" not in templates[0].names, "computation" not in templates[1].names)
         note = doc.get("note")
         if note is not None and not isinstance(note, str):
             self.problem(doc.key_lines.get("note", doc.line), who, "'note' must be text")
@@ -1005,6 +1051,8 @@ class _Builder:
             "_amount": compiled_amount,
             "_templates": templates,
             "_fixed": fixed,
+            "_computation": computation,
+            "_unstated": unstated,
         }
 
 
@@ -1152,6 +1200,7 @@ def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
         facts=ordered,
         source_name=source_name,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        warnings=tuple(sorted(b.warnings, key=lambda p: p.line or 0)),
         _convert=facts_module.Converter(ordered, b.condition_reads),
         _segments=tuple(segments),
         _unmatched=unmatched,
@@ -1270,9 +1319,11 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
 
     explanation = rule._fixed
     if explanation is None:
-        extras = {"refund": refund}
+        extras = {"refund": refund, "computed": computed, "computation": rule._computation}
         en_t, zh_t = rule._templates  # type: ignore[misc]
         explanation = Text(en_t.render(converted, extras), zh_t.render(converted, extras))
+    if computed is not None and computed.minor != refund.minor:  # type: ignore[union-attr]
+        explanation = _stating_the_change(rule, explanation, converted, refund, computed)
     return Decision(
         policy_id=policy.id,
         policy_version=policy.version,
@@ -1282,6 +1333,22 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
         explanation=explanation,
         trace=trace,
         computed_refund=computed,
+    )
+
+
+def _stating_the_change(rule: Rule, explanation: Text, converted: Facts, refund: Any, computed: Money) -> Text:
+    """The engine changed the clause's figure (capped it at what is still refundable, or made a
+    negative amount 0): an explanation that does not quote {computation} gets it as a sentence,
+    so that no customer is told an amount the clause's words do not account for."""
+    en_missing, zh_missing = rule._unstated
+    if not (en_missing or zh_missing):
+        return explanation
+    computation = rule._computation
+    assert computation is not None  # noqa: S101 - every approve rule has one
+    sentence_en, sentence_zh = computation.sentences(converted, refund.minor, computed.minor)
+    return Text(
+        f"{explanation.en} {sentence_en}" if en_missing else explanation.en,
+        f"{explanation.zh}{sentence_zh}" if zh_missing else explanation.zh,
     )
 
 

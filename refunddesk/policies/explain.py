@@ -44,6 +44,7 @@ _WORDS = {
 
 _EXTRA = {
     "refund": ("the refund", "退款金额"),
+    "computation": ("how the refund was computed, with the figures", "退款的计算过程及实际金额"),
     "review_business_days": ("the review time in business days", "审核工作日数"),
     "refund_business_days": ("the refund time in business days", "退款工作日数"),
 }
@@ -162,7 +163,8 @@ def explain(policy: Policy, lang: str = "en") -> str:
         lines += [
             "各条款按顺序检查,第一条适用的条款作出决定;均不适用时按“其他情况”处理。",
             "退款金额精确计算,只在最后按币种最小单位四舍五入一次(0.005 元进为 0.01 元;日元取整)。",
-            "退款不会超过订单尚可退还的金额(支付金额减去已退款金额),也不会为负数。",
+            "退款不会超过订单尚可退还的金额(支付金额减去已退款金额),也不会为负数;"
+            "如因此改变了金额,告知用户的说明会写明计算过程。",
             f"人工审核在 {policy.review_business_days} 个工作日内答复;批准的退款在 "
             f"{policy.refund_business_days} 个工作日内退回。",
         ]
@@ -172,7 +174,8 @@ def explain(policy: Policy, lang: str = "en") -> str:
             "the last rule (otherwise) decides.",
             f"Refund amounts are exact and rounded once, {ROUNDING_DESCRIPTION}.",
             "No refund is more than what is still refundable on the order (the amount paid less "
-            "what was already refunded), and none is negative.",
+            "what was already refunded), and none is negative; when either rule changes the figure, "
+            "the customer's explanation shows the computation.",
             f"Reviews are answered within {policy.review_business_days} business days; approved "
             f"refunds are sent within {policy.refund_business_days} business days.",
         ]

@@ -200,6 +200,22 @@ FACTS: dict[str, FactSpec] = {
 
 MONEY_FACTS = tuple(name for name, spec in FACTS.items() if spec.kind == "money")
 
+# Short words for a figure inside a refund computation (the `{computation}` placeholder, see
+# computation.py): in English they follow the figure ("CN¥10.00 already refunded"), in Chinese
+# they come before it ("已退款 ¥10.00"). A fact without one is shown with its meaning instead.
+TERMS: dict[str, tuple[str, str]] = {
+    "order.amount": ("paid", "支付金额"),
+    "order.refunded": ("already refunded", "已退款"),
+    "order.channel_fee": ("payment channel fee", "支付通道手续费"),
+    "customer.refunds_last_year": ("refunds in the last year", "过去一年退款次数"),
+    "plan.period_days": ("days in the period", "本周期天数"),
+    "plan.refund_window_days": ("days of refund window", "退款时限天数"),
+    "plan.trial_hours": ("trial hours", "体验期小时数"),
+    "usage.days_used": ("days used", "已使用天数"),
+    "usage.quota_used_ratio": ("of the quota used", "已用额度比例"),
+    "outage.longest_hours": ("hours of outage", "连续中断小时数"),
+}
+
 # People-facing words for the fixed vocabularies, used when an explanation quotes them.
 CHOICE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "order.sales_channel": {
@@ -723,20 +739,51 @@ def format_money(money: Money, lang: str) -> str:
     return format_minor(money.minor, money.currency, is_zh(lang))
 
 
-def format_minor(minor: int, currency: str, zh: bool) -> str:
-    """format_money for an int of minor units."""
+_MINOR_FORMATS: dict[tuple[str, bool], tuple[str, str, int, int, bool, str, str]] = {}
+
+
+def _minor_format(currency: str, zh: bool) -> tuple[str, str, int, int, bool, str, str]:
+    """_money_format plus the currency's exponent, its power of ten and whether the separators are
+    the plain ',' and '.': read once per currency and language (exponent() asks Babel each time)."""
     prefix, suffix, group, decimal_sep = _money_format(currency, zh)
     exp = exponent(currency)
+    found = (prefix, suffix, exp, 10**exp, group == "," and decimal_sep == ".", group, decimal_sep)
+    _MINOR_FORMATS[(currency, zh)] = found
+    return found
+
+
+def format_minor(minor: int, currency: str, zh: bool) -> str:
+    """format_money for an int of minor units."""
+    found = _MINOR_FORMATS.get((currency, zh)) or _minor_format(currency, zh)
+    prefix, suffix, exp, scale, plain, group, decimal_sep = found
     sign = "-" if minor < 0 else ""
     minor = -minor if minor < 0 else minor
     if exp:
-        whole, part = divmod(minor, 10**exp)
+        whole, part = divmod(minor, scale)
         body = f"{whole:,}.{part:0{exp}d}"
     else:
         body = f"{minor:,}"
-    if group != "," or decimal_sep != ".":
+    if not plain:
         body = body.replace(",", "\0").replace(".", decimal_sep).replace("\0", group)
     return f"{sign}{prefix}{body}{suffix}"
+
+
+def format_minor_pair(minor: int, currency: str) -> tuple[str, str]:
+    """(format_minor(..., zh=False), format_minor(..., zh=True)), the digits formatted once when both
+    languages group and separate them the same way (they do for every currency here but a few)."""
+    en = _MINOR_FORMATS.get((currency, False)) or _minor_format(currency, False)
+    zh = _MINOR_FORMATS.get((currency, True)) or _minor_format(currency, True)
+    if not (en[4] and zh[4]):
+        return format_minor(minor, currency, False), format_minor(minor, currency, True)
+    sign = "-" if minor < 0 else ""
+    minor = -minor if minor < 0 else minor
+    exp = en[2]
+    if exp:
+        whole, part = divmod(minor, en[3])
+        body = f"{whole:,}.{part:0{exp}d}"
+    else:
+        body = f"{minor:,}"
+    return f"{sign}{en[0]}{body}{en[1]}", f"{sign}{zh[0]}{body}{zh[1]}"
 
 
 def _stamp_text(stamp: datetime) -> str:

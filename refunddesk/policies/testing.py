@@ -14,6 +14,9 @@ A cases file sits beside its policy as `<name>.cases.yaml`::
           clause: new-user-trial     # or default
           amount: "30.00"            # required for approve (major units), absent otherwise
           currency: CNY              # optional
+          says:                      # optional: text the explanation must contain, per language
+            en: "CN¥30.00 paid"      #   (one text or a list of texts; en and/or zh-Hans)
+            zh-Hans: ["支付金额 ¥30.00"]
         why: ...                     # required when the expected outcome is review
 
 A policy passes when every case passes AND every clause plus the default is the deciding
@@ -64,6 +67,7 @@ class Case:
     currency: str | None = None
     why: str | None = None
     line: int = 0
+    says: tuple[tuple[str, str], ...] = ()  # (lang, text the explanation in that language must contain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +200,7 @@ def load_cases_text(text: str, source_name: str = "<cases>") -> CaseFile:
         if not isinstance(expect, _Map):
             raise CasesError(f"{source_name}:{line}: {where}: 'expect' (outcome, clause, amount) is missing")
         for key in expect:
-            if key not in ("outcome", "clause", "amount", "currency"):
+            if key not in ("outcome", "clause", "amount", "currency", "says"):
                 raise CasesError(
                     f"{source_name}:{expect.key_lines[key]}: {where}: unknown key 'expect.{key}'"
                 )
@@ -220,6 +224,7 @@ def load_cases_text(text: str, source_name: str = "<cases>") -> CaseFile:
                 raise CasesError(f"{source_name}:{expect.line}: {where}: {exc}") from None
         elif expect.get("amount") is not None:
             raise CasesError(f"{source_name}:{expect.line}: {where}: expect.amount is only for approve")
+        says = _says(expect, where, source_name)
         why = raw.get("why")
         if outcome == "review" and not (isinstance(why, str) and why.strip()):
             raise CasesError(
@@ -235,10 +240,29 @@ def load_cases_text(text: str, source_name: str = "<cases>") -> CaseFile:
                 currency=expect.get("currency"),
                 why=why,
                 line=line,
+                says=says,
             )
         )
     policy_id = doc.get("policy")
     return CaseFile(tuple(cases), policy_id if isinstance(policy_id, str) else None, source_name)
+
+
+def _says(expect: _Map, where: str, source: str) -> tuple[tuple[str, str], ...]:
+    value = expect.get("says")
+    if value is None:
+        return ()
+    line = expect.key_lines.get("says", expect.line)
+    if not isinstance(value, dict) or not value or any(lang not in ("en", "zh-Hans") for lang in value):
+        raise CasesError(
+            f"{source}:{line}: {where}: expect.says maps en and/or zh-Hans to text the explanation must contain"
+        )
+    out = []
+    for lang, texts in value.items():
+        items = texts if isinstance(texts, list) else [texts]
+        if not items or not all(isinstance(t, str) and t.strip() for t in items):
+            raise CasesError(f"{source}:{line}: {where}: expect.says.{lang} must be text or a list of texts")
+        out += [(lang, t) for t in items]
+    return tuple(out)
 
 
 def load_cases(path: str | Path) -> CaseFile:
@@ -261,6 +285,10 @@ def _check(case: Case, decision: Decision) -> list[str]:
             problems.append(f"expected amount {case.amount}, got {decision.refund.amount}")
         if case.currency and decision.refund.currency != case.currency:
             problems.append(f"expected currency {case.currency}, got {decision.refund.currency}")
+    for lang, text in case.says:
+        told = decision.explanation.get(lang)
+        if text not in told:
+            problems.append(f"expected the {lang} explanation to say {text!r}; it says {told!r}")
     return problems
 
 

@@ -26,7 +26,7 @@ from refunddesk.policies.engine import (
 )
 from tests.policies.helpers import BASE_FACTS, POLICY_DIR, REPO, facts, policy_text
 
-PURE_MODULES = ["engine", "facts", "explain", "testing"]
+PURE_MODULES = ["engine", "facts", "explain", "testing", "computation"]
 HEADER_DUP = "id: demo\nid: again\n"
 
 APPROVE_PRORATED = """\
@@ -65,7 +65,7 @@ def test_engine_modules_import_with_django_blocked():
         "import sys\n"
         "sys.modules['django'] = None  # any `import django...` now fails\n"
         "import refunddesk.policies.engine, refunddesk.policies.facts\n"
-        "import refunddesk.policies.explain, refunddesk.policies.testing\n"
+        "import refunddesk.policies.explain, refunddesk.policies.testing, refunddesk.policies.computation\n"
         "from refunddesk.policies.engine import load_policy, evaluate\n"
         f"p = load_policy({str(POLICY_DIR / 'subscription-vpn.yaml')!r})\n"
         "print(sorted(m for m in sys.modules if m.startswith('django')))\n"

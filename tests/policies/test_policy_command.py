@@ -18,6 +18,13 @@ from tests.policies.helpers import POLICY_DIR, REPO, facts
 
 VPN = str(POLICY_DIR / "subscription-vpn.yaml")
 STANDARD = str(POLICY_DIR / "standard-14-day.yaml")
+
+
+def version_of(path: str) -> int:
+    """The shipped document's own version (it goes up whenever its decisions change)."""
+    from refunddesk.policies.engine import load_policy
+
+    return load_policy(path).version
 CONSOLE = Path(sys.executable).with_name("refunddesk")
 
 
@@ -100,16 +107,13 @@ def test_test_fails_on_a_failing_case_and_on_an_unreached_clause(tmp_path: Path)
     shutil.copy(STANDARD, policy)
     cases = (POLICY_DIR / "standard-14-day.cases.yaml").read_text(encoding="utf-8")
     (tmp_path / "p.cases.yaml").write_text(
-        cases.replace(
-            'clause: our-fault-billing-error, amount: "59.00"',
-            'clause: our-fault-billing-error, amount: "60.00"',
-        ),
+        cases.replace('amount: "59.00"', 'amount: "60.00"'),
         encoding="utf-8",
     )
     out = io.StringIO()
     with pytest.raises(CommandError) as err:
         call_command("policy", "test", str(policy), stdout=out)
-    assert "FAIL  duplicate-charge-capped-by-earlier-partial-refund" in out.getvalue()
+    assert "FAIL  duplicate-charge-after-a-partial-refund-refunds-the-rest-and-says-so" in out.getvalue()
     assert "expected amount 60.00, got 59.00" in out.getvalue()
     assert "FAILED" in str(err.value)
 
@@ -142,12 +146,18 @@ def test_evaluate_prints_one_json_decision(tmp_path: Path):
     )
     data = json.loads(run("evaluate", VPN, "--context", str(context)))
     assert list(data) == ["policy", "outcome", "clause", "refund", "explanation", "trace"]
-    assert data["policy"] == {"id": "subscription-vpn", "version": 1}
+    assert data["policy"] == {"id": "subscription-vpn", "version": version_of(VPN)}
     assert data["outcome"] == "approve" and data["clause"] == "major-outage"
-    assert data["refund"] == {"amount": "25.00", "currency": "CNY"}
+    # prorated on what is still refundable: (30.00 - 5.00) x (30 - 3) / 30
+    assert data["refund"] == {"amount": "22.50", "currency": "CNY"}
     assert set(data["explanation"]) == {"en", "zh"} and "72.5" in data["explanation"]["zh"]
+    assert "(CN¥30.00 paid − CN¥5.00 already refunded) × (30 days in the period − 3 days used)" in (
+        data["explanation"]["en"]
+    )
     assert [step["matched"] for step in data["trace"]] == [False] * 7 + [True]
-    assert any("capped from 27.00 CNY to 25.00 CNY" in note for note in data["trace"][-1]["notes"])
+    assert data["trace"][-1]["notes"] == [
+        "amount prorate_unused(order.amount - order.refunded, usage.days_used, plan.period_days) = 22.50 CNY"
+    ]
 
 
 def test_evaluate_reads_stdin_from_the_console_script():
@@ -181,7 +191,7 @@ def test_evaluate_refuses_bad_context(tmp_path: Path, content, words):
 def test_explain_in_both_languages():
     english = run("explain", VPN, "--lang", "en")
     chinese = run("explain", VPN, "--lang", "zh-Hans")
-    assert english.startswith("Subscription VPN refund policy (subscription-vpn, version 1)")
+    assert english.startswith(f"Subscription VPN refund policy (subscription-vpn, version {version_of(VPN)})")
     assert "17. charge-claim-unverified" in english and "Otherwise (no clause applies)" in english
     assert chinese.startswith("订阅制网络加速服务退款政策") and "其他情况" in chinese
     assert "‹购买以来用户所在区域最长的连续中断时长(小时)›" in chinese
@@ -195,7 +205,9 @@ def test_publish_stores_a_version_in_force_from_the_date_given():
     from refunddesk.policies.models import PolicyVersion
 
     out = run("publish", STANDARD, "--effective", "2026-12-01T00:00", "--note", "first")
-    assert out.startswith("published standard-14-day version 1, in force from 2026-12-01T00:00+08:00")
+    assert out.startswith(
+        f"published standard-14-day version {version_of(STANDARD)}, in force from 2026-12-01T00:00+08:00"
+    )
     version = PolicyVersion.objects.get(policy_id="standard-14-day")
     assert version.change_note == "first" and not version.major_change
 

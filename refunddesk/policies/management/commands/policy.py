@@ -60,6 +60,7 @@ class Command(BaseCommand):
             f"OK: {options['file']}: {policy.id} version {policy.version}, {len(policy.clauses)} clauses and a default; "
             f"reads {len(policy.facts)} facts: {', '.join(policy.facts)}"
         )
+        self._warn(policy)
 
     def _test(self, options):
         policy = engine.load_policy(options["file"])
@@ -68,8 +69,14 @@ class Command(BaseCommand):
         for line in report.lines():
             self.stdout.write(line)
         self.stdout.write(report.summary())
+        self._warn(policy)
         if not report.ok:
             raise CommandError(f"{options['file']}: {report.summary()}")
+
+    def _warn(self, policy: engine.Policy) -> None:
+        """Advice about a valid document (on stderr: it does not change the exit status)."""
+        for problem in policy.warnings:
+            self.stderr.write(f"warning: {problem.render(policy.source_name)}")
 
     def _evaluate(self, options):
         policy = engine.load_policy(options["file"])
