@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "refunddesk.core.middleware.DatabaseUnavailableMiddleware",  # an outage answers 503, not 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -85,6 +86,11 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
     )
 }
+# How long a query waits for a lock another connection holds (SQLite's busy timeout, PostgreSQL's
+# lock_timeout), in seconds: short locks wait, a longer one answers 503 + Retry-After quickly
+# (refunddesk.core.middleware) and the worker retries with backoff. PostgreSQL: how long connecting may take.
+DATABASE_LOCK_TIMEOUT = env_int("DATABASE_LOCK_TIMEOUT", 5)
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets the web server and the worker read while the other writes;
@@ -92,9 +98,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # failing half-way with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        "timeout": DATABASE_LOCK_TIMEOUT,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    if DATABASE_LOCK_TIMEOUT > 0:  # 0: wait for locks as long as it takes (PostgreSQL's default)
+        DATABASES["default"]["OPTIONS"]["options"] = (
+            DATABASES["default"]["OPTIONS"].get("options", "") + f" -c lock_timeout={DATABASE_LOCK_TIMEOUT * 1000}"
+        ).strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
