@@ -19,7 +19,7 @@ drop any such header sent by the client. `python manage.py check --deploy` is cl
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_str
+from config.env import env_bool, env_int, env_list, env_str
 from config.settings.base import *  # noqa: F403
 
 HOW_TO_MAKE_A_SECRET = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
@@ -71,6 +71,8 @@ def start_up_problems(values: dict) -> list[str]:
 
 
 DEBUG = False
+# Earlier keys, comma-separated, still accepted for sessions and signed links while rotating SECRET_KEY.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 _problems = start_up_problems({
     **{name: value for name, value in globals().items() if name.isupper()},

@@ -70,7 +70,8 @@ MAX_FILES = 5  # the default of max_files(); kept for code that imported it
 
 
 def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f}"
+    """Bytes as MB (MiB) for people: "30", "0.2"."""
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
 
 
 # --- values ---------------------------------------------------------------------
