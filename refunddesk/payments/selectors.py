@@ -25,14 +25,19 @@ def gateway_problem(gateway_id: str) -> str | None:
 
 
 def refund_held_reason(*, request) -> str | None:
-    """Why the refund of an approved refund request (refunds.RefundRequest) waits for finance instead of
-    going out, or None when it is on its way, settled, or there is none: the refund's last error while it
-    needs attention (a gateway not configured here, retries exhausted, credentials refused), in English."""
-    from refunddesk.payments.models import Refund, RefundStatus
+    """Why the money of an approved refund request (refunds.RefundRequest) is not on its way, or None when it
+    is (or is settled, or there is no refund): the refund's last error while it needs attention (retries
+    exhausted, credentials refused, no gateway at the worker), or, while it is not final, that its gateway is
+    not configured here (gateway_problem). In English, for staff."""
+    from refunddesk.payments.models import FINAL, Refund, RefundStatus
 
     if request is None or not getattr(request, "pk", None):
         return None
-    refund = Refund.objects.filter(request_id=request.pk).only("status", "last_error").first()
-    if refund is None or refund.status != RefundStatus.NEEDS_ATTENTION:
+    refund = Refund.objects.filter(request_id=request.pk).only("status", "last_error", "gateway").first()
+    if refund is None:
         return None
-    return refund.last_error or "the refund needs attention"
+    if refund.status == RefundStatus.NEEDS_ATTENTION:
+        return refund.last_error or "the refund needs attention"
+    if refund.status in FINAL:
+        return None
+    return gateway_problem(refund.gateway)

@@ -110,13 +110,6 @@ def refund_create_for_request(*, request, now: dt.datetime) -> Refund:
     )
     refund_request_refund_moved(req=request, action="refund_start", now=now, amount_minor=amount.minor,
                                 data={"refund": refund.idempotency_key, "gateway": refund.gateway})
-    # Issue 14.6 hook: a gateway this installation has no settings for cannot move the money; the refund
-    # goes straight to finance (needs attention, saying why) instead of to a worker that can only fail.
-    from refunddesk.payments.selectors import gateway_problem
-
-    problem = gateway_problem(order.gateway)
-    if problem is not None:
-        return _needs_attention(refund, f"configuration: {problem}", now)
     if order.gateway != "manual":
         refund_execute.enqueue(refund_id=refund.pk)
     return refund

@@ -87,6 +87,7 @@ def _request_page(request, customer, public_id, *, forms=None, status=200):
     forms = forms or {}
     context = {
         "page": page, "req": page.req, "refund": page.refund, "section": "requests",
+        "held": refund_held_reason(request=page.req) is not None,  # issue 14.6: money that cannot move
         "reply_form": forms.get("reply") or ReplyForm(),
         "appeal_form": forms.get("appeal") or AppealForm(),
         "decline_form": forms.get("decline_offer") or NoteForm(prefix="decline"),
