@@ -235,9 +235,11 @@ def _apple_verified(decode, signed: str, *, field: str):
     responder could not be asked), named by the library's status."""
     try:
         return decode(signed)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        # verified, but a member has the wrong type (a price that is not a number...): Apple never sends that
-        raise ValidationError(f"App Store {field} cannot be read: {exc}", field=field) from None
+    except (ValueError, TypeError, KeyError, AttributeError, ExceptionGroup) as exc:
+        # signed, but a member has the wrong type (a price that is not a number...): the library's cattrs
+        # structuring fails (cattrs' errors are ExceptionGroups). Apple never sends that: refuse it, 422.
+        raise ValidationError(f"App Store {field} cannot be read: a member has the wrong type ({exc}).",
+                              field=field) from None
     except VerificationException as exc:
         if exc.status == VerificationStatus.RETRYABLE_VERIFICATION_FAILURE:
             raise StoreUnavailable("Apple's certificate status (OCSP) could not be checked; Apple will deliver the "
