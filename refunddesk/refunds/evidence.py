@@ -173,7 +173,6 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         self.kept = 0  # bytes of the files kept so far
         self.received = 0  # bytes of the current file
         self.refused: str | None = None
-        self.file = None
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if content_length and content_length > max_request_bytes():
@@ -189,16 +188,17 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         self.field_name, self.file_name, self.content_type = field_name, file_name, content_type
         self.content_length, self.charset, self.content_type_extra = content_length, charset, content_type_extra
         if self.count > max_files():
-            self.refused, self.file = "count", None
+            self.refused = "count"
+            if hasattr(self, "file"):
+                del self.file  # the previous file, kept and handed over: not ours to close any more
             raise StopFutureHandlers()
         super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
         raise StopFutureHandlers()
 
     def _refuse(self, why: str) -> None:
         self.refused = why
-        if self.file is not None:
-            self.file.close()  # a NamedTemporaryFile: closing deletes what was written
-            self.file = None
+        self.file.close()  # a NamedTemporaryFile: closing deletes what was written
+        del self.file  # (Django's parser closes the `file` of every handler when a request breaks off)
 
     def receive_data_chunk(self, raw_data, start):
         if self.refused:
