@@ -63,6 +63,10 @@ def _write_probe(timeout: float) -> None:
             finally:
                 cursor.execute(f"PRAGMA busy_timeout = {previous}")
         return
+    if connection.in_atomic_block:  # SET LOCAL would outlive the probe in the caller's transaction
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT txid_current()")
+        return
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = {ms}")
         cursor.execute(f"SET LOCAL statement_timeout = {ms}")

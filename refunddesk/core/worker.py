@@ -37,12 +37,30 @@ def worker_heartbeat(*, worker_id: str) -> None:
     )
 
 
+def _process_gone(pid: int) -> bool:
+    """True when no process `pid` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
 @transaction.atomic
 def tasks_requeue_orphans(*, now: dt.datetime | None = None) -> int:
-    """Jobs left RUNNING by a worker that stopped saying it is alive go back to READY."""
+    """Jobs left RUNNING by a dead worker go back to READY. Returns how many.
+
+    A worker is dead when it has not beaten for DEAD_AFTER, or at once when it beat from this machine and
+    its process is gone (killed, crashed: `refunddesk serve` starts a new worker that finds it so). A job of
+    a worker never seen waits UNKNOWN_WORKER_GRACE after it started."""
     now = now or timezone.now()
-    alive = set(WorkerHeartbeat.objects.filter(seen_at__gte=now - DEAD_AFTER).values_list("worker_id", flat=True))
-    known = set(WorkerHeartbeat.objects.values_list("worker_id", flat=True))
+    here = socket.gethostname()
+    beats = list(WorkerHeartbeat.objects.values_list("worker_id", "seen_at", "hostname", "pid"))
+    known = {worker_id for worker_id, *_ in beats}
+    alive = {worker_id for worker_id, seen_at, hostname, pid in beats
+             if seen_at >= now - DEAD_AFTER and not (hostname == here and pid != os.getpid() and _process_gone(pid))}
     requeued = 0
     for row in DBTaskResult.objects.select_for_update(skip_locked=True).filter(status=TaskResultStatus.RUNNING):
         last = row.worker_ids[-1] if row.worker_ids else None

@@ -86,16 +86,16 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, web_workers: int, no_worker: bool, **options):
         call_command("collectstatic", interactive=False, verbosity=0)
         self._check_port_free(host, port)
+        rundir = Path(tempfile.mkdtemp(prefix="refunddesk-serve-"))
         programs = {
             "web": [
                 sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
                 "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
-                "--graceful-timeout", "5",
+                "--graceful-timeout", "5", *self._control_socket(rundir),
             ],
         }
         if not no_worker:
             programs["worker"] = [sys.executable, "-m", "refunddesk", "worker"]
-        rundir = Path(tempfile.mkdtemp(prefix="refunddesk-serve-"))
         try:
             conf = rundir / "supervisord.conf"
             conf.write_text(supervisor_config(programs=programs, directory=Path(settings.BASE_DIR), rundir=rundir))
@@ -108,6 +108,14 @@ class Command(BaseCommand):
             supervisord.main(args=["-c", str(conf)])
         finally:
             shutil.rmtree(rundir, ignore_errors=True)
+
+    @staticmethod
+    def _control_socket(rundir: Path) -> list[str]:
+        """gunicorn 25.1+ opens a control socket, by default one path per user: give each serve its own, so
+        that two of them on one machine do not share it (`gunicornc` can use the path in the log)."""
+        from gunicorn.config import Config
+
+        return ["--control-socket", str(rundir / "gunicorn.ctl")] if "control_socket" in Config().settings else []
 
     @staticmethod
     def _check_port_free(host: str, port: int) -> None:
