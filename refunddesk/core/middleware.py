@@ -51,6 +51,9 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
 
 
 class DatabaseUnavailableMiddleware:
+    """A database outage raised while answering a request becomes `unavailable_response` (503, Retry-After)
+    instead of Django's 500; any other error is left alone (see the module docstring)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
