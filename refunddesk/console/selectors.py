@@ -134,7 +134,7 @@ def _flatten(data: dict, prefix: str = "") -> list[tuple[str, object]]:
 
 def _show(name: str, value: object, language: str) -> str:
     from refunddesk.core.dates import format_datetime
-    from refunddesk.policies.facts import parse_timestamp
+    from refunddesk.policies.facts import display, parse_timestamp
 
     spec = FACTS.get(name)
     if isinstance(value, bool):
@@ -144,6 +144,8 @@ def _show(name: str, value: object, language: str) -> str:
             return format_datetime(parse_timestamp(value), language)
         except ApplicationError:
             return value
+    if spec is not None and isinstance(value, int | float) and spec.kind in ("int", "double"):
+        return display(name, value, language)  # 80.1 hours, 35%, not 80.13053137416667 or 0.35
     return "" if value is None else str(value)
 
 

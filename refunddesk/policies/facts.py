@@ -676,14 +676,48 @@ def convert(raw: Mapping[str, Any], names: Iterable[str] | None = None) -> Facts
 # --- showing facts to people --------------------------------------------------------------
 
 
+#: Facts that are shares of a whole (0..1): people read them as percentages.
+SHARES = frozenset({"usage.quota_used_ratio", "usage.since_request_quota_ratio", "customer.refunded_share"})
+
+
 def _number_text(number: float | int | Decimal) -> str:
+    """A number as people read it in English and Chinese alike: thousands grouped, a measured double
+    (hours of outage, computed from timestamps) rounded to one decimal (80.13053 -> "80.1", 72.0 -> "72"),
+    a decimal the merchant sent (days used) as given without trailing zeros ("3.50" -> "3.5")."""
     if isinstance(number, float):
-        if number.is_integer():
-            return str(int(number))
-        return repr(number)
+        if not math.isfinite(number):
+            return str(number)
+        text = f"{round(number, 1):,.1f}"
+        return text[:-2] if text.endswith(".0") else text
     if isinstance(number, int):
-        return str(number)
-    return format(number.normalize(), "f")
+        return f"{number:,}"
+    text = format(number.normalize(), ",f")
+    return text
+
+
+def share_text(share: float | Decimal) -> str:
+    """A share of a whole (0..1) as a percentage for people: 0.35 -> "35%", 0.3333 -> "33.3%", 1 -> "100%"."""
+    return _number_text(float(share) * 100) + "%"
+
+
+#: The time zone dates are shown in to people (the merchant's; refunddesk.policies.apps sets it from
+#: settings.TIME_ZONE; the engine alone shows UTC).
+DISPLAY_TIME_ZONE: Any = UTC
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def set_display_time_zone(zone: Any) -> None:
+    """Show dates in `zone` (a tzinfo) from now on."""
+    global DISPLAY_TIME_ZONE
+    DISPLAY_TIME_ZONE = zone
+
+
+def date_text(stamp: datetime, zh: bool) -> str:
+    """The calendar day of `stamp` in the merchant's time zone, as people write it: "5 March 2025" /
+    "2025年3月5日" (an explanation says on which day something happened, not at which second, in UTC)."""
+    d = stamp.astimezone(DISPLAY_TIME_ZONE)
+    return f"{d.year}年{d.month}月{d.day}日" if zh else f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
 def display(name: str, value: Any, lang: str) -> str:
@@ -698,7 +732,9 @@ def display(name: str, value: Any, lang: str) -> str:
             return "是" if value else "否"
         return "yes" if value else "no"
     if kind == "timestamp":
-        return _stamp_text(value)
+        return date_text(value, zh)
+    if name in SHARES:
+        return share_text(value)
     if kind in ("int", "double", "decimal"):
         return _number_text(value)
     labels = CHOICE_LABELS.get(name)
@@ -786,11 +822,6 @@ def format_minor_pair(minor: int, currency: str) -> tuple[str, str]:
     return f"{sign}{en[0]}{body}{en[1]}", f"{sign}{zh[0]}{body}{zh[1]}"
 
 
-def _stamp_text(stamp: datetime) -> str:
-    d = stamp.astimezone(UTC)
-    return f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d} UTC"
-
-
 def fact_formatter(name: str, lang: str) -> Callable[[Facts], str]:
     """A function that shows fact `name` of converted Facts in `lang`, the way `display` does;
     built once per explanation placeholder so rendering does no dispatching per decision."""
@@ -803,9 +834,11 @@ def fact_formatter(name: str, lang: str) -> Callable[[Facts], str]:
         yes, no = ("是", "否") if zh else ("yes", "no")
         return lambda facts: yes if facts.raw(name) else no
     if kind == "timestamp":
-        return lambda facts: _stamp_text(facts.raw(name))
+        return lambda facts: date_text(facts.raw(name), zh)
+    if name in SHARES:
+        return lambda facts: share_text(facts.raw(name))
     if kind == "int":
-        return lambda facts: str(facts.raw(name))
+        return lambda facts: f"{facts.raw(name):,}"
     if kind == "double":
         return lambda facts: _number_text(facts.raw(name))
     if kind == "decimal":

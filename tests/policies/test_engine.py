@@ -741,7 +741,7 @@ def test_explanations_quote_facts_in_each_language():
         policy, facts(outage__longest_hours=72.5, usage__days_used="3.50", order__sales_channel="app_store")
     )
     assert decision.explanation.en == (
-        "72.5h down, window 7 days, 3.5 used, via the Apple App Store, new: no, bought 2025-03-05 02:00 UTC, "
+        "72.5h down, window 7 days, 3.5 used, via the Apple App Store, new: no, bought 5 March 2025, "
         "paid CN¥30.00, refund CN¥30.00 in 5 days"
     )
     assert decision.explanation.zh == "中断 72.5 小时,渠道 苹果 App Store,新用户:否,退款 ¥30.00"
