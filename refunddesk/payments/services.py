@@ -52,6 +52,7 @@ from refunddesk.payments.gateways.base import (
 )
 from refunddesk.payments.models import FINAL, RESERVING, Origin, Refund, RefundStatus
 from refunddesk.payments.registry import gateway_for
+from refunddesk.refunds import lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +90,24 @@ def refund_reserve(*, order: Order, amount: Money) -> None:
                          "to refund.") % {"amount": amount, "order": order.external_id, "left": left}, field="amount")
 
 
+def money_requested_receive(sender, *, request, now: dt.datetime, **kwargs) -> str | None:
+    """Receiver of refunds.lifecycle.money_requested: create the approved request's refund
+    (`refund_create_for_request`) and answer why its money is held here (its gateway is not configured in
+    this installation: payments.selectors.gateway_problem), or None when it is on its way."""
+    from refunddesk.payments.selectors import gateway_problem
+
+    refund_create_for_request(request=request, now=now)
+    return gateway_problem(request.order.gateway)
+
+
+def arrivals_fill_receive(sender, **kwargs) -> list[str]:
+    """Receiver of refunds.lifecycle.deadlines_filled: `refunds_arrival_fill`, answered as request numbers."""
+    return [refund.request.public_id if refund.request else f"refund {refund.pk}" for refund in refunds_arrival_fill()]
+
+
 def refund_create_for_request(*, request, now: dt.datetime) -> Refund:
     """Called inside the approving transaction (request row locked). Enqueues execution in it."""
     from refunddesk.payments.tasks import refund_execute
-    from refunddesk.refunds.services import refund_request_refund_moved
 
     if Refund.objects.filter(request=request).exists():
         raise Conflict(_("This request already has a refund."))
@@ -108,8 +123,8 @@ def refund_create_for_request(*, request, now: dt.datetime) -> Refund:
         charge_ref=order.gateway_charge_ref or order.external_id, idempotency_key=f"rd-{request.public_id}",
         arrival_min_days=low, arrival_max_days=high, created_at=now,
     )
-    refund_request_refund_moved(req=request, action="refund_start", now=now, amount_minor=amount.minor,
-                                data={"refund": refund.idempotency_key, "gateway": refund.gateway})
+    lifecycle.money_moved(request=request, event="started", refund=refund, now=now,
+                          data={"refund": refund.idempotency_key, "gateway": refund.gateway})
     if order.gateway != "manual":
         refund_execute.enqueue(refund_id=refund.pk)
     return refund
@@ -216,8 +231,6 @@ def _reverse(refund: Refund, result: GatewayResult, now: dt.datetime) -> Refund:
     """A refund that had succeeded failed at the gateway (the bank returned it): the money is not with the
     customer after all. The order's refunded amount goes back down; the request and the customer are told;
     finance sees it (failed, or needing attention while the gateway still waits for the merchant)."""
-    from refunddesk.refunds.services import refund_reversed_notify
-
     reason = result.failure_reason or "the gateway reports it failed"
     Order.objects.filter(pk=refund.order_id).update(refunded_minor=F("refunded_minor") - refund.amount_minor)
     refund.reversed_at = now
@@ -232,7 +245,7 @@ def _reverse(refund: Refund, result: GatewayResult, now: dt.datetime) -> Refund:
     _save(refund)
     log.error("refund %s reversed by %s after succeeding: %s", refund.idempotency_key, refund.gateway, reason)
     if refund.request_id:
-        refund_reversed_notify(request=refund.request, refund=refund, reason=reason, now=now)
+        lifecycle.money_moved(request=refund.request, event="reversed", refund=refund, note=reason, now=now)
     return refund
 
 
@@ -283,7 +296,6 @@ def refunds_arrival_fill() -> list[Refund]:
 
 def _succeed(refund: Refund, *, now: dt.datetime, user=None, note: str = "") -> Refund:
     from refunddesk.notify.webhooks import service_terminate_enqueue
-    from refunddesk.refunds.services import refund_succeeded_notify
 
     order = Order.objects.select_for_update().get(pk=refund.order_id)
     if order.refunded_minor + refund.amount_minor > order.amount_minor:
@@ -299,21 +311,20 @@ def _succeed(refund: Refund, *, now: dt.datetime, user=None, note: str = "") -> 
         refunded_minor=F("refunded_minor") + refund.amount_minor, service_ended_at=now,
     )
     if refund.request_id:
-        refund_succeeded_notify(request=refund.request, refund=refund, user=user, note=note, now=now)
+        lifecycle.money_moved(request=refund.request, event="succeeded", refund=refund, user=user, note=note,
+                              now=now)
     service_terminate_enqueue(order=refund.order, refund=refund)
     return refund
 
 
 def _fail(refund: Refund, *, reason: str, now: dt.datetime) -> Refund:
-    from refunddesk.refunds.services import refund_failed_notify
-
     refund.status = RefundStatus.FAILED
     refund.failure_reason = reason
     refund.settled_at = now
     refund.next_check_at = None
     _save(refund)
     if refund.request_id:
-        refund_failed_notify(request=refund.request, refund=refund, reason=reason, now=now)
+        lifecycle.money_moved(request=refund.request, event="failed", refund=refund, note=reason, now=now)
     return refund
 
 
@@ -405,8 +416,6 @@ def refund_disagreement_clear(*, refund_id: int, user, note: str, now: dt.dateti
     """Finance has looked into a disagreement with the gateway and settled it outside refunddesk: it leaves
     the finance page. `note` (what was checked) is required; it is kept in the request's timeline (staff
     only) when there is a request, and in the log. Raises PermissionDenied, ValidationError, NotFound."""
-    from refunddesk.refunds.services import refund_request_finance_note
-
     now = now or timezone.now()
     if not roles.has_role(user, roles.FINANCE):
         raise PermissionDenied(_("Only finance can settle disagreements with the gateway."))
@@ -421,8 +430,8 @@ def refund_disagreement_clear(*, refund_id: int, user, note: str, now: dt.dateti
     log.info("refund %s: disagreement %r checked by %s: %s", refund.idempotency_key, refund.disagreement,
              user.get_username(), note)
     if refund.request_id:
-        refund_request_finance_note(request=refund.request, user=user, now=now,
-                                    note=f"{refund.disagreement} — {note}")
+        lifecycle.money_moved(request=refund.request, event="finance_note", user=user, now=now,
+                              note=f"{refund.disagreement} — {note}")
     refund.disagreement, refund.disagreement_at = "", None
     refund.save(update_fields=["disagreement", "disagreement_at"])
     return refund
@@ -432,7 +441,6 @@ def refund_disagreement_clear(*, refund_id: int, user, note: str, now: dt.dateti
 def refund_retry(*, refund_id: int, user, now: dt.datetime | None = None) -> Refund:
     """Finance sends a failed or stuck refund again (same idempotency key, so never twice)."""
     from refunddesk.payments.tasks import refund_execute
-    from refunddesk.refunds.services import refund_request_refund_moved
 
     now = now or timezone.now()
     if not roles.has_role(user, roles.FINANCE):
@@ -446,8 +454,8 @@ def refund_retry(*, refund_id: int, user, now: dt.datetime | None = None) -> Ref
     if refund.status == RefundStatus.FAILED:
         refund_reserve(order=order, amount=refund.amount)
         if refund.request_id:
-            refund_request_refund_moved(req=refund.request, action="refund_retry", user=user, now=now,
-                                        data={"previous_key": refund.idempotency_key})
+            lifecycle.money_moved(request=refund.request, event="retried", user=user, now=now,
+                                  data={"previous_key": refund.idempotency_key})
         # The gateway holds the failed attempt under the old key and would answer it again (Stripe keeps
         # an idempotent result for 24 hours, a failed refund for ever): a failed refund is final at the
         # gateway, so a new attempt gets a new key. Never for pending or ambiguous ones.

@@ -1,12 +1,10 @@
 """Reads for the customer portal. Nothing here writes.
 
 `policy_preview` answers "what would the policy say if I applied now?" for an order
-(`order_previews` for many, in a fixed number of queries): it assembles the facts exactly as a
-submission would (refunds.facts.facts_for_orders), asks the policy version that would decide
-(policies.services.VersionPicker) for every reason a customer can give, and groups the
-reasons that get the same answer. It mirrors the two rules the
-submission service adds on top of the policy: store purchases go to the store, and an
-approval of nothing (or a redirect with no store to send to) goes to a person.
+(`order_previews` for many, in a fixed number of queries): it decides exactly as a submission
+would, through the one way in (refunds.intake: the facts, the version that would decide, the
+evaluation and the effective outcome), for every reason a customer can give, and groups the
+reasons that get the same answer.
 """
 
 from __future__ import annotations
@@ -21,12 +19,11 @@ from django.utils.translation import gettext_lazy as _
 from refunddesk.billing.models import Customer, Order
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.core.money import Money
-from refunddesk.policies import engine
-from refunddesk.policies.services import VersionPicker, compiled
+from refunddesk.refunds import intake
 from refunddesk.refunds import selectors as refund_selectors
-from refunddesk.refunds.facts import Row, facts_for_orders
+from refunddesk.refunds.facts import Row
+from refunddesk.refunds.intake import STORE_INSTRUCTIONS
 from refunddesk.refunds.models import Evidence, Reason, RefundRequest
-from refunddesk.refunds.services import STORE_INSTRUCTIONS
 from refunddesk.refunds.states import OPEN, REFUND_CLOCK, REVIEW_CLOCK, Actor, Status, actions_available
 
 OUTCOME_LABELS = {
@@ -100,17 +97,6 @@ class Preview:
         return next((g for g in self.groups if reason in g.reasons), None)
 
 
-def _effective(order: Order, outcome: str, amount: Money | None) -> str:
-    """What the submission service would do with this policy outcome (refunds.services)."""
-    if order.sales_channel in STORE_INSTRUCTIONS:
-        return "redirect"
-    if outcome == "redirect":
-        return "review"  # no store to send it to: a person decides
-    if outcome == "approve" and (amount is None or amount.minor <= 0):
-        return "review"
-    return outcome
-
-
 def policy_preview(*, order: Order, now: dt.datetime | None = None) -> Preview:
     """What the policy that would decide says now, for each reason; read-only."""
     return order_previews(orders=[order], now=now)[order.pk]
@@ -132,26 +118,26 @@ def order_previews(*, orders: list[Order], now: dt.datetime | None = None) -> di
     if not rest:
         return out
     try:
-        facts = facts_for_orders([Row.of(o) for o in rest], reason=Reason.values[0], now=now, submitted_at=now)
+        first = intake.decide_orders([Row.of(o) for o in rest], reason=Reason.values[0], now=now, submitted_at=now)
     except ApplicationError as exc:
         return {**out, **{o.pk: Preview(error=str(exc.message)) for o in rest}}
-    versions = VersionPicker(now)
     for order in rest:
         try:
-            out[order.pk] = _preview(order, facts[order.pk], versions.for_order(order.purchased_at))
+            out[order.pk] = _preview(order, first[order.pk])
         except ApplicationError as exc:
             out[order.pk] = Preview(error=str(exc.message))
     return out
 
 
-def _preview(order: Order, facts: dict, version) -> Preview:
-    policy = compiled(version)
+def _preview(order: Order, first: intake.Decided) -> Preview:
+    version, facts = first.version, first.facts
     groups: dict[tuple, list] = {}
     for reason in Reason.values:
         facts["request"]["reason"] = reason
-        decision = engine.evaluate(policy, facts)
-        key = (_effective(order, decision.outcome, decision.amount), decision.clause, decision.amount,
-               decision.explanation.en, decision.explanation.zh)
+        decided = first if reason == Reason.values[0] else intake.evaluate_facts(
+            version=version, facts=facts, sales_channel=order.sales_channel)
+        decision = decided.decision
+        key = (decided.outcome, decision.clause, decision.amount, decision.explanation.en, decision.explanation.zh)
         groups.setdefault(key, []).append(reason)
     out = [
         PreviewGroup(reasons=tuple(reasons), reason_labels=tuple(str(Reason(r).label) for r in reasons),

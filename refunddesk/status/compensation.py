@@ -16,20 +16,17 @@ whose customer already asked about an outage since the incident started
 
 How each order is decided
 -------------------------
-Exactly as a customer's own submission with reason `service_outage` would be: the facts
-of contract v1 (`refunds.facts.facts_for_orders`, the one definition of the facts, a few
-queries per batch), then the policy version that applies to the order
-(`policies.services.VersionPicker`: `version_for_order`, looked up once per distinct answer)
-and `policies.engine.evaluate`.
+Exactly as a customer's own submission with reason `service_outage` would be, through the one way in
+(`refunds.intake`): `decide_orders` (the facts of contract v1 for the whole batch in a few queries, the
+policy version that applies to each order, its evaluation and the effective outcome), then
 
-* approve / review (and redirect, which a web order turns into review): a RefundRequest is
-  created carrying the decision, with its `submit` timeline event, as `refund_request_submit`
-  creates it. The decision is then applied by the refunds app's own code
-  (`refunds.services._apply_policy_decision`: the move to approved or in review, the
-  deadline, the customer's email, and for approvals `refund_create_for_request`) in the
-  background task `compensation_apply`, one per batch, enqueued in the batch's
-  transaction. So there is one code path for what happens to a request after the policy
-  decided, and the slow per-request part runs on as many workers as there are.
+* approve / review (and redirect, which a web order turns into review): `intake.request_fields` builds
+  each request's row, and `intake.requests_create` inserts them and their `submit` timeline events in
+  bulk (core.bulk.insert_rows: the same rows and constraints as a single submission). The decisions are
+  then applied by `intake.decisions_apply` (the move to approved or in review, the deadline, the
+  customer's email, the refund for approvals) in the background task `compensation_apply`, one per
+  batch, enqueued in the batch's transaction, so the slow per-request part runs on as many workers as
+  there are.
 * reject: nothing is created (the customer did not ask, and a refusal nobody asked for is
   noise); counted as `rejected`.
 
@@ -49,28 +46,25 @@ order of the refunds app.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import orjson
-from django.conf import settings
-from django.db import IntegrityError, connection, connections, models, router, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from refunddesk.billing.models import Customer, Order, Plan, SalesChannel
-from refunddesk.core.errors import ApplicationError
-from refunddesk.policies import engine
+from refunddesk.core.bulk import insert_rows
 from refunddesk.policies.models import PolicyVersion
 from refunddesk.policies.services import VersionPicker, compiled, version_in_force
-from refunddesk.refunds.facts import ORDER_FIELDS, Row, facts_for_orders, plan_table
-from refunddesk.refunds.models import Reason, RefundRequest, TimelineEvent, _public_id
+from refunddesk.refunds import intake
+from refunddesk.refunds.facts import ORDER_FIELDS, Row, plan_table
+from refunddesk.refunds.models import Reason, RefundRequest
 from refunddesk.refunds.states import OPEN, Actor, Status
 from refunddesk.status.models import CompensationItem, CompensationRun, Incident, RunStatus, Severity
 from refunddesk.status.selectors import outage_fact_for_region
@@ -328,46 +322,27 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], plans: dict,
         items = [{"incident_id": incident.pk, "order_id": order_id, "run_id": run_id, "request_id": None,
                   "outcome": "skipped", "clause": why, "at": now} for order_id, why in taken.items()]
 
-        facts = facts_for_orders(todo, reason=REASON, now=now, plans=plans)
-        versions = VersionPicker(now)
+        decided = intake.decide_orders(todo, reason=REASON, now=now, plans=plans, versions=VersionPicker(now))
         languages = dict(Customer.objects.filter(id__any_of=sorted({r.customer_id for r in todo}))
                          .values_list("id", "language"))
         descriptions = _descriptions(incident)
-        requests, outcomes = [], []
+        requests, outcomes = [], {}
         for r in todo:
-            version = versions.for_order(r.purchased_at)
-            policy = compiled(version)
-            decision = engine.evaluate(policy, facts[r.id])
+            decision = decided[r.id]
             if decision.outcome == "reject":
                 result.rejected += 1
                 items.append({"incident_id": incident.pk, "order_id": r.id, "run_id": run_id, "request_id": None,
                               "outcome": "reject", "clause": decision.clause, "at": now})
                 continue
-            data = decision.to_json()
-            fact = facts[r.id]
-            fact["_review_business_days"] = policy.review_business_days or settings.REFUNDDESK_REVIEW_BUSINESS_DAYS
-            fact["_refund_business_days"] = policy.refund_business_days or settings.REFUNDDESK_REFUND_BUSINESS_DAYS
-            lang = languages.get(r.customer_id)
-            lang = lang if lang in ("zh-hans", "en") else "zh-hans"
-            amount = decision.amount
-            # the fields refund_request_submit sets; the rest keep the model's defaults
-            requests.append({
-                "public_id": _public_id(), "customer_id": r.customer_id, "order_id": r.id, "reason": REASON,
-                "description": descriptions[lang], "language": lang, "currency": r.currency,
-                "submitted_at": now, "policy_version_id": version.pk, "policy_outcome": data["outcome"],
-                "policy_clause": data["clause"], "policy_amount_minor": amount.minor if amount is not None else None,
-                "policy_explanation": data["explanation"], "policy_trace": data["trace"], "facts": fact,
-            })
-            # what _apply_policy_decision will do with it (approve with nothing to pay -> a person)
-            approve = data["outcome"] == "approve" and amount is not None and amount.minor > 0
-            outcomes.append(("approve" if approve else "review", data["clause"]))
+            lang = intake.request_language(None, languages.get(r.customer_id))
+            requests.append(intake.request_fields(row=r, decided=decision, reason=REASON,
+                                                  description=descriptions[lang], language=lang, now=now))
+            # what intake.decision_apply will do with it: approve, or a person (review)
+            outcomes[r.id] = ("approve" if decision.outcome == "approve" else "review", decision.clause)
 
-        created = _create_requests(requests, outcomes, now=now)
-        insert_rows(TimelineEvent, [
-            {"request_id": req["id"], "at": now, "actor_id": None, "actor_kind": Actor.SYSTEM, "action": "submit",
-             "to_status": Status.SUBMITTED, "note": req["description"],
-             "data": {"compensation": {"incident": incident.pk, "run": run_id}}}
-            for req, _ in created], now=now)
+        created = [(req, outcomes[req["order_id"]]) for req in intake.requests_create(
+            requests, actor_kind=Actor.SYSTEM, now=now,
+            event_data={"compensation": {"incident": incident.pk, "run": run_id}})]
         made = {req["order_id"] for req, _ in created}
         items += [{"incident_id": incident.pk, "order_id": req["order_id"], "run_id": run_id, "request_id": req["id"],
                    "outcome": outcome, "clause": clause, "at": now} for req, (outcome, clause) in created]
@@ -392,151 +367,13 @@ def _batch(*, run_id: int, incident: Incident, regions: list[str], plans: dict,
     return result
 
 
-def insert_rows(model, rows: list[dict], *, now: dt.datetime) -> list[int]:
-    """Insert new rows given as {attname: value} and return their ids (also set as row["id"]).
-
-    Fields a row leaves out get the model's default (auto_now fields: `now`), as a new
-    instance would. Elsewhere this is `bulk_create`; on PostgreSQL it is a COPY, because
-    Django binds every value client-side there (psycopg quotes each JSON document in Python):
-    for refund requests, whose facts, trace and explanation are kilobytes of JSON, that was
-    three quarters of the run. The COPY sends the same values, prepared by the same Django
-    fields (`get_db_prep_save`), values common to all rows prepared once; ids come from the
-    table's own sequence first. Same transaction (the raw connection of this Django connection),
-    same constraints. Like bulk_create: no save(), no signals.
-    """
-    if not rows:
-        return []
-    conn = connections[router.db_for_write(model)]  # the wrapper itself: no thread-local lookup per value
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    given = set(rows[0])
-    if conn.vendor != "postgresql":
-        objs = [model(**row) for row in rows]
-        model.objects.bulk_create(objs)
-        for row, obj in zip(rows, objs, strict=True):
-            row["id"] = obj.pk
-        return [obj.pk for obj in objs]
-    import psycopg
-    from psycopg.types.json import Jsonb
-
-    fixed = {}
-    for f in fields:
-        if f.attname in given:
-            continue
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            fixed[f.attname] = f.get_db_prep_save(now, conn)
-        elif f.has_default() and callable(f.default):
-            continue  # a fresh default for each row
-        else:  # what a new instance would have ("" for text, None, the declared default)
-            fixed[f.attname] = f.get_db_prep_save(f.get_default(), conn)
-    # Each distinct value of a field is prepared once (the same `now`, reason, version... in every row);
-    # JSON documents are prepared each time (they differ, and dicts cannot be looked up), encoded by orjson.
-    given_fields = [(f, None if isinstance(f, models.JSONField) else {}) for f in fields if f.attname not in fixed]
-    plain_json = {f.attname for f, _ in given_fields if isinstance(f, models.JSONField) and f.encoder is None}
-    quote = conn.ops.quote_name
-    conn.ensure_connection()
-    # wrap_database_errors: psycopg's errors become Django's (IntegrityError...), as for any other query
-    with conn.wrap_database_errors, psycopg.Cursor(conn.connection) as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [meta.db_table, meta.pk.column, len(rows)])
-        ids = [row[0] for row in cursor.fetchall()]
-        columns = [meta.pk.column] + [f.column for f in fields if f.attname in fixed] + [
-            f.column for f, _ in given_fields]
-        constant = [fixed[f.attname] for f in fields if f.attname in fixed]
-        statement = f"COPY {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-        with cursor.copy(statement) as copy:
-            for pk_value, row in zip(ids, rows, strict=True):
-                values = [pk_value, *constant]
-                for f, prepared in given_fields:
-                    value = row[f.attname] if f.attname in row else f.get_default()
-                    if prepared is None:
-                        if f.attname in plain_json and value is not None and not hasattr(value, "resolve_expression"):
-                            values.append(Jsonb(value, dumps=_json_dumps))  # what get_db_prep_save gives, faster
-                        else:
-                            values.append(f.get_db_prep_save(value, conn))
-                        continue
-                    key = (value.__class__, value)
-                    try:
-                        values.append(prepared[key])
-                    except KeyError:
-                        values.append(prepared.setdefault(key, f.get_db_prep_save(value, conn)))
-                    except TypeError:  # unhashable
-                        values.append(f.get_db_prep_save(value, conn))
-                copy.write_row(values)
-    for row, pk_value in zip(rows, ids, strict=True):
-        row["id"] = pk_value
-    return ids
-
-
-def _json_dumps(value) -> bytes | str:
-    """JSON for a document column: orjson (several times faster than json for the kilobytes of facts and
-    trace per request); what it refuses (a non-text key, an integer beyond 64 bits) as Django would write it."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:
-        return json.dumps(value)
-
-
-def _create_requests(requests: list[dict], outcomes: list, *, now: dt.datetime) -> list[tuple[dict, tuple]]:
-    if not requests:
-        return []
-    # Request numbers are 48 random bits: a repeat is so rare that the unique index finding it, and
-    # the row-by-row path below drawing a new number, costs less than looking every number up first.
-    try:
-        with transaction.atomic():
-            insert_rows(RefundRequest, requests, now=now)
-        return list(zip(requests, outcomes, strict=True))
-    except IntegrityError:
-        pass  # a request appeared for one of these orders meanwhile: one at a time, skipping those
-    created = []
-    for row, outcome in zip(requests, outcomes, strict=True):
-        row.pop("id", None)
-        req = RefundRequest(**row)
-        try:
-            with transaction.atomic():
-                req.save(force_insert=True)
-        except IntegrityError:
-            if RefundRequest.objects.filter(order_id=req.order_id, status__in=sorted(OPEN)).exists():
-                continue
-            req.public_id, req.pk = _public_id(), None
-            with transaction.atomic():
-                req.save(force_insert=True)
-        row["id"], row["public_id"] = req.pk, req.public_id
-        created.append((row, outcome))
-    return created
-
-
 # --- the follow-up: the refunds app applies each decision ----------------------------------
 
 
 def apply_decisions(*, run_id: int | None, request_ids: list[int]) -> int:
-    """Move each created request on exactly as a submission does (emails, deadlines, refund).
-
-    Idempotent: a request no longer `submitted` is left alone, so the task may run twice.
-    When applying an approval fails (the order was refunded meanwhile, say), the request goes
-    to a person instead of staying stuck.
-    """
-    from refunddesk.core.dates import format_date
-    from refunddesk.refunds.services import _apply_policy_decision, _email, _move
-
-    applied = 0
-    for request_id in request_ids:
-        with transaction.atomic():
-            req = (RefundRequest.objects.select_for_update().select_related("order", "customer")
-                   .filter(pk=request_id, status=Status.SUBMITTED).first())
-            if req is None:
-                continue
-            now = timezone.now()
-            try:
-                with transaction.atomic():
-                    _apply_policy_decision(req, now=now)
-            except ApplicationError as exc:
-                log.warning("compensation request %s could not be applied (%s); sent to review", req.public_id, exc)
-                req = RefundRequest.objects.select_related("order", "customer").get(pk=request_id)
-                _move(req, action="policy_review", actor_kind=Actor.POLICY, clause=req.policy_clause, now=now,
-                      note=req.explanation(req.language), data={"not_applied": str(exc)})
-                _email(req, "received", due=format_date(req.review_due_at, req.language))
-            applied += 1
+    """Move each created request on exactly as a submission does (refunds.intake.decisions_apply: emails,
+    deadlines, the refund; an approval the money refuses goes to a person). Idempotent."""
+    applied = intake.decisions_apply(request_ids)
     if run_id is not None and applied:
         CompensationRun.objects.filter(pk=run_id).update(applied=F("applied") + applied)
     return applied
