@@ -21,6 +21,7 @@ from refunddesk.core.auth import api_key_auth, user_token_auth
 from refunddesk.core.errors import ConfigurationError, ValidationError
 from refunddesk.policies import engine
 from refunddesk.policies.models import PolicyVersion
+from refunddesk.policies.outcome import effective_json
 from refunddesk.policies.services import compiled, version_in_force
 
 router = Router(auth=[api_key_auth, user_token_auth], tags=["policy"])
@@ -64,7 +65,8 @@ class TraceStepOut(Schema):
 
 class DecisionOut(Schema):
     policy: PolicyRef
-    outcome: str
+    outcome: str = Field(description="approve, reject, review or redirect: what a submission with these facts does")
+    policy_outcome: str | None = Field(None, description="the policy's own outcome, when it differs from `outcome`")
     clause: str
     refund: MoneyOut | None
     explanation: dict[str, str]
@@ -105,8 +107,10 @@ def policy_in_force(request: HttpRequest):
 @router.post("/policy/evaluate", response={200: DecisionOut, **errors(503)})
 def evaluate(request: HttpRequest, payload: EvaluateIn):
     """Facts in (contract v1, nested or dotted names), decision out (the shape of `refunddesk policy evaluate`,
-    with `policy.version` a string as everywhere in the API). 422 for facts the policy cannot use (naming the
-    fact) or an `at` before the first published version; 503 while no policy is published."""
+    with `policy.version` a string as everywhere in the API). The outcome is the effective one: exactly what a
+    submission with these facts would do (policies.outcome: a store's order goes to the store, an approval of
+    nothing to a person); `policy_outcome` is the policy's own when it differs. 422 for facts the policy cannot
+    use (naming the fact) or an `at` before the first published version; 503 while no policy is published."""
     version = _in_force(payload.at)
     decision = engine.evaluate(compiled(version), payload.facts).to_json()
-    return {**decision, "policy": policy_ref(version)}
+    return {**effective_json(decision, payload.facts), "policy": policy_ref(version)}
