@@ -204,14 +204,9 @@ def put_order(request: HttpRequest, payload: OrderIn, order_id: str = _merchant_
 
 def _order_warnings(order: Order) -> list[str]:
     """Stored, but refunds of it could not be sent: say so now rather than at the first approval."""
-    from refunddesk.payments.selectors import gateway_problem
+    from refunddesk.billing.selectors import order_warnings
 
-    problem = gateway_problem(order.gateway)
-    if problem is None:
-        return []
-    return [f"gateway: {problem}. The order is stored, but refunds of it cannot be sent until the gateway is "
-            "configured (REFUNDDESK_GATEWAYS_JSON, or STRIPE_API_KEY for Stripe); approved refunds wait for "
-            "finance."]
+    return order_warnings(order=order)
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **errors(404)})

@@ -7,11 +7,14 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        """Payments answers the refunds app's two calls without refunds importing payments (imports point
-        down): an approved request's money (refunds.lifecycle.money_requested) and the arrival dates that a
-        newly known holiday year allows (refunds.lifecycle.deadlines_filled)."""
-        from refunddesk.payments import services
+        """Payments answers calls of the apps below it without them importing payments (imports point down):
+        an approved request's money (refunds.lifecycle.money_requested), the arrival dates that a newly known
+        holiday year allows (refunds.lifecycle.deadlines_filled), and the warnings about an order the merchant
+        pushes whose gateway is not configured (billing.selectors.order_checks)."""
+        from refunddesk.billing.selectors import order_checks
+        from refunddesk.payments import selectors, services
         from refunddesk.refunds.lifecycle import deadlines_filled, money_requested
 
         money_requested.connect(services.money_requested_receive, dispatch_uid="payments.money")
         deadlines_filled.connect(services.arrivals_fill_receive, dispatch_uid="payments.arrivals")
+        order_checks.connect(selectors.order_gateway_warnings, dispatch_uid="payments.order_checks")

@@ -24,6 +24,17 @@ def gateway_problem(gateway_id: str) -> str | None:
     return None
 
 
+def order_gateway_warnings(sender, *, order, **kwargs) -> list[str]:
+    """Receiver of billing.selectors.order_checks: the order is stored, but refunds of it cannot be sent from
+    here (its gateway is not configured): say so when the merchant pushes it, not at the first approval."""
+    problem = gateway_problem(order.gateway)
+    if problem is None:
+        return []
+    return [f"gateway: {problem}. The order is stored, but refunds of it cannot be sent until the gateway is "
+            "configured (REFUNDDESK_GATEWAYS_JSON, or STRIPE_API_KEY for Stripe); approved refunds wait for "
+            "finance."]
+
+
 def refund_held_reason(*, request) -> str | None:
     """Why the money of an approved refund request (refunds.RefundRequest) is not on its way, or None when it
     is (or is settled, or there is no refund): the refund's last error while it needs attention (retries
