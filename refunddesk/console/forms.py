@@ -101,9 +101,8 @@ class RejectForm(CaseForm):
 
 
 class AppealDecisionForm(CaseForm):
-    decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect,
-                                 choices=[("uphold", _("Uphold the appeal: refund")),
-                                          ("reject", _("Reject the appeal (final)"))])
+    """Both appeal decisions (appeal_approve, appeal_reject): the button says which."""
+
     amount = forms.CharField(label=_("Amount (when upholding)"), required=False, max_length=30,
                              help_text=AMOUNT_HELP, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     clause = forms.CharField()
@@ -111,7 +110,7 @@ class AppealDecisionForm(CaseForm):
                              widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The customer reads this."))
     override_reason = forms.CharField(label=_("Why go beyond the policy"), required=False, max_length=2000,
                                       help_text=OVERRIDE_HELP, widget=forms.Textarea(attrs={"rows": 2}))
-    field_order_list = ["decision", "amount", "clause", "reason", "override_reason"]
+    field_order_list = ["amount", "clause", "reason", "override_reason"]
 
 
 class StaffNoteForm(AppForm):

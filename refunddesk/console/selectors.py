@@ -25,7 +25,7 @@ from refunddesk.policies.models import PolicyDraft, PolicyVersion
 from refunddesk.policies.services import compiled, version_in_force
 from refunddesk.refunds import selectors as refund_selectors
 from refunddesk.refunds.models import Evidence, RefundRequest
-from refunddesk.refunds.states import Actor, actions_available
+from refunddesk.refunds.states import actions_available, staff_actor
 
 QUEUE_PAGE_SIZE = 250
 STALE_AFTER = dt.timedelta(hours=1)
@@ -61,7 +61,7 @@ STAFF_LABELS = {
 
 
 def actor_kind(user) -> str:
-    return Actor.SUPERVISOR if roles.has_role(user, roles.SUPERVISOR) else Actor.AGENT
+    return staff_actor(user)
 
 
 def staff_members() -> QuerySet:

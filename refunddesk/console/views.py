@@ -44,7 +44,8 @@ from refunddesk.payments.models import Refund
 from refunddesk.payments.selectors import refund_held_reason
 from refunddesk.policies.services import policy_publish
 from refunddesk.portal.web import or_404, page_language, raise_for_page, role_required, serve_evidence
-from refunddesk.refunds import deadlines, services
+from refunddesk.refunds import deadlines
+from refunddesk.refunds.actions import STAFF_ACTIONS, staff_action_run
 from refunddesk.refunds.selectors import QueueFilters
 
 REVIEWERS = (roles.AGENT, roles.SUPERVISOR)
@@ -102,62 +103,40 @@ def _money_arg(value: str):
     return (value or "").strip() or None
 
 
-# action -> (form class, role needed or None, the one service it calls)
-def _assign(user, pid, d):
-    return services.refund_request_assign(public_id=pid, user=user, assignee=d["assignee"])
-
-
-def _ask_info(user, pid, d):
-    return services.refund_request_ask_info(public_id=pid, user=user, message=d["message"])
-
-
-def _offer(user, pid, d):
-    return services.refund_request_offer(public_id=pid, user=user, amount=d["amount"].strip(), note=d["note"],
-                                         clause=d["clause"], override_reason=d["override_reason"])
-
-
-def _approve(user, pid, d):
-    return services.refund_request_approve(public_id=pid, user=user, amount=_money_arg(d["amount"]),
-                                           reason=d["reason"], clause=d["clause"],
-                                           override_reason=d["override_reason"])
-
-
-def _reject(user, pid, d):
-    return services.refund_request_reject(public_id=pid, user=user, reason=d["reason"], clause=d["clause"])
-
-
-def _decide_appeal(user, pid, d):
-    return services.refund_request_decide_appeal(
-        public_id=pid, user=user, uphold=d["decision"] == "uphold", reason=d["reason"], clause=d["clause"],
-        amount=_money_arg(d["amount"]) if d["decision"] == "uphold" else None,
-        override_reason=d["override_reason"])
-
-
-def _note(user, pid, d):
-    return services.refund_request_staff_note(public_id=pid, user=user, note=d["note"])
-
-
-def _mediation(user, pid, d):
-    return services.mediation_record(public_id=pid, user=user, mediator=d["mediator"], outcome=d["outcome"])
-
-
-CASE_ACTIONS = {
-    "assign": (AssignForm, None, _assign),
-    "ask_info": (AskInfoForm, None, _ask_info),
-    "offer": (OfferForm, None, _offer),
-    "approve": (ApproveForm, None, _approve),
-    "reject": (RejectForm, None, _reject),
-    "decide_appeal": (AppealDecisionForm, roles.SUPERVISOR, _decide_appeal),
-    "note": (StaffNoteForm, None, _note),
-    "mediation": (MediationForm, roles.SUPERVISOR, _mediation),
+# The console's form for each staff action of the one table (refunds.actions.STAFF_ACTIONS); both appeal
+# actions share one form (its two buttons post to appeal_approve and appeal_reject).
+CASE_FORMS = {
+    "assign": AssignForm,
+    "ask_info": AskInfoForm,
+    "offer": OfferForm,
+    "approve": ApproveForm,
+    "reject": RejectForm,
+    "appeal_approve": AppealDecisionForm,
+    "appeal_reject": AppealDecisionForm,
+    "note": StaffNoteForm,
+    "mediation": MediationForm,
 }
+WITH_CLAUSES = ("offer", "approve", "reject", "appeal_approve", "appeal_reject")
+
+
+def _form_key(action: str) -> str:
+    """The form (and its prefix) an action's fields come from: both appeal decisions share the appeal form."""
+    return "appeal" if action.startswith("appeal_") else action
+
+
+def _params(cleaned: dict) -> dict:
+    """A form's cleaned data as the action table's params (the note forms call the text `note`)."""
+    params = dict(cleaned)
+    params.setdefault("message", params.get("note", ""))
+    return params
 
 
 def _done(action: str) -> str:
     return {
         "assign": _("Assigned."), "ask_info": _("The customer was asked; the deadline is paused."),
         "offer": _("The offer was sent to the customer."), "approve": _("Approved; the refund is on its way."),
-        "reject": _("Rejected; the customer was told why."), "decide_appeal": _("The appeal was decided."),
+        "reject": _("Rejected; the customer was told why."), "appeal_approve": _("The appeal was decided."),
+        "appeal_reject": _("The appeal was decided."),
         "note": _("Note added."), "mediation": _("Mediation recorded."),
     }[action]
 
@@ -167,17 +146,17 @@ def _case_forms(view, staff, bound: dict):
     initial_clause = view.req.policy_clause
 
     def make(action):
-        if action in bound:
-            return bound[action]
-        cls = CASE_ACTIONS[action][0]
-        kwargs = {"prefix": action}
+        key = _form_key(action)
+        if key in bound:
+            return bound[key]
+        kwargs = {"prefix": key}
         if action == "assign":
             kwargs["staff"] = staff
-        if action in ("offer", "approve", "reject", "decide_appeal"):
+        if action in WITH_CLAUSES:
             kwargs.update(clauses=clauses, initial_clause=initial_clause)
-        return cls(**kwargs)
+        return CASE_FORMS[action](**kwargs)
 
-    return {action: make(action) for action in CASE_ACTIONS}
+    return {_form_key(action): make(action) for action in CASE_FORMS}
 
 
 def _case_page(request, public_id, *, bound=None, status=200):
@@ -199,35 +178,35 @@ def case(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @role_required(*REVIEWERS)
 def case_action(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
-    if action not in CASE_ACTIONS:
+    if action not in CASE_FORMS:
         raise Http404("no such action")
     if request.method != "POST":  # e.g. the language switcher on a page shown after a form error
         return redirect("console:case", public_id=public_id)
-    form_class, role, call = CASE_ACTIONS[action]
-    if role and not roles.has_role(request.user, role):
+    if STAFF_ACTIONS[action].supervisor_only and not roles.has_role(request.user, roles.SUPERVISOR):
         raise DjangoPermissionDenied("missing role")
-    kwargs = {"prefix": action}
+    kwargs = {"prefix": _form_key(action)}
     if action == "assign":
         kwargs["staff"] = selectors.staff_members()
-    if action in ("offer", "approve", "reject", "decide_appeal"):
+    if action in WITH_CLAUSES:
         kwargs["clauses"] = or_404(selectors.clause_choices, public_id=public_id)
-    form = form_class(request.POST, **kwargs)
+    form = CASE_FORMS[action](request.POST, **kwargs)
     if form.is_valid():
         try:
-            result = call(request.user, public_id, form.cleaned_data)
+            result = staff_action_run(name=action, user=request.user, public_id=public_id,
+                                      params=_params(form.cleaned_data))
         except ApplicationError as exc:
             if isinstance(exc, NotFound) and exc.field is None:
                 raise_for_page(exc)
             form.add_service_error(exc)
         else:
-            held = refund_held_reason(request=result) if action in ("approve", "decide_appeal") else None
+            held = refund_held_reason(request=result) if action in ("approve", "appeal_approve") else None
             if held:  # issue 14.6: the agent sees at approval that the money cannot move
                 messages.warning(request, _("Approved, but the refund cannot be sent: %(why)s. It waits for "
                                             "finance; the customer was not told it is on its way.") % {"why": held})
             else:
                 messages.success(request, _done(action))
             return redirect("console:case", public_id=public_id)
-    return _case_page(request, public_id, bound={action: form})
+    return _case_page(request, public_id, bound={_form_key(action): form})
 
 
 @role_required(*REVIEWERS)

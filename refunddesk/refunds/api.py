@@ -17,11 +17,12 @@ from refunddesk.core import roles
 from refunddesk.core.api_errors import errors, fields_as_sent
 from refunddesk.core.api_fields import LONG_TEXT, Amount, text
 from refunddesk.core.auth import user_token_auth
-from refunddesk.core.errors import NotFound, PermissionDenied, ValidationError
+from refunddesk.core.errors import NotFound, PermissionDenied
 from refunddesk.policies.api import PolicyRef, policy_ref
 from refunddesk.refunds import selectors, services
+from refunddesk.refunds.actions import STAFF_ACTIONS, staff_action_run
 from refunddesk.refunds.models import RefundRequest
-from refunddesk.refunds.states import Actor, actions_available
+from refunddesk.refunds.states import Actor, actions_available, staff_actor
 
 customer_router = Router(auth=user_token_auth, tags=["refund requests (customer)"])
 staff_router = Router(auth=user_token_auth, tags=["refund requests (staff)"])
@@ -234,7 +235,7 @@ def _staff(request: HttpRequest):
 
 
 def _staff_actor(user) -> str:
-    return Actor.SUPERVISOR if roles.has_role(user, roles.SUPERVISOR) else Actor.AGENT
+    return staff_actor(user)
 
 
 class QueueQuery(Schema):
@@ -264,8 +265,8 @@ def staff_show(request: HttpRequest, public_id: str = RequestId):
 
 
 class ActionIn(Schema):
-    action: str = text(20, description="assign, ask_info, offer, approve, reject, appeal_approve, appeal_reject, "
-                                       "note or mediation")
+    action: str = text(20, description=", ".join(STAFF_ACTIONS) + ": named as in the state machine "
+                                       "(refunds.actions.STAFF_ACTIONS, the console's too)")
     message: str = text(LONG_TEXT, "")
     reason: str = text(LONG_TEXT, "")
     clause: str = text(100, "")
@@ -279,33 +280,13 @@ class ActionIn(Schema):
 @staff_router.post("/requests/{public_id}/actions", response={200: StaffRequestOut, **errors(403, 404, 409)})
 def staff_act(request: HttpRequest, payload: ActionIn, public_id: str = RequestId):
     user = _staff(request)
-    a, pid = payload.action, public_id
-    if a == "assign":
+    params = payload.dict()
+    if payload.action == "assign" and payload.assignee:
         from refunddesk.core.models import User
 
-        target = User.objects.filter(username=payload.assignee).first() if payload.assignee else None
-        if payload.assignee and target is None:
+        params["assignee"] = User.objects.filter(username=payload.assignee).first()
+        if params["assignee"] is None:
             raise NotFound(_("There is no staff member '%(name)s'.") % {"name": payload.assignee}, field="assignee")
-        services.refund_request_assign(public_id=pid, user=user, assignee=target)
-    elif a == "ask_info":
-        services.refund_request_ask_info(public_id=pid, user=user, message=payload.message)
-    elif a == "offer":
-        services.refund_request_offer(public_id=pid, user=user, amount=payload.amount, note=payload.message,
-                                      clause=payload.clause, override_reason=payload.override_reason)
-    elif a == "approve":
-        services.refund_request_approve(public_id=pid, user=user, amount=payload.amount, reason=payload.reason,
-                                        clause=payload.clause, override_reason=payload.override_reason)
-    elif a == "reject":
-        services.refund_request_reject(public_id=pid, user=user, reason=payload.reason, clause=payload.clause)
-    elif a in ("appeal_approve", "appeal_reject"):
-        services.refund_request_decide_appeal(public_id=pid, user=user, uphold=a == "appeal_approve",
-                                              reason=payload.reason, clause=payload.clause, amount=payload.amount,
-                                              override_reason=payload.override_reason)
-    elif a == "note":
-        services.refund_request_staff_note(public_id=pid, user=user, note=payload.message)
-    elif a == "mediation":
-        services.mediation_record(public_id=pid, user=user, mediator=payload.mediator, outcome=payload.outcome)
-    else:
-        raise ValidationError(_("'%(action)s' is not an action; use assign, ask_info, offer, approve, reject, "
-                                "appeal_approve, appeal_reject, note or mediation.") % {"action": a}, field="action")
+    staff_action_run(name=payload.action, user=user, public_id=public_id, params=params)
+    pid = public_id
     return _out(selectors.staff_request(public_id=pid), actor=_staff_actor(user), timeline=True, staff=True)

@@ -26,7 +26,7 @@ from refunddesk.refunds import deadlines, intake, lifecycle
 from refunddesk.refunds.evidence import CheckedFile, Upload, evidence_check_all
 from refunddesk.refunds.facts import Row
 from refunddesk.refunds.models import Evidence, Mediation, Reason, RefundRequest
-from refunddesk.refunds.states import OPEN, Actor, move_for
+from refunddesk.refunds.states import OPEN, Actor, move_for, staff_actor
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +74,6 @@ def _lock_request(public_id: str) -> RefundRequest:
     if req is None:
         raise NotFound(_("There is no refund request %(id)s.") % {"id": public_id})
     return req
-
-
-def _staff_kind(user, *, supervisor: bool = False) -> str:
-    if supervisor:
-        if not roles.has_role(user, roles.SUPERVISOR):
-            raise PermissionDenied(_("Only a supervisor can do this."))
-        return Actor.SUPERVISOR
-    if roles.has_role(user, roles.SUPERVISOR):
-        return Actor.SUPERVISOR
-    if roles.has_role(user, roles.AGENT):
-        return Actor.AGENT
-    raise PermissionDenied(_("Only agents and supervisors can act on refund requests."))
 
 
 def _required_text(value: str, field: str, message: str) -> str:
@@ -245,7 +233,7 @@ def refund_request_appeal(*, customer: Customer, public_id: str, reason: str, fi
 @transaction.atomic
 def refund_request_assign(*, public_id: str, user, assignee=None, now: dt.datetime | None = None) -> RefundRequest:
     now = now or timezone.now()
-    kind = _staff_kind(user)
+    kind = staff_actor(user)
     req = _lock_request(public_id)
     target = assignee or user
     if not (roles.has_role(target, roles.AGENT) or roles.has_role(target, roles.SUPERVISOR)):
@@ -260,7 +248,7 @@ def refund_request_assign(*, public_id: str, user, assignee=None, now: dt.dateti
 @transaction.atomic
 def refund_request_ask_info(*, public_id: str, user, message: str, now: dt.datetime | None = None):
     now = now or timezone.now()
-    kind = _staff_kind(user)
+    kind = staff_actor(user)
     text = _required_text(message, "message", _("Say what the customer should send or try."))
     req = _lock_request(public_id)
     lifecycle.move(req, action="ask_info", actor_kind=kind, user=user, note=text, now=now)
@@ -272,7 +260,7 @@ def refund_request_ask_info(*, public_id: str, user, message: str, now: dt.datet
 def refund_request_offer(*, public_id: str, user, amount: object, note: str = "", clause: str = "",
                          override_reason: str = "", now: dt.datetime | None = None) -> RefundRequest:
     now = now or timezone.now()
-    kind = _staff_kind(user)
+    kind = staff_actor(user)
     req = _lock_request(public_id)
     money = _amount(req, amount)
     clause = _check_clause(req, clause)
@@ -295,7 +283,7 @@ def refund_request_offer(*, public_id: str, user, amount: object, note: str = ""
 def refund_request_approve(*, public_id: str, user, reason: str, clause: str, amount: object | None = None,
                            override_reason: str = "", now: dt.datetime | None = None) -> RefundRequest:
     now = now or timezone.now()
-    kind = _staff_kind(user)
+    kind = staff_actor(user)
     text = _required_text(reason, "reason", _("Give the reason for the decision; the customer will read it."))
     req = _lock_request(public_id)
     return _decide_approve(req, action="approve", kind=kind, user=user, text=text, clause=clause, amount=amount,
@@ -323,7 +311,7 @@ def _decide_approve(req, *, action, kind, user, text, clause, amount, override_r
 def refund_request_reject(*, public_id: str, user, reason: str, clause: str,
                           now: dt.datetime | None = None) -> RefundRequest:
     now = now or timezone.now()
-    kind = _staff_kind(user)
+    kind = staff_actor(user)
     text = _required_text(reason, "reason", _("Give the reason for the decision; the customer will read it."))
     req = _lock_request(public_id)
     move_for("reject", req.status, kind)
@@ -341,7 +329,7 @@ def refund_request_decide_appeal(*, public_id: str, user, uphold: bool, reason: 
                                  now: dt.datetime | None = None) -> RefundRequest:
     """A supervisor who did not make the first decision decides the appeal; the decision is final."""
     now = now or timezone.now()
-    kind = _staff_kind(user, supervisor=True)
+    kind = staff_actor(user, supervisor=True)
     text = _required_text(reason, "reason", _("Give the reason for the decision; the customer will read it."))
     req = _lock_request(public_id)
     if req.first_reviewer_id is not None and req.first_reviewer_id == user.pk:
@@ -362,7 +350,7 @@ def refund_request_decide_appeal(*, public_id: str, user, uphold: bool, reason: 
 def mediation_record(*, public_id: str, user, mediator: str, outcome: str,
                      now: dt.datetime | None = None) -> Mediation:
     now = now or timezone.now()
-    kind = _staff_kind(user, supervisor=True)
+    kind = staff_actor(user, supervisor=True)
     req = _lock_request(public_id)
     mediator = _required_text(mediator, "mediator", _("Name the mediator (the organisation or person)."))
     outcome = _required_text(outcome, "outcome", _("Record the outcome of the mediation."))
@@ -375,7 +363,7 @@ def mediation_record(*, public_id: str, user, mediator: str, outcome: str,
 @transaction.atomic
 def refund_request_staff_note(*, public_id: str, user, note: str, now: dt.datetime | None = None):
     now = now or timezone.now()
-    kind = _staff_kind(user)
+    kind = staff_actor(user)
     text = _required_text(note, "note", _("Write the note first."))
     req = _lock_request(public_id)
     return lifecycle.timeline_note(req, action="internal_note", actor_kind=kind, user=user, note=text, visible=False, now=now)

@@ -120,3 +120,19 @@ def move_for(action: str, status: str, actor: str) -> Move:
 
 def actions_available(status: str, actor: str) -> list[Move]:
     return [m for m in MOVES if status in m.sources and actor in m.actors]
+
+
+def staff_actor(user, *, supervisor: bool = False) -> str:
+    """The one rule from a staff member's roles to the actor they act as: a supervisor acts as Supervisor,
+    an agent as Agent. `supervisor`: only a supervisor may act. Raises PermissionDenied (403) for anyone
+    else (a customer, finance alone, an anonymous user)."""
+    from refunddesk.core import roles
+    from refunddesk.core.errors import PermissionDenied
+
+    if roles.has_role(user, roles.SUPERVISOR):
+        return Actor.SUPERVISOR
+    if supervisor:
+        raise PermissionDenied(_("Only a supervisor can do this."))
+    if roles.has_role(user, roles.AGENT):
+        return Actor.AGENT
+    raise PermissionDenied(_("Only agents and supervisors can act on refund requests."))

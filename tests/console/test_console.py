@@ -225,9 +225,8 @@ def test_appeals_queue_and_decision(in_review, agent, supervisor, supervisor2, c
     s.refund_request_reject(public_id=in_review.public_id, user=supervisor, reason="No fault", clause="default")
     s.refund_request_appeal(customer=customer, public_id=in_review.public_id, reason="Please look again")
     assert in_review.public_id in html_of(client_for(supervisor2).get("/console/appeals/"))
-    url = f"/console/requests/{in_review.public_id}/decide_appeal/"
-    data = {"decide_appeal-decision": "reject", "decide_appeal-clause": "default",
-            "decide_appeal-reason": "Confirmed"}
+    url = f"/console/requests/{in_review.public_id}/appeal_reject/"
+    data = {"appeal-clause": "default", "appeal-reason": "Confirmed"}
     # an agent cannot, and the supervisor who rejected it cannot either
     assert client_for(agent).post(url, data).status_code == 403
     response = client_for(supervisor).post(url, data)
