@@ -9,6 +9,8 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -145,36 +147,55 @@ def tasks_run(*, worker_id: str, interval: float = 0.5, batch: bool = False) -> 
             log.warning("task loop: the database is back; carrying on")
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work the worker's maintenance loop does every `every()` seconds (read each time: settings may change in
+    tests). `shared`: one worker of the whole installation per period (a lock in the shared cache), not each."""
+
+    name: str
+    every: Callable[[], float]
+    run: Callable[[], object]
+    shared: bool = False
+
+
+#: The periodic jobs, registered by the apps that own the work (in their AppConfig.ready: payments'
+#: reconciliations, refunds' deadlines after a calendar change), so that core imports no other app.
+PERIODIC_JOBS: dict[str, PeriodicJob] = {}
+
+
+def periodic_job_register(job: PeriodicJob) -> None:
+    """Add (or replace, by name) a job the maintenance loop runs."""
+    PERIODIC_JOBS[job.name] = job
+
+
+periodic_job_register(PeriodicJob("requeue-orphans", lambda: settings.REFUNDDESK_RECONCILE_SECONDS,
+                                  lambda: tasks_requeue_orphans()))
+
+
 def maintenance_loop(*, worker_id: str, stop: threading.Event) -> None:
-    """Heartbeat every few seconds; re-queue orphans, reconcile refunds and fill the deadlines a changed
-    holiday calendar now allows, every REFUNDDESK_RECONCILE_SECONDS; queue the reconciliation of charges
-    with recent refund activity every REFUNDDESK_RECONCILE_CHARGES_SECONDS. Runs until `stop` is set.
+    """Heartbeat every few seconds, and run each registered PeriodicJob when its period has come (the
+    re-queueing of dead workers' jobs; the apps' reconciliations and deadline filling). Runs until `stop`
+    is set.
 
     A database outage does not end it: it waits with backoff (refunddesk.core.outages.database_wait)
     until a heartbeat goes through. Other errors are logged and the loop goes on."""
-    from refunddesk.payments.services import charges_reconcile_enqueue, refunds_reconcile
-    from refunddesk.refunds.services import deadlines_fill_on_calendar_change
-
-    last_reconcile = 0.0
-    last_charges = 0.0
-    calendar_seen = None
     import time
+
+    last_run: dict[str, float] = {}
 
     while not stop.is_set():
         try:
             close_old_connections()
             worker_heartbeat(worker_id=worker_id)
-            if time.monotonic() - last_reconcile >= settings.REFUNDDESK_RECONCILE_SECONDS:
-                last_reconcile = time.monotonic()
-                tasks_requeue_orphans()
-                refunds_reconcile()
-                calendar_seen = deadlines_fill_on_calendar_change(seen=calendar_seen)
-            every = settings.REFUNDDESK_RECONCILE_CHARGES_SECONDS
-            if time.monotonic() - last_charges >= every:
-                last_charges = time.monotonic()
-                # one worker per period queues it (the cache is shared by every process)
-                if cache.add("refunddesk:charges-reconcile", worker_id, timeout=max(every - HEARTBEAT_EVERY, 1)):
-                    charges_reconcile_enqueue()
+            for job in list(PERIODIC_JOBS.values()):
+                every = float(job.every())
+                if time.monotonic() - last_run.get(job.name, 0.0) < every:
+                    continue
+                last_run[job.name] = time.monotonic()
+                if job.shared and not cache.add(f"refunddesk:periodic:{job.name}", worker_id,
+                                                timeout=max(int(every) - HEARTBEAT_EVERY, 1)):
+                    continue  # another worker runs it this period
+                job.run()
         except Exception as exc:  # keep the loop alive; the error is in the log
             if not database_unavailable(exc):
                 log.exception("worker maintenance failed")

@@ -18,3 +18,14 @@ class PaymentsConfig(AppConfig):
         money_requested.connect(services.money_requested_receive, dispatch_uid="payments.money")
         deadlines_filled.connect(services.arrivals_fill_receive, dispatch_uid="payments.arrivals")
         order_checks.connect(selectors.order_gateway_warnings, dispatch_uid="payments.order_checks")
+
+        from django.conf import settings
+
+        from refunddesk.core.worker import PeriodicJob, periodic_job_register
+
+        # refunds that are not final, asked about every REFUNDDESK_RECONCILE_SECONDS by every worker (a refund
+        # is leased to one of them); charges with recent activity, queued once per period for the installation
+        periodic_job_register(PeriodicJob("refunds-reconcile", lambda: settings.REFUNDDESK_RECONCILE_SECONDS,
+                                          services.refunds_reconcile))
+        periodic_job_register(PeriodicJob("charges-reconcile", lambda: settings.REFUNDDESK_RECONCILE_CHARGES_SECONDS,
+                                          services.charges_reconcile_enqueue, shared=True))

@@ -7,8 +7,19 @@ class RefundsConfig(AppConfig):
     verbose_name = "Refund requests"
 
     def ready(self) -> None:
+        from django.conf import settings
         from django.core import checks
 
+        from refunddesk.core.worker import PeriodicJob, periodic_job_register
         from refunddesk.refunds.checks import calendar_check
+        from refunddesk.refunds.services import deadlines_fill_on_calendar_change
 
         checks.register(calendar_check, "refunddesk")
+        seen: list[object] = [None]  # the calendar the last run saw (per worker process)
+
+        def fill_deadlines() -> None:
+            seen[0] = deadlines_fill_on_calendar_change(seen=seen[0])
+
+        # deadlines a newly recorded holiday schedule allows, once the calendar changed
+        periodic_job_register(PeriodicJob("deadlines-fill", lambda: settings.REFUNDDESK_RECONCILE_SECONDS,
+                                          fill_deadlines))
