@@ -11,8 +11,8 @@ export PORT
 
 help:
 	@echo "make run    - install, migrate, load demo data once, serve web + API + worker on http://127.0.0.1:$(PORT)"
-	@echo "make test   - install and run ruff and the whole test suite"
-	@echo "make lint   - ruff's checks only (the code is not in ruff format's style)"
+	@echo "make test   - install and run ruff, the import-direction check and the whole test suite"
+	@echo "make lint   - ruff's checks and the import-direction check (.importlinter) only"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 
 $(BIN)/python:
@@ -42,10 +42,12 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: install
 	@mkdir -p var/static
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	@echo "== test database: $$($(BIN)/python -c 'import dj_database_url,os; print(dj_database_url.parse(os.environ.get("DATABASE_URL","sqlite:///var/refunddesk.sqlite3"))["ENGINE"].rsplit(".",1)[-1])')"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

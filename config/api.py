@@ -58,10 +58,7 @@ BODY_SOURCES = ("body", "form", "file")
 
 # What routes in files this module's owner does not keep can answer beyond the common codes, by view function.
 # (They may declare it themselves with `response={..., **errors(...)}`; the two are merged.)
-DECLARED_HERE = {
-    "refunddesk.core.api.token": (401, 429),  # wrong email or password; locked out (django-axes)
-    "refunddesk.portal.api.create_portal_session": (404, 409),  # unknown customer or order; a staff email
-}
+DECLARED_HERE: dict[str, tuple[int, ...]] = {}  # route (module.function) -> statuses its own file cannot declare
 
 
 class ExactJsonParser(Parser):
@@ -340,6 +337,9 @@ def _register_routers() -> None:
 
     api.add_router("/v1/store-notifications/", store_router)
     api.add_router("/v1/status/", "refunddesk.status.api.router")
+    from refunddesk.portal.api import router as portal_router
+
+    api.add_router("/v1/", portal_router)
 
 
 _register_routers()

@@ -14,6 +14,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from refunddesk.core.api_errors import errors
 from refunddesk.core.errors import ApplicationError, AuthenticationFailed, ValidationError
 from refunddesk.core.services import access_token_create
 
@@ -54,7 +55,7 @@ def username_for(login: str) -> str:
     return match or login
 
 
-@router.post("/token", response={200: TokenOut}, auth=None)
+@router.post("/token", response={200: TokenOut, **errors(401, 429)}, auth=None)
 def token(request: HttpRequest, payload: TokenIn):
     """A personal API token for a customer or staff member. Send `email` (or `username`) and `password`.
     401 for a wrong login or password; 429 while the account or the client address is locked out."""

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
+from refunddesk.core.api_errors import errors
 from refunddesk.core.auth import api_key_auth
 from refunddesk.portal import services
 
@@ -39,7 +40,7 @@ class PortalSessionOut(Schema):
     locale: str
 
 
-@router.post("/portal-sessions", response={201: PortalSessionOut})
+@router.post("/portal-sessions", response={201: PortalSessionOut, **errors(404, 409)})
 def create_portal_session(request: HttpRequest, payload: PortalSessionIn):
     """A short-lived, single-use URL that signs the customer in to the refund portal, lands on the order (or
     on "my orders") and offers a way back to `return_url`. 404: unknown customer or order; 422: a bad
