@@ -54,7 +54,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         """refunded_minor is the payments' to keep; the money fields and the customer freeze as in the
-        billing import (billing.services.order_frozen_fields, DESIGN.md money rule 5)."""
+        billing import (billing.services.order_frozen_fields, docs/architecture.md money rule 5)."""
         frozen = order_frozen_fields(order=obj) if obj is not None and obj.pk else {}
         return ("refunded_minor", *frozen)
 

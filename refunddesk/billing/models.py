@@ -60,7 +60,7 @@ class Plan(models.Model):
     trial_hours = models.PositiveIntegerField(_("trial (hours)"), default=0)
     refundable = models.BooleanField(_("refundable"), default=True)
     # the list price in force now, in the plan's main currency (what the last PUT said); for display only:
-    # the facts read PlanPrice, the price in force when each order was bought (DESIGN.md, money rule 4)
+    # the facts read PlanPrice, the price in force when each order was bought (docs/architecture.md, money rule 4)
     price_minor = models.BigIntegerField(_("list price (minor units)"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -82,7 +82,7 @@ class PlanPrice(models.Model):
     """One change of a plan's list price in one currency: `price_minor` (minor units of `currency`) is the
     price from `effective_from` until the plan's next entry in that currency. `price_minor` None: from then
     on the plan has no list price in that currency. Written only by `billing.services.plan_upsert`; the
-    facts read the entry in force when an order was bought (DESIGN.md, "Rules for money", rule 4)."""
+    facts read the entry in force when an order was bought (docs/architecture.md, rules for money 4)."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
     currency = models.CharField(_("currency"), max_length=3)

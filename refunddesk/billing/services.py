@@ -252,7 +252,7 @@ def plan_upsert(
     plan's list prices from `price_effective_from` (aware, not in the future; default: now): a currency
     whose price differs from the one in force then gets a new PlanPrice entry, a currency no longer listed
     is withdrawn (an entry without price), an unchanged one writes nothing (sending the same PUT twice
-    changes nothing). The facts compare each order with the price in force when it was bought (DESIGN.md,
+    changes nothing). The facts compare each order with the price in force when it was bought (docs/architecture.md,
     money rule 4), so the first price of a plan applies only from `price_effective_from`: a merchant
     loading past orders sends the date its price took effect, or each order's price_due.
 
@@ -344,11 +344,11 @@ def _order_values(data: OrderInput) -> dict:
     }
 
 
-# What a refund is computed on and sent against (DESIGN.md, money rule 5), by the name the import uses.
+# What a refund is computed on and sent against (docs/architecture.md, money rule 5), by the name the import uses.
 MONEY_FIELDS = {"amount_minor": "amount", "currency": "currency", "gateway": "gateway",
                 "gateway_charge_ref": "gateway_charge_ref"}
 # Refund request statuses after which no money can follow (refunds.states: withdrawn, sent to the store,
-# finally rejected). Named here, not imported: billing imports neither refunds nor payments (DESIGN.md).
+# finally rejected). Named here, not imported: billing imports neither refunds nor payments (docs/architecture.md).
 _REQUEST_ENDED = ("withdrawn", "redirected", "rejected_final")
 
 
@@ -371,7 +371,7 @@ def _money_on(order: Order) -> str | None:
 
 
 def order_frozen_fields(*, order: Order) -> dict[str, str]:
-    """The fields of `order` that may no longer change, {model field name: why, in words} (DESIGN.md,
+    """The fields of `order` that may no longer change, {model field name: why, in words} (docs/architecture.md,
     money rule 5; issue 13 item 9). amount_minor, currency, gateway and gateway_charge_ref once money is
     refunded on it, a Refund of any status exists for it, or a refund request that can still lead to one is
     pending on it; customer once, in addition, any refund request was ever made on it (the request, its
@@ -418,12 +418,12 @@ def order_upsert(*, data: OrderInput) -> tuple[Order, bool]:
 
     Amounts (`amount`, `channel_fee`, `price_due`) are decimals in major units of `currency` (str, int or
     Decimal; never float), stored as minor units. `price_due` (optional) is what was due for this order
-    when it was bought; the facts compare the amount with it (charge.erroneous, DESIGN.md facts contract).
+    when it was bought; the facts compare the amount with it (charge.erroneous, docs/architecture.md facts contract).
 
     Raises ValidationError (422, `field` names the input) for bad input, and Conflict (409, code
     order_has_refunds, `field` the first field at fault, `fields` all of them) for a change of amount,
     currency, gateway or gateway_charge_ref once a refund exists for the order or a request is pending on
-    it, or a move to another customer once a request was made on it (DESIGN.md, money rule 5). The order
+    it, or a move to another customer once a request was made on it (docs/architecture.md, money rule 5). The order
     row is locked first; nothing is written when it raises.
     """
     values = _order_values(data)

@@ -14,7 +14,7 @@ leaves a state the next run or `refunddesk reconcile` can finish):
 A refund that is `submitted` is never sent blind: it is first looked up at the gateway
 (`fetch`); only a gateway that has never seen the key gets the command again.
 
-No gateway state is final just because we saw it once (DESIGN.md, rules for money 2): what the
+No gateway state is final just because we saw it once (docs/architecture.md, rules for money 2): what the
 gateway says *now* (an answer to `fetch` or `list_refunds`: "authoritative") may move even a final
 refund: succeeded -> failed is a reversal (the order's refunded amount goes back down, the request
 shows it, the customer is told, finance sees it), failed -> succeeded a late success. A webhook's

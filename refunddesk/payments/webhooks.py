@@ -1,6 +1,6 @@
 """Inbound gateway webhooks: verified first, then each event applied once.
 
-Outside events arrive late, twice, out of order, or never (DESIGN.md, rules for money 1). So:
+Outside events arrive late, twice, out of order, or never (docs/architecture.md, rules for money 1). So:
 
 * the receipt of an event and its effect commit in ONE transaction: an event whose processing fails
   halfway leaves no receipt, the sender is answered with an error, and its retry applies the event;

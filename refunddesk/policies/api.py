@@ -48,7 +48,7 @@ class VersionOut(Schema):
 
 class EvaluateIn(Schema):
     facts: dict[str, Any] = Field(..., max_length=MAX_FACTS,
-                                  description="contract v1 facts, nested or with dotted names (DESIGN.md)")
+                                  description="contract v1 facts, nested or with dotted names (docs/architecture.md)")
     at: Timestamp | None = Field(None, description="decide with the version in force at this time (default now)")
 
 

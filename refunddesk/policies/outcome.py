@@ -1,7 +1,7 @@
 """The effective outcome: what refunddesk does with a policy's decision. Pure: no Django.
 
 Submission, outage compensation, the portal's previews, `POST /api/v1/policy/evaluate` and
-`refunddesk policy evaluate` all answer with this one rule (DESIGN.md, policy facts: "The outcome is the
+`refunddesk policy evaluate` all answer with this one rule (docs/architecture.md, policy facts: "The outcome is the
 *effective* one: exactly what submission would do with these facts"):
 
 * an order sold through an app store goes to that store (seed 000 FAQ Q2: "需要直接向相应平台提交退款申请");

@@ -1,4 +1,4 @@
-"""Assemble the policy facts (DESIGN.md, contract v1) for orders from the database.
+"""Assemble the policy facts (docs/architecture.md, contract v1) for orders from the database.
 
 The result is JSON-shaped: timestamps are RFC 3339 strings, money is a decimal string in
 major units. It is stored with every decision, so a decision can be replayed exactly.
@@ -7,7 +7,7 @@ One definition, for one order or many: `facts_for_orders` reads what it needs fo
 orders it is given in seven queries (the submission of one request, the portal's previews of
 a customer's orders, and outage compensation's batches of a thousand all use it).
 
-The charge facts describe the purchase as it was (DESIGN.md, "Rules for money", rule 4):
+The charge facts describe the purchase as it was (docs/architecture.md, rules for money 4):
 
 - charge.erroneous: the amount paid differs from what was due for THIS order when it was bought:
   the order's `price_due` when the merchant's billing sent one; else, unless the order is

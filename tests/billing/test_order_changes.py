@@ -1,5 +1,5 @@
 """Once a refund exists for an order or is pending on it, the billing import cannot change what the money
-was computed on and sent against (issue 13 item 9; DESIGN.md, money rule 5): amount, currency, gateway,
+was computed on and sent against (issue 13 item 9; docs/architecture.md, money rule 5): amount, currency, gateway,
 gateway_charge_ref - 409 naming the field, nothing written - and an order with refund requests cannot move
 to another customer. Changes that keep every invariant still go through."""
 

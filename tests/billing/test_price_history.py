@@ -1,4 +1,4 @@
-"""A plan keeps its price history (issue 13 item 6; DESIGN.md, money rule 4): plan_upsert records each change
+"""A plan keeps its price history (issue 13 item 6; docs/architecture.md, money rule 4): plan_upsert records each change
 of a list price, per currency, from when it takes effect; the history is only added to."""
 
 from __future__ import annotations

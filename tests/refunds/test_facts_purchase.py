@@ -1,4 +1,4 @@
-"""The charge facts describe the purchase as it was (issue 13 items 6 and 7; DESIGN.md, money rule 4).
+"""The charge facts describe the purchase as it was (issue 13 items 6 and 7; docs/architecture.md, money rule 4).
 
 charge.erroneous compares the amount with what was due for THIS order when it was bought (its price_due,
 else the plan's price in force then, in its currency), never today's list price. charge.duplicate needs an

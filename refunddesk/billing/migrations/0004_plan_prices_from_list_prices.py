@@ -2,7 +2,7 @@
 
 What a plan cost before this migration is not known: only that its row has said this price since it was
 last changed (`updated_at`). So the entry is in force from then: orders bought earlier have no known plan
-price and are not taken for wrong charges unless the merchant sends their `price_due` (DESIGN.md, money
+price and are not taken for wrong charges unless the merchant sends their `price_due` (docs/architecture.md, money
 rule 4: never compare with today's list price)."""
 
 from django.db import migrations
