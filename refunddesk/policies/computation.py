@@ -26,7 +26,7 @@ Rules:
 
 When an approve explanation does not quote `{computation}` and the engine changed the figure,
 the engine adds the computation as a sentence of its own, so the customer is never told an
-amount that the clause's words do not account for (see engine.evaluate).
+amount that the clause's words do not account for (see evaluation.evaluate).
 
 Everything is compiled once per clause into closures; rendering runs only for approve
 decisions that show it. Pure: no Django.
@@ -39,7 +39,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from refunddesk.policies.facts import FACTS, TERMS, Facts, _number_text, format_minor_pair
+from refunddesk.policies.facts import FACTS, TERMS, Facts, number_text
+from refunddesk.policies.money_text import format_minor_pair
 
 __all__ = ["MINUS", "Computation", "compile_computation", "dotted"]
 
@@ -101,7 +102,7 @@ def _fact(name: str) -> Render:
         return money
 
     def number(facts: Facts) -> Shown:
-        figure = _number_text(facts.value(name))
+        figure = number_text(facts.value(name))
         return _ATOM, f"{figure} {en_term}", f"{zh_term} {figure}"
 
     return number
@@ -110,7 +111,7 @@ def _fact(name: str) -> Render:
 def _literal(value: int | float, kind: str) -> Render:
     if kind == "money" and isinstance(value, int):
         return lambda facts: (_ATOM, *format_minor_pair(value, facts.currency))
-    text = _number_text(Decimal(repr(value)) if isinstance(value, float) else value)
+    text = number_text(Decimal(repr(value)) if isinstance(value, float) else value)
     shown = (_ATOM, text, text)
     return lambda facts: shown
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import re
 
+from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import ROUNDING_DESCRIPTION
-from refunddesk.policies.engine import FUNCTIONS_DOC, Policy, Rule, _Template
-from refunddesk.policies.facts import CHOICE_LABELS, FACTS, is_zh
+from refunddesk.policies.cel_env import FUNCTIONS_DOC
+from refunddesk.policies.facts import CHOICE_LABELS, FACTS
+from refunddesk.policies.policy import Policy, Rule
+from refunddesk.policies.templates import Template
 
 __all__ = ["explain", "expression_in_words"]
 
@@ -102,7 +105,7 @@ def expression_in_words(expr: str, lang: str) -> str:
     return text
 
 
-def _template_in_words(template: _Template, lang: str) -> str:
+def _template_in_words(template: Template, lang: str) -> str:
     zh = is_zh(lang)
     constants = dict(template.constants)  # the business days: the same for every decision
     parts = []
@@ -162,6 +165,8 @@ def explain(policy: Policy, lang: str = "en") -> str:
     if zh:
         lines += [
             "各条款按顺序检查,第一条适用的条款作出决定;均不适用时按“其他情况”处理。",
+            f"第一条 {policy.store_rule.id} 是商店购买规则:通过苹果 App Store 或 Google Play 购买的订单一律转交该平台"
+            "处理退款,不论其他条款如何。",
             "退款金额精确计算,只在最后按币种最小单位四舍五入一次(0.005 元进为 0.01 元;日元取整)。",
             "退款不会超过订单尚可退还的金额(支付金额减去已退款金额),也不会为负数;"
             "如因此改变了金额,告知用户的说明会写明计算过程。",
@@ -172,6 +177,8 @@ def explain(policy: Policy, lang: str = "en") -> str:
         lines += [
             "Clauses are checked in order; the first that applies decides. If none applies, "
             "the last rule (otherwise) decides.",
+            f"The first, {policy.store_rule.id}, is the rule for store purchases: an order bought through the "
+            "App Store or Google Play goes to that store for its refund, whatever else applies.",
             f"Refund amounts are exact and rounded once, {ROUNDING_DESCRIPTION}.",
             "No refund is more than what is still refundable on the order (the amount paid less "
             "what was already refunded), and none is negative; when either rule changes the figure, "

@@ -1,4 +1,4 @@
-"""The facts a policy may read: contract v1 (docs: DESIGN.md, "Policy facts (contract v1)").
+"""The facts a policy may read: contract v1 (docs/architecture.md, "Policy facts (contract v1)").
 
 The contract is declared once here, as data: each fact has a name, a kind, a meaning in
 English and Chinese, and (for strings with a fixed vocabulary) the values it may take.
@@ -18,11 +18,16 @@ How each kind reaches CEL (the representation the policy author writes against):
                                                              ("30.00" CNY -> 3000, "1200" JPY -> 1200)
     decimal     "3.5" (not money)               double       the float (exact for the short decimals
                                                              facts carry; the amount functions turn it
-                                                             back into a Decimal, see engine.py)
+                                                             back into a Decimal, see amounts.py)
 
 Input may be flat ({"order.amount": "30.00"}) or nested ({"order": {"amount": "30.00"}}).
 Names that are not in the contract are ignored (the contract may grow); a fact the policy
 reads that is missing, null or of the wrong type is an error that names the fact.
+
+`reference_convert` defines the conversion in plain code (a converter per kind, below); the engine
+runs fast_facts.Converter, generated per policy for speed and held equal to it by a property test.
+How facts are shown to people (`display`, `fact_formatter`) is at the end; money is written by
+money_text.py.
 
 This module is pure: no Django.
 """
@@ -39,6 +44,7 @@ from typing import Any
 from refunddesk.core.errors import ValidationError
 from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money, exponent, to_decimal, validate_currency
+from refunddesk.policies.money_text import format_minor, format_money
 
 CONTRACT_VERSION = 1
 
@@ -86,7 +92,8 @@ class FactSpec:
         return self.zh if is_zh(lang) else self.en
 
 
-_REASONS = (
+#: The vocabularies of contract v1 (request.reason, order.sales_channel, order.payment_method).
+REASONS = (
     "technical_issue",
     "service_outage",
     "not_satisfied",
@@ -96,14 +103,17 @@ _REASONS = (
     "emergency",
     "other",
 )
-_CHANNELS = ("web", "app_store", "google_play", "reseller")
-_METHODS = ("card", "alipay", "wechat_pay", "paypal", "bank_transfer", "other")
+SALES_CHANNELS = ("web", "app_store", "google_play", "reseller")
+PAYMENT_METHODS = ("card", "alipay", "wechat_pay", "paypal", "bank_transfer", "other")
+#: The sales channels whose purchases only the store that sold them can refund (seed 000 FAQ Q2): a
+#: policy's store rule (schema.py, `store_purchases`) sends them there before any clause is tried.
+STORE_CHANNELS = ("app_store", "google_play")
 
 FACTS: dict[str, FactSpec] = {
     spec.name: spec
     for spec in (
         FactSpec("now", "timestamp", "the time of the decision", "作出决定的时间"),
-        FactSpec("request.reason", "string", "the reason given", "申请理由", _REASONS),
+        FactSpec("request.reason", "string", "the reason given", "申请理由", REASONS),
         FactSpec("request.submitted_at", "timestamp", "when the request was submitted", "提交申请的时间"),
         FactSpec("customer.region", "string", "the customer's region", "用户所在区域"),
         FactSpec("customer.new", "bool", "this is the customer's first paid order", "这是用户的首个付费订单"),
@@ -125,8 +135,8 @@ FACTS: dict[str, FactSpec] = {
         FactSpec("order.amount", "money", "the amount paid", "支付金额"),
         FactSpec("order.refunded", "money", "the amount already refunded on this order", "该订单已退款金额"),
         FactSpec("order.purchased_at", "timestamp", "when the order was bought", "购买时间"),
-        FactSpec("order.sales_channel", "string", "where the order was bought", "购买渠道", _CHANNELS),
-        FactSpec("order.payment_method", "string", "how the order was paid", "支付方式", _METHODS),
+        FactSpec("order.sales_channel", "string", "where the order was bought", "购买渠道", SALES_CHANNELS),
+        FactSpec("order.payment_method", "string", "how the order was paid", "支付方式", PAYMENT_METHODS),
         FactSpec(
             "order.promotional",
             "bool",
@@ -314,7 +324,8 @@ def _string(spec: FactSpec, value: Any, currency: str | None) -> tuple[Any, Any]
     return value, value
 
 
-_KNOWN_CURRENCIES: set[str] = set()  # validated once, then a set lookup per decision
+#: Currency codes already validated (then a set lookup per decision, in fast_facts.py).
+known_currencies: set[str] = set()
 
 
 def _currency(spec: FactSpec, value: Any, currency: str | None) -> tuple[Any, Any]:
@@ -323,7 +334,7 @@ def _currency(spec: FactSpec, value: Any, currency: str | None) -> tuple[Any, An
         validate_currency(value)
     except ValidationError as exc:
         raise FactError(f"fact 'order.currency': {exc.message}", fact=spec.name) from None
-    _KNOWN_CURRENCIES.add(value)
+    known_currencies.add(value)
     return value, value
 
 
@@ -414,7 +425,10 @@ def _not_null(fn: Callable[[FactSpec, Any, str | None], tuple[Any, Any]]) -> Cal
     return convert
 
 
-_CONVERTERS = {
+#: The converter of each fact kind, plus "currency" for order.currency (a string checked against ISO 4217):
+#: converter(spec, value, currency) -> (the CEL value, the exact value or None); a null or unusable value
+#: raises FactError naming the fact. `currency` is order.currency (None while it is unknown).
+CONVERTERS: dict[str, Callable[[FactSpec, Any, str | None], tuple[Any, Any]]] = {
     kind: _not_null(fn)
     for kind, fn in {
         "bool": _bool,
@@ -424,6 +438,7 @@ _CONVERTERS = {
         "timestamp": _timestamp,
         "decimal": _decimal,
         "money": _money,
+        "currency": _currency,
     }.items()
 }
 
@@ -443,16 +458,16 @@ class Facts:
         self.more = more or {}
 
     def raw(self, name: str) -> Any:
-        found = self.cel.get(name, _MISSING)
-        return self.more[name] if found is _MISSING else found
+        found = self.cel.get(name, MISSING)
+        return self.more[name] if found is MISSING else found
 
     @property
     def currency(self) -> str:
         return self.raw("order.currency")
 
     def value(self, name: str) -> Any:
-        found = self.extra.get(name, _MISSING)
-        if found is not _MISSING:
+        found = self.extra.get(name, MISSING)
+        if found is not MISSING:
             return found
         if FACTS[name].kind == "money":
             return Money(self.raw(name), self.raw("order.currency"))
@@ -474,194 +489,81 @@ class Facts:
         return f"Facts({self.values!r})"
 
 
-_MISSING = object()
+#: What a lookup answers for a fact that is not in the input at all (None is a fact given as null).
+MISSING: Any = object()
 
 
-def _fast_timestamp(value: Any) -> datetime | None:
-    if value.__class__ is str and len(value) >= 20 and value[10] == "T":
-        try:
-            stamp = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        if stamp.tzinfo is not None:
-            return stamp
-    return None
-
-
-def _fast_decimal(value: Any, minimum: float | None) -> Decimal | None:
-    if value.__class__ is str:
-        try:
-            number = Decimal(value)
-        except ArithmeticError:
-            return None
-        if number.is_finite() and (minimum is None or number >= minimum):
-            return number
-    return None
-
-
-def _fast_minor(value: Any, exp: int) -> int | None:
-    """ "30.00" -> 3000 (exp 2) for plain digit strings; None sends anything else to Money."""
-    if value.__class__ is str:
-        whole, dot, frac = value.partition(".")
-        if (
-            whole.isdigit()
-            and whole.isascii()
-            and len(frac) <= exp
-            and (not dot or (frac.isdigit() and frac.isascii()))
-        ):
-            return int(whole) * 10**exp + (int(frac) * 10 ** (exp - len(frac)) if frac else 0)
-    return None
-
-
-class Converter:
-    """Converts the facts one policy reads; built once per policy, called once per decision.
-
-    This runs for every decision, so it is generated as straight-line Python for the policy's
-    own facts (no loop, no dispatch): each fact is looked up flat ("order.amount") or nested
-    ({"order": {"amount": ...}}), the usual JSON types are accepted inline, and anything else
-    goes through the kind's converter above, which converts what it can (an int for a double,
-    a datetime for a timestamp) and otherwise raises a FactError naming the fact. The names
-    compiled into the code come from the contract (FACTS), never from the input.
-    """
-
-    __slots__ = ("names", "_fn", "source", "_for_cel")
-
-    def __init__(self, names: Iterable[str], for_cel: Iterable[str] | None = None):
-        """`names`: the facts to read; `for_cel`: those to hand to CEL (default: all)."""
-        wanted = list(dict.fromkeys(names))
-        self._for_cel = frozenset(wanted if for_cel is None else for_cel)
-        unknown = [name for name in wanted if name not in FACTS]
-        if unknown:
-            raise KeyError(f"not facts of contract v{CONTRACT_VERSION}: {', '.join(unknown)}")
-        if any(FACTS[name].kind == "money" for name in wanted) and "order.currency" not in wanted:
-            wanted.append("order.currency")
-        if "order.currency" in wanted:  # money needs the currency: read it first
-            wanted.remove("order.currency")
-            wanted.insert(0, "order.currency")
-        self.names = tuple(wanted)
-        self.source = self._generate()
-        namespace: dict[str, Any] = {
-            "_M": _MISSING,
-            "_dict": dict,
-            "_str": str,
-            "_int": int,
-            "_float": float,
-            "_Mapping": Mapping,
-            "_FACTS": FACTS,
-            "_CONVERTERS": _CONVERTERS,
-            "_CURRENCY": _not_null(_currency),
-            "_fast_timestamp": _fast_timestamp,
-            "_fast_minor": _fast_minor,
-            "_fast_decimal": _fast_decimal,
-            "_exponent": exponent,
-            "_missing": _report_missing,
-            "_nested": _nested,
-            "_CHOICES": {name: frozenset(spec.choices) for name, spec in FACTS.items() if spec.choices},
-            "_CURRENCIES": _KNOWN_CURRENCIES,
-            "Facts": Facts,
-        }
-        exec(compile(self.source, "<facts converter>", "exec"), namespace)  # noqa: S102 - generated from FACTS
-        self._fn = namespace["convert"]
-
-    def __call__(self, raw: Mapping[str, Any]) -> Facts:
-        return self._fn(raw)
-
-    def _generate(self) -> str:
-        lines = [
-            "def convert(raw):",
-            "    get = raw.get",
-            "    cel = {}",
-            "    extra = {}",
-            "    more = {}",
-            "    missing = []",
-            "    currency = None",
-        ]
-        heads = sorted({name.split(".")[0] for name in self.names if name.count(".") == 1})
-        for head in heads:
-            lines += [
-                f"    _s_{head} = get({head!r})",
-                f"    if _s_{head}.__class__ is not _dict:",
-                f"        _s_{head} = dict(_s_{head}) if isinstance(_s_{head}, _Mapping) else {{}}",
-            ]
-        for name in self.names:
-            spec = FACTS[name]
-            parts = name.split(".")
-            key = repr(name)
-            first = len(lines)
-            if len(parts) == 2:  # nested first (the usual JSON), then flat
-                lines.append(f"    v = _s_{parts[0]}.get({parts[1]!r}, _M)")
-                lines.append(f"    if v is _M: v = get({key}, _M)")
-            else:
-                lines.append(f"    v = get({key}, _M)")
-                if len(parts) > 2:
-                    lines.append(f"    if v is _M: v = _nested(raw, {tuple(parts)!r})")
-            lines += [
-                "    if v is _M:",
-                f"        missing.append({key})",
-            ]
-            slow = f"cel[{key}] = _CONVERTERS[{spec.kind!r}](_FACTS[{key}], v, currency)[0]"
-            lo = f" and v >= {spec.minimum!r}" if spec.minimum is not None else ""
-            hi = f" and v <= {spec.maximum!r}" if spec.maximum is not None else ""
-            if name == "order.currency":
-                lines += [
-                    "    else:",
-                    "        if v.__class__ is not _str or v not in _CURRENCIES:",
-                    f"            _CURRENCY(_FACTS[{key}], v, None)",
-                    f"        cel[{key}] = currency = v",
-                    "        exp = _exponent(v)",
-                ]
-            elif spec.kind == "bool":
-                lines += [f"    elif v is True or v is False: cel[{key}] = v", f"    else: {slow}"]
-            elif spec.kind == "string":
-                allowed = f" and v in _CHOICES[{key}]" if spec.choices else ""
-                lines += [f"    elif v.__class__ is _str{allowed}: cel[{key}] = v", f"    else: {slow}"]
-            elif spec.kind == "int":
-                lines += [f"    elif v.__class__ is _int{lo}{hi}: cel[{key}] = v", f"    else: {slow}"]
-            elif spec.kind == "double":
-                finite = "" if (lo and hi) else " and -1e308 < v < 1e308"
-                lines += [
-                    f"    elif v.__class__ is _float{lo}{hi}{finite}: cel[{key}] = v",
-                    f"    elif v.__class__ is _int{lo}{hi}{finite}: cel[{key}] = _float(v)",
-                    f"    else: {slow}",
-                ]
-            elif spec.kind == "timestamp":
-                lines += [
-                    "    else:",
-                    "        t = _fast_timestamp(v)",
-                    f"        if t is None: {slow}",
-                    f"        else: cel[{key}] = t",
-                ]
-            elif spec.kind == "money":
-                lines += [
-                    "    else:",
-                    "        m = _fast_minor(v, exp) if currency is not None else None",
-                    f"        if m is None: {slow}",
-                    f"        else: cel[{key}] = m",
-                ]
-            else:  # decimal: the exact value is kept too
-                lines += [
-                    "    else:",
-                    f"        d = _fast_decimal(v, {spec.minimum!r})",
-                    f"        if d is None: cel[{key}], extra[{key}] = _CONVERTERS[{spec.kind!r}](_FACTS[{key}], v, currency)",
-                    f"        else: cel[{key}], extra[{key}] = _float(d), d",
-                ]
-            if name not in self._for_cel:  # CEL does not need it: keep it aside
-                lines[first:] = [line.replace(f"cel[{key}]", f"more[{key}]") for line in lines[first:]]
-        lines += ["    if missing: _missing(missing)", "    return Facts(cel, extra, more)"]
-        return "\n".join(lines) + "\n"
-
-
-def _nested(raw: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
+def lookup_nested(raw: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
+    """raw[parts[0]][parts[1]]... through nested mappings, or MISSING."""
     value: Any = raw
     for part in parts:
-        value = value.get(part, _MISSING) if isinstance(value, Mapping) else _MISSING
+        value = value.get(part, MISSING) if isinstance(value, Mapping) else MISSING
     return value
 
 
-def _report_missing(missing: list[str]) -> None:
+def lookup(raw: Mapping[str, Any], name: str) -> Any:
+    """The value of fact `name` in JSON-style input: nested ({"order": {"amount": ...}}) first,
+    then flat ("order.amount"); MISSING when neither is there."""
+    value = lookup_nested(raw, tuple(name.split(".")))
+    return raw.get(name, MISSING) if value is MISSING else value
+
+
+def reading_order(names: Iterable[str]) -> tuple[str, ...]:
+    """The facts a converter reads, in this order: order.currency first (money needs it; money facts
+    bring it), then `names` as given, each once. Raises KeyError for a name not in the contract."""
+    wanted = list(dict.fromkeys(names))
+    unknown = [name for name in wanted if name not in FACTS]
+    if unknown:
+        raise KeyError(f"not facts of contract v{CONTRACT_VERSION}: {', '.join(unknown)}")
+    if any(FACTS[name].kind == "money" for name in wanted) and "order.currency" not in wanted:
+        wanted.append("order.currency")
+    if "order.currency" in wanted:
+        wanted.remove("order.currency")
+        wanted.insert(0, "order.currency")
+    return tuple(wanted)
+
+
+def missing_facts_error(missing: list[str]) -> FactError:
+    """The FactError for facts absent from the input: all of them named, with their types."""
     described = ", ".join(f"'{name}' ({FACTS[name].type_description})" for name in missing)
     noun = "fact" if len(missing) == 1 else "facts"
-    raise FactError(f"missing {noun}: {described}", fact=missing[0])
+    return FactError(f"missing {noun}: {described}", fact=missing[0])
+
+
+def reference_convert(raw: Mapping[str, Any], names: Iterable[str], for_cel: Iterable[str] | None = None) -> Facts:
+    """Convert the facts `names` of JSON-style input `raw`, the plain way: the definition of conversion.
+
+    For each fact in `reading_order(names)`: look it up (`lookup`); if absent, note it; otherwise
+    convert it with its kind's converter (CONVERTERS; order.currency with "currency"), which raises
+    FactError at the first value that is null or unusable. Facts in `for_cel` (default: all) go to
+    `Facts.cel`, the others to `Facts.more`; decimals also keep their exact value in `Facts.extra`.
+    At the end, absent facts raise one FactError naming them all.
+
+    The engine uses fast_facts.Converter, generated for speed; tests hold the two equal.
+    """
+    ordered = reading_order(names)
+    to_cel = frozenset(ordered if for_cel is None else for_cel)
+    cel: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    more: dict[str, Any] = {}
+    missing: list[str] = []
+    currency = None
+    for name in ordered:
+        value = lookup(raw, name)
+        if value is MISSING:
+            missing.append(name)
+            continue
+        spec = FACTS[name]
+        converter = CONVERTERS["currency" if name == "order.currency" else spec.kind]
+        converted, exact = converter(spec, value, currency)
+        if name == "order.currency":
+            currency = converted
+        (cel if name in to_cel else more)[name] = converted
+        if spec.kind == "decimal":
+            extra[name] = exact
+    if missing:
+        raise missing_facts_error(missing)
+    return Facts(cel, extra, more)
 
 
 def convert(raw: Mapping[str, Any], names: Iterable[str] | None = None) -> Facts:
@@ -669,8 +571,9 @@ def convert(raw: Mapping[str, Any], names: Iterable[str] | None = None) -> Facts
 
     Every name must be present (flat "order.amount" or nested {"order": {"amount": ...}});
     all missing names are reported together. Money facts bring order.currency with them.
+    Raises FactError. (The plain converter: `reference_convert`.)
     """
-    return Converter(FACTS if names is None else names)(raw)
+    return reference_convert(raw, FACTS if names is None else names)
 
 
 # --- showing facts to people --------------------------------------------------------------
@@ -680,7 +583,7 @@ def convert(raw: Mapping[str, Any], names: Iterable[str] | None = None) -> Facts
 SHARES = frozenset({"usage.quota_used_ratio", "usage.since_request_quota_ratio", "customer.refunded_share"})
 
 
-def _number_text(number: float | int | Decimal) -> str:
+def number_text(number: float | int | Decimal) -> str:
     """A number as people read it in English and Chinese alike: thousands grouped, a measured double
     (hours of outage, computed from timestamps) rounded to one decimal (80.13053 -> "80.1", 72.0 -> "72"),
     a decimal the merchant sent (days used) as given without trailing zeros ("3.50" -> "3.5")."""
@@ -697,7 +600,7 @@ def _number_text(number: float | int | Decimal) -> str:
 
 def share_text(share: float | Decimal) -> str:
     """A share of a whole (0..1) as a percentage for people: 0.35 -> "35%", 0.3333 -> "33.3%", 1 -> "100%"."""
-    return _number_text(float(share) * 100) + "%"
+    return number_text(float(share) * 100) + "%"
 
 
 #: The time zone dates are shown in to people (the merchant's; refunddesk.policies.apps sets it from
@@ -736,90 +639,11 @@ def display(name: str, value: Any, lang: str) -> str:
     if name in SHARES:
         return share_text(value)
     if kind in ("int", "double", "decimal"):
-        return _number_text(value)
+        return number_text(value)
     labels = CHOICE_LABELS.get(name)
     if labels and value in labels:
         return labels[value][1 if zh else 0]
     return str(value)
-
-
-_FORMATS: dict[tuple[str, bool], tuple[str, str, str, str]] = {}
-
-
-def _money_format(currency: str, zh: bool) -> tuple[str, str, str, str]:
-    """(prefix, suffix, group separator, decimal separator) taken once from Babel's CLDR data."""
-    key = (currency, zh)
-    found = _FORMATS.get(key)
-    if found is None:
-        from babel.numbers import format_currency
-
-        from refunddesk.core.money import babel_locale
-
-        exp = exponent(currency)
-        sample = Decimal(1234567) + (Decimal(89) / Decimal(100) if exp else 0)
-        if exp > 2:
-            sample = Decimal("1234567." + "8" * exp)
-        text = format_currency(sample, currency, locale=babel_locale("zh-Hans" if zh else "en"))
-        start = text.index("1")
-        end = max(text.rindex(ch) for ch in "0123456789" if ch in text) + 1
-        digits = text[start:end]
-        group = digits[1]
-        decimal_sep = digits[-(exp + 1)] if exp else "."
-        found = (text[:start], text[end:], group, decimal_sep)
-        _FORMATS[key] = found
-    return found
-
-
-def format_money(money: Money, lang: str) -> str:
-    """Money for people, identical to Money.format(lang) but ~50x faster (no Babel per call)."""
-    return format_minor(money.minor, money.currency, is_zh(lang))
-
-
-_MINOR_FORMATS: dict[tuple[str, bool], tuple[str, str, int, int, bool, str, str]] = {}
-
-
-def _minor_format(currency: str, zh: bool) -> tuple[str, str, int, int, bool, str, str]:
-    """_money_format plus the currency's exponent, its power of ten and whether the separators are
-    the plain ',' and '.': read once per currency and language (exponent() asks Babel each time)."""
-    prefix, suffix, group, decimal_sep = _money_format(currency, zh)
-    exp = exponent(currency)
-    found = (prefix, suffix, exp, 10**exp, group == "," and decimal_sep == ".", group, decimal_sep)
-    _MINOR_FORMATS[(currency, zh)] = found
-    return found
-
-
-def format_minor(minor: int, currency: str, zh: bool) -> str:
-    """format_money for an int of minor units."""
-    found = _MINOR_FORMATS.get((currency, zh)) or _minor_format(currency, zh)
-    prefix, suffix, exp, scale, plain, group, decimal_sep = found
-    sign = "-" if minor < 0 else ""
-    minor = -minor if minor < 0 else minor
-    if exp:
-        whole, part = divmod(minor, scale)
-        body = f"{whole:,}.{part:0{exp}d}"
-    else:
-        body = f"{minor:,}"
-    if not plain:
-        body = body.replace(",", "\0").replace(".", decimal_sep).replace("\0", group)
-    return f"{sign}{prefix}{body}{suffix}"
-
-
-def format_minor_pair(minor: int, currency: str) -> tuple[str, str]:
-    """(format_minor(..., zh=False), format_minor(..., zh=True)), the digits formatted once when both
-    languages group and separate them the same way (they do for every currency here but a few)."""
-    en = _MINOR_FORMATS.get((currency, False)) or _minor_format(currency, False)
-    zh = _MINOR_FORMATS.get((currency, True)) or _minor_format(currency, True)
-    if not (en[4] and zh[4]):
-        return format_minor(minor, currency, False), format_minor(minor, currency, True)
-    sign = "-" if minor < 0 else ""
-    minor = -minor if minor < 0 else minor
-    exp = en[2]
-    if exp:
-        whole, part = divmod(minor, en[3])
-        body = f"{whole:,}.{part:0{exp}d}"
-    else:
-        body = f"{minor:,}"
-    return f"{sign}{en[0]}{body}{en[1]}", f"{sign}{zh[0]}{body}{zh[1]}"
 
 
 def fact_formatter(name: str, lang: str) -> Callable[[Facts], str]:
@@ -840,8 +664,8 @@ def fact_formatter(name: str, lang: str) -> Callable[[Facts], str]:
     if kind == "int":
         return lambda facts: f"{facts.raw(name):,}"
     if kind == "double":
-        return lambda facts: _number_text(facts.raw(name))
+        return lambda facts: number_text(facts.raw(name))
     if kind == "decimal":
-        return lambda facts: _number_text(facts.value(name))
+        return lambda facts: number_text(facts.value(name))
     labels = {value: pair[1 if zh else 0] for value, pair in CHOICE_LABELS.get(name, {}).items()}
     return lambda facts: labels.get(facts.raw(name), facts.raw(name))

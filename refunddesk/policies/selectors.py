@@ -73,9 +73,15 @@ class PolicyDiff:
 
 
 def _as_dict(document: str) -> dict:
+    """The document normalised, with its store rule as the first clause (it is tried first): a diff
+    shows a change of that rule, and the version that moved it from the clauses, as of a clause."""
     from refunddesk.policies.engine import load_policy_text
 
-    return load_policy_text(document, "diff").to_dict()
+    policy = load_policy_text(document, "diff")
+    out = policy.to_dict()
+    out.pop("store_purchases", None)
+    out["clauses"] = [c.to_dict() for c in policy.clauses]
+    return out
 
 
 def policy_diff(*, old_document: str | None, new_document: str, old: PolicyVersion | None = None,

@@ -20,7 +20,9 @@ A cases file sits beside its policy as `<name>.cases.yaml`::
         why: ...                     # required when the expected outcome is review
 
 A policy passes when every case passes AND every clause plus the default is the deciding
-rule of at least one case: a clause no case reaches is reported as a failure.
+rule of at least one case: a clause no case reaches is reported as a failure. The document's
+`store_purchases` rule counts as a clause (a case must reach it); the standard store rule the
+engine gives a document without one does not.
 
 Pure: no Django.
 """
@@ -35,8 +37,11 @@ from typing import Any
 
 from refunddesk.core.errors import ValidationError
 from refunddesk.core.money import to_decimal
-from refunddesk.policies.engine import OUTCOMES, Decision, Policy, _Map, _parse_yaml, evaluate
+from refunddesk.policies.errors import PolicyError
+from refunddesk.policies.evaluation import Decision, evaluate
 from refunddesk.policies.facts import FACTS, EvaluationError, flatten
+from refunddesk.policies.policy import OUTCOMES, Policy
+from refunddesk.policies.yaml_lines import LineMap, parse_yaml
 
 __all__ = [
     "Case",
@@ -162,13 +167,11 @@ def _facts_block(value: Any, where: str, line: int, source: str) -> dict[str, An
 
 
 def load_cases_text(text: str, source_name: str = "<cases>") -> CaseFile:
-    from refunddesk.policies.engine import PolicyError
-
     try:
-        doc = _parse_yaml(text, source_name)
+        doc = parse_yaml(text, source_name)
     except PolicyError as exc:
         raise CasesError(str(exc)) from None
-    if not isinstance(doc, _Map) or not isinstance(doc.get("cases"), list) or not doc["cases"]:
+    if not isinstance(doc, LineMap) or not isinstance(doc.get("cases"), list) or not doc["cases"]:
         raise CasesError(f"{source_name}: a cases file is a mapping with a non-empty 'cases' list")
     for key in doc:
         if key not in ("policy", "defaults", "cases"):
@@ -179,8 +182,8 @@ def load_cases_text(text: str, source_name: str = "<cases>") -> CaseFile:
     cases = []
     names: set[str] = set()
     for index, raw in enumerate(doc["cases"]):
-        line = raw.line if isinstance(raw, _Map) else doc.key_lines["cases"]
-        if not isinstance(raw, _Map):
+        line = raw.line if isinstance(raw, LineMap) else doc.key_lines["cases"]
+        if not isinstance(raw, LineMap):
             raise CasesError(f"{source_name}:{line}: case #{index + 1} must be a mapping")
         name = raw.get("name")
         if not isinstance(name, str) or not name.strip():
@@ -197,7 +200,7 @@ def load_cases_text(text: str, source_name: str = "<cases>") -> CaseFile:
             **_facts_block(raw.get("facts"), where, raw.key_lines.get("facts", line), source_name),
         }
         expect = raw.get("expect")
-        if not isinstance(expect, _Map):
+        if not isinstance(expect, LineMap):
             raise CasesError(f"{source_name}:{line}: {where}: 'expect' (outcome, clause, amount) is missing")
         for key in expect:
             if key not in ("outcome", "clause", "amount", "currency", "says"):
@@ -247,7 +250,7 @@ def load_cases_text(text: str, source_name: str = "<cases>") -> CaseFile:
     return CaseFile(tuple(cases), policy_id if isinstance(policy_id, str) else None, source_name)
 
 
-def _says(expect: _Map, where: str, source: str) -> tuple[tuple[str, str], ...]:
+def _says(expect: LineMap, where: str, source: str) -> tuple[tuple[str, str], ...]:
     value = expect.get("says")
     if value is None:
         return ()
@@ -313,5 +316,7 @@ def run_cases(policy: Policy, cases: CaseFile | Sequence[Case]) -> CaseReport:
         reached.add(decision.clause)
         problems += _check(case, decision)
         results.append(CaseResult(case, not problems, decision, tuple(problems)))
-    uncovered = tuple(rule for rule in policy.rule_ids if rule not in reached)
+    # the engine's standard store rule (a document without store_purchases) is not the document's to test
+    standard = {policy.store_rule.id} if policy.store_rule_standard else set()
+    uncovered = tuple(rule for rule in policy.rule_ids if rule not in reached and rule not in standard)
     return CaseReport(policy.id, policy.version, tuple(results), uncovered, tuple(file_problems))

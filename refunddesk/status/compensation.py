@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,7 +74,6 @@ REASON = Reason.SERVICE_OUTAGE
 DEFAULT_BATCH = 1000
 # A running run whose process has not reported for this long is taken to be dead.
 STALE_AFTER = dt.timedelta(minutes=2)
-_THRESHOLD = re.compile(r"outage\.longest_hours\s*(>=|>)\s*(\d+(?:\.\d+)?)")
 
 
 class CompensationInterrupted(RuntimeError):
@@ -95,18 +93,15 @@ class Eligibility:
 
 
 def outage_threshold_hours(version: PolicyVersion) -> float | None:
-    """The smallest `outage.longest_hours >= N` that an approving clause of the policy asks for.
+    """The smallest `outage.longest_hours >= N` (or `> N`) that an approving clause of the policy asks for.
 
-    Read from the clause conditions (the policy is data); None when no approving clause
-    reads the outage length. Only used to decide whether a run is worth starting: each
-    order is still decided by evaluating the whole policy.
+    Asked of the compiled policy (`Policy.thresholds`, which reads the conditions' syntax trees: the
+    policy is data); None when no approving clause compares the outage length with a number. Only
+    used to decide whether a run is worth starting: each order is still decided by evaluating the
+    whole policy.
     """
-    found = []
-    for clause in compiled(version).clauses:
-        if clause.outcome != "approve":
-            continue
-        found += [float(m.group(2)) for m in _THRESHOLD.finditer(clause.condition)]
-    return min(found) if found else None
+    found = compiled(version).thresholds("outage.longest_hours", outcome="approve")
+    return float(found[0]) if found else None
 
 
 def incident_outage(incident: Incident, *, now: dt.datetime) -> tuple[float, bool]:

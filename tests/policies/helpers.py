@@ -54,8 +54,18 @@ refund_business_days: 5
 """
 
 
-def policy_text(clauses: str, default: str | None = None) -> str:
-    """A small policy document around the given clauses (YAML, indented as list items)."""
+# The store rule every policy has (tried before its clauses); written last, so that the lines of the
+# clauses stay where the tests expect them.
+STORE = """\
+store_purchases:
+  id: store-purchase
+  explanation: {en: "Ask {order.sales_channel}.", zh-Hans: "请向{order.sales_channel}申请。"}
+"""
+
+
+def policy_text(clauses: str, default: str | None = None, *, store: str = STORE) -> str:
+    """A small policy document around the given clauses (YAML, indented as list items), with `store` as
+    its store rule (give "" for a document without one)."""
     if default is None:
         default = "default:\n  outcome: review\n  explanation: {en: A person decides., zh-Hans: 人工审核。}\n"
-    return HEADER + "clauses:\n" + textwrap.dedent(clauses) + default
+    return HEADER + "clauses:\n" + textwrap.dedent(clauses) + default + store

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from refunddesk.core.money import Money
 from refunddesk.policies.engine import evaluate
-from refunddesk.policies.facts import format_minor
+from refunddesk.policies.money_text import format_minor
 from tests.policies.helpers import SHIPPED, facts
 from tests.policies.test_shipped_policies import any_facts
 

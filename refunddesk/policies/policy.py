@@ -1,0 +1,193 @@
+"""What a loaded policy is: `Policy`, its ordered `Clause`s and default `Rule`, and `Text` in two
+languages. schema.py builds these from a document; evaluation.py runs them.
+
+Everything here is frozen: a compiled policy is shared by every request and thread. The fields
+whose names start with "_" are what schema.py prepared for evaluation (the compiled CEL, the
+amount program, the parsed templates); they take no part in equality. Pure: no Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from refunddesk.core.i18n import is_zh
+from refunddesk.policies.cel_tree import comparisons, syntax_tree
+from refunddesk.policies.computation import Computation
+from refunddesk.policies.errors import Problem
+from refunddesk.policies.templates import Template
+
+if TYPE_CHECKING:
+    from refunddesk.policies.evaluation import TraceStep
+
+__all__ = ["BOUNDS", "LANGS", "OUTCOMES", "Clause", "Policy", "Rule", "Text"]
+
+OUTCOMES = ("approve", "reject", "review", "redirect")
+LANGS = ("en", "zh-Hans")
+#: Which comparisons `Policy.thresholds` reports: the operators (fact on the left) of each bound.
+BOUNDS = {"lower": (">=", ">"), "upper": ("<=", "<"), "any": (">=", ">", "<=", "<", "==", "!=")}
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A text in English (`en`) and Chinese (`zh`, written zh-Hans in documents)."""
+
+    en: str
+    zh: str
+
+    def get(self, lang: str) -> str:
+        """The text in `lang` (a language code: zh* is Chinese, anything else English)."""
+        return self.zh if is_zh(lang) else self.en
+
+    def __getitem__(self, lang: str) -> str:
+        """text["en"], text["zh-Hans"] (or "zh"), like the document's own mapping."""
+        if lang == "en":
+            return self.en
+        if is_zh(lang):
+            return self.zh
+        raise KeyError(lang)
+
+    def to_dict(self) -> dict[str, str]:
+        """{"en": ..., "zh-Hans": ...}, as in the document."""
+        return {"en": self.en, "zh-Hans": self.zh}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What a clause (or the default) decides. Shared by `Clause` and the policy's default."""
+
+    id: str
+    line: int = field(compare=False)  # where it starts in the document (not part of its meaning)
+    outcome: str
+    amount: str | None
+    explanation: Text
+    summary: Text | None
+    note: str | None
+    _amount: Any = field(default=None, compare=False, repr=False)
+    _templates: tuple[Template, Template] | None = field(default=None, compare=False, repr=False)
+    _fixed: Text | None = field(default=None, compare=False, repr=False)  # explanation quoting nothing
+    _computation: Computation | None = field(default=None, compare=False, repr=False)  # approve only
+    # approve only: (en, zh) explanations that do not quote {computation}; when the engine changes the
+    # figure (the cap, or a negative amount made 0) the computation is added to them as a sentence
+    _unstated: tuple[bool, bool] = field(default=(False, False), compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as the document writes it (outcome, amount, summary, explanation, note)."""
+        out: dict[str, Any] = {"outcome": self.outcome}
+        if self.amount is not None:
+            out["amount"] = self.amount
+        if self.summary is not None:
+            out["summary"] = self.summary.to_dict()
+        out["explanation"] = self.explanation.to_dict()
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Clause(Rule):
+    """A rule with a CEL `condition`; `index` is its place in `Policy.clauses` (the order clauses are
+    tried in)."""
+
+    condition: str = ""
+    index: int = 0
+    _condition: Any = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The clause as the document writes it: id, condition, then the rule's keys."""
+        return {"id": self.id, "condition": self.condition, **Rule.to_dict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A compiled policy document: load it once (schema.load_policy_text), evaluate it many times
+    (evaluation.evaluate), from any number of threads.
+
+    `clauses` are every rule with a condition, in the order they are tried: first the store rule
+    (`store_rule`: orders sold through the App Store or Google Play go to that store), then the
+    document's clauses; `default` decides when none matches."""
+
+    id: str
+    version: int
+    title: Text
+    clauses: tuple[Clause, ...]
+    default: Rule
+    review_business_days: int
+    refund_business_days: int
+    contract: int
+    facts: tuple[str, ...]  # every fact the policy reads, in contract order
+    source_name: str = field(default="<policy>", compare=False)
+    digest: str = field(default="", compare=False)  # sha256 of the document text
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)  # advice; the document is valid
+    # the store rule (clauses[0]) is the engine's standard one: the document has no store_purchases
+    store_rule_standard: bool = field(default=False, compare=False)
+    _convert: Any = field(default=None, compare=False, repr=False)  # facts.Converter for `facts`
+    _segments: tuple[tuple[int, int, Any], ...] = field(default=(), compare=False, repr=False)
+    _unmatched: tuple[tuple[TraceStep, ...], ...] = field(default=(), compare=False, repr=False)
+    _decided: tuple[tuple[TraceStep, ...], ...] = field(default=(), compare=False, repr=False)
+
+    def clause(self, clause_id: str) -> Rule:
+        """The clause with this id, or the default for "default". Raises KeyError for any other id."""
+        if clause_id == "default":
+            return self.default
+        for clause in self.clauses:
+            if clause.id == clause_id:
+                return clause
+        raise KeyError(clause_id)
+
+    @property
+    def store_rule(self) -> Clause:
+        """The rule tried before every clause (`clauses[0]`): orders sold through a store
+        (facts.STORE_CHANNELS) are redirected to that store. The document's `store_purchases`, or the
+        standard rule when `store_rule_standard` (a document written before store_purchases existed)."""
+        return self.clauses[0]
+
+    def thresholds(self, fact: str, *, outcome: str | None = None, bound: str = "lower") -> tuple[int | float, ...]:
+        """The numbers that clauses compare `fact` against, ascending, each once.
+
+        `outcome`: only clauses with this outcome (approve, reject, review, redirect; None: every
+        clause). `bound`: "lower" (default) for comparisons from which the clause can match upwards,
+        `fact >= N` and `fact > N`; "upper" for `fact <= N`, `fact < N`; "any" adds == and !=.
+
+        Read from each condition's syntax tree as CEL parsed it (cel_tree.py), not from its text:
+        `outage.longest_hours >= 72.0`, `72.0 <= outage.longest_hours`, `!(outage.longest_hours <
+        72.0)` and `outage.longest_hours >= 72.0 && !outage.force_majeure` all give 72.0 for
+        thresholds("outage.longest_hours", outcome="approve"). Only comparisons with a constant number
+        count (`double(72)` and `-1.0` are constants), whatever else the condition requires: the
+        number says where the clause starts to apply, not that it then applies. The default has no
+        condition. Raises KeyError for an unknown `bound`; a fact no clause compares gives ().
+        """
+        operators = BOUNDS[bound]
+        found: set[int | float] = set()
+        for clause in self.clauses:
+            if outcome is not None and clause.outcome != outcome:
+                continue
+            for op, number in comparisons(syntax_tree(clause._condition), fact):
+                if op in operators:
+                    found.add(number)
+        return tuple(sorted(found))
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """Every id a decision can name: the clauses in order, then 'default'."""
+        return (*(c.id for c in self.clauses), "default")
+
+    def _store_dict(self) -> dict[str, Any]:
+        rule = self.store_rule.to_dict()
+        return {"id": rule["id"], **{k: v for k, v in rule.items() if k in ("summary", "explanation", "note")}}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document, normalised (no comments, no line numbers): good for diffs and storage."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title.to_dict(),
+            "contract": self.contract,
+            "review_business_days": self.review_business_days,
+            "refund_business_days": self.refund_business_days,
+            **({} if self.store_rule_standard else {"store_purchases": self._store_dict()}),
+            "clauses": [c.to_dict() for c in self.clauses[1:]],
+            "default": self.default.to_dict(),
+        }
+
+
