@@ -70,6 +70,9 @@ class FactError(EvaluationError):
 
 @dataclass(frozen=True, slots=True)
 class FactSpec:
+    """One fact of the contract: its dotted `name`, its `kind` (KINDS), its meaning in English and
+    Chinese, its vocabulary (`choices`, for strings) and its range (`minimum`, `maximum`, for numbers)."""
+
     name: str
     kind: str
     en: str
@@ -80,6 +83,7 @@ class FactSpec:
 
     @property
     def type_description(self) -> str:
+        """What the fact is given as, for error messages ("decimal string in major units ...")."""
         if self.kind == "money":
             return "decimal string in major units (CEL: int of minor units)"
         if self.kind == "decimal":
@@ -89,6 +93,7 @@ class FactSpec:
         return self.kind
 
     def label(self, lang: str) -> str:
+        """The fact's meaning in `lang` (zh* is Chinese, anything else English)."""
         return self.zh if is_zh(lang) else self.en
 
 
@@ -458,14 +463,18 @@ class Facts:
         self.more = more or {}
 
     def raw(self, name: str) -> Any:
+        """The CEL-style value of fact `name` (money as an int of minor units, a decimal as a float).
+        Raises KeyError for a fact that was not converted."""
         found = self.cel.get(name, MISSING)
         return self.more[name] if found is MISSING else found
 
     @property
     def currency(self) -> str:
+        """order.currency."""
         return self.raw("order.currency")
 
     def value(self, name: str) -> Any:
+        """The exact Python value of fact `name`: Money for money, Decimal for a decimal, else as raw()."""
         found = self.extra.get(name, MISSING)
         if found is not MISSING:
             return found
@@ -475,6 +484,7 @@ class Facts:
 
     @property
     def values(self) -> dict[str, Any]:
+        """Every converted fact by name, as value() gives it."""
         return {name: self.value(name) for name in (*self.cel, *self.more)}
 
     def __eq__(self, other: object) -> bool:
