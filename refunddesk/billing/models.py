@@ -8,22 +8,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from refunddesk.core.money import Money
+from refunddesk.core.vocabulary import PAYMENT_METHODS, SALES_CHANNELS, text_choices
 
-
-class SalesChannel(models.TextChoices):
-    WEB = "web", _("Website")
-    APP_STORE = "app_store", _("Apple App Store")
-    GOOGLE_PLAY = "google_play", _("Google Play")
-    RESELLER = "reseller", _("Reseller")
-
-
-class PaymentMethod(models.TextChoices):
-    CARD = "card", _("Card")
-    ALIPAY = "alipay", _("Alipay")
-    WECHAT_PAY = "wechat_pay", _("WeChat Pay")
-    PAYPAL = "paypal", _("PayPal")
-    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
-    OTHER = "other", _("Other")
+# The values come from the facts contract's vocabularies (core.vocabulary); only the labels are said here.
+SalesChannel = text_choices("SalesChannel", SALES_CHANNELS, {
+    "web": _("Website"), "app_store": _("Apple App Store"), "google_play": _("Google Play"),
+    "reseller": _("Reseller"),
+})
+PaymentMethod = text_choices("PaymentMethod", PAYMENT_METHODS, {
+    "card": _("Card"), "alipay": _("Alipay"), "wechat_pay": _("WeChat Pay"), "paypal": _("PayPal"),
+    "bank_transfer": _("Bank transfer"), "other": _("Other"),
+})
 
 
 class Language(models.TextChoices):

@@ -28,8 +28,9 @@ from refunddesk.billing.models import (
 )
 from refunddesk.core.errors import Conflict, ValidationError
 from refunddesk.core.money import Money, to_decimal, validate_currency
+from refunddesk.core.vocabulary import STORE_CHANNELS
 
-KNOWN_GATEWAYS = ("sandbox", "manual", "stripe", "alipay", "wechat_pay", "app_store", "google_play")
+KNOWN_GATEWAYS = ("sandbox", "manual", "stripe", "alipay", "wechat_pay", *STORE_CHANNELS)
 
 
 def _require(value: object, field: str) -> None:

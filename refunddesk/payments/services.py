@@ -41,6 +41,7 @@ from refunddesk.core import roles
 from refunddesk.core.errors import ConfigurationError, Conflict, NotFound, PermissionDenied, ValidationError
 from refunddesk.core.faults import crash_point
 from refunddesk.core.money import Money
+from refunddesk.core.vocabulary import STORE_CHANNELS
 from refunddesk.payments.gateways.base import (
     ABNORMAL,
     FAILED,
@@ -60,7 +61,7 @@ MAX_ATTEMPTS = 8
 CHECK_AFTER = dt.timedelta(seconds=5)
 #: How often an abnormal refund (waiting for the merchant at the gateway) is looked at again.
 ABNORMAL_CHECK_AFTER = dt.timedelta(hours=1)
-STORE_GATEWAYS = ("app_store", "google_play")
+STORE_GATEWAYS = STORE_CHANNELS  # an app store's orders name it as their gateway
 
 
 def backoff(attempt: int) -> dt.timedelta:

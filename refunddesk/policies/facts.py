@@ -44,6 +44,8 @@ from typing import Any
 from refunddesk.core.errors import ValidationError
 from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money, exponent, to_decimal, validate_currency
+from refunddesk.core.vocabulary import PAYMENT_METHODS, REASONS, SALES_CHANNELS
+from refunddesk.core.vocabulary import STORE_CHANNELS as STORE_CHANNELS  # the contract's name, re-exported
 from refunddesk.policies.money_text import format_minor, format_money
 
 CONTRACT_VERSION = 1
@@ -97,22 +99,10 @@ class FactSpec:
         return self.zh if is_zh(lang) else self.en
 
 
-#: The vocabularies of contract v1 (request.reason, order.sales_channel, order.payment_method).
-REASONS = (
-    "technical_issue",
-    "service_outage",
-    "not_satisfied",
-    "duplicate_charge",
-    "wrong_charge",
-    "changed_mind",
-    "emergency",
-    "other",
-)
-SALES_CHANNELS = ("web", "app_store", "google_play", "reseller")
-PAYMENT_METHODS = ("card", "alipay", "wechat_pay", "paypal", "bank_transfer", "other")
-#: The sales channels whose purchases only the store that sold them can refund (seed 000 FAQ Q2): a
-#: policy's store rule (schema.py, `store_purchases`) sends them there before any clause is tried.
-STORE_CHANNELS = ("app_store", "google_play")
+#: The vocabularies of contract v1 (request.reason, order.sales_channel, order.payment_method), and the
+#: sales channels whose purchases only the store that sold them can refund (seed 000 FAQ Q2: a policy's store
+#: rule, schema.py `store_purchases`, sends them there before any clause is tried). Declared once in
+#: core.vocabulary (plain Python), where the Django choices of billing and refunds are built from them too.
 
 FACTS: dict[str, FactSpec] = {
     spec.name: spec

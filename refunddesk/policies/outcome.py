@@ -4,8 +4,11 @@ Submission, outage compensation, the portal's previews, `POST /api/v1/policy/eva
 `refunddesk policy evaluate` all answer with this one rule (docs/architecture.md, policy facts: "The outcome is the
 *effective* one: exactly what submission would do with these facts"):
 
-* an order sold through an app store goes to that store (seed 000 FAQ Q2: "需要直接向相应平台提交退款申请");
-* a redirect of an order no store sold cannot be sent anywhere: a person decides (review);
+* an order sold through an app store goes to that store (seed 000 FAQ Q2: "需要直接向相应平台提交退款申请"):
+  the policy's own store rule decides it (policies/schema.py `store_purchases`, tried before any clause), so
+  the engine already answers redirect;
+* a redirect of an order no store sold cannot be sent anywhere (only a document older than the store rule
+  could say so): a person decides (review);
 * an approval of nothing (the amount computed to 0) is not a refund: a person decides (review);
 * otherwise the policy's own outcome.
 """
@@ -16,18 +19,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from refunddesk.core.money import Money
-
-#: Sales channels whose refunds the store itself makes (facts contract v1: order.sales_channel).
-STORE_CHANNELS = frozenset({"app_store", "google_play"})
+from refunddesk.core.vocabulary import STORE_CHANNELS
 
 
 def effective_outcome(*, outcome: str, amount_minor: int | None, sales_channel: str) -> str:
     """approve / reject / review / redirect: what happens to a request the policy decided `outcome` for,
     with refund `amount_minor` (minor units; None when not approving) on an order sold through
     `sales_channel`."""
-    if sales_channel in STORE_CHANNELS:
-        return "redirect"
-    if outcome == "redirect":
+    if outcome == "redirect" and sales_channel not in STORE_CHANNELS:
         return "review"
     if outcome == "approve" and (amount_minor is None or amount_minor <= 0):
         return "review"

@@ -12,18 +12,17 @@ from django.utils.translation import gettext_lazy as _
 from refunddesk.billing.models import Customer, Order
 from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money
+from refunddesk.core.vocabulary import REASONS, text_choices
 from refunddesk.refunds.states import OPEN, Actor, Status
 
-
-class Reason(models.TextChoices):
-    TECHNICAL_ISSUE = "technical_issue", _("Technical problem")
-    SERVICE_OUTAGE = "service_outage", _("Service outage")
-    NOT_SATISFIED = "not_satisfied", _("Not satisfied")
-    DUPLICATE_CHARGE = "duplicate_charge", _("Charged twice")
-    WRONG_CHARGE = "wrong_charge", _("Wrong amount charged")
-    CHANGED_MIND = "changed_mind", _("Changed my mind")
-    EMERGENCY = "emergency", _("Emergency or major change in my life")
-    OTHER = "other", _("Other")
+# The values come from the facts contract's vocabulary (core.vocabulary.REASONS); the labels are the
+# customer's words on the application form.
+Reason = text_choices("Reason", REASONS, {
+    "technical_issue": _("Technical problem"), "service_outage": _("Service outage"),
+    "not_satisfied": _("Not satisfied"), "duplicate_charge": _("Charged twice"),
+    "wrong_charge": _("Wrong amount charged"), "changed_mind": _("Changed my mind"),
+    "emergency": _("Emergency or major change in my life"), "other": _("Other"),
+})
 
 
 def _public_id() -> str:

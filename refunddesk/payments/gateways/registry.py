@@ -27,14 +27,18 @@ from typing import Any
 
 import requests
 
+from refunddesk.core.vocabulary import STORE_CHANNELS as VOCABULARY_STORE_CHANNELS
+
 from .base import Gateway
 from .errors import GatewayConfigError
 
-#: Sales channels whose refunds the store itself makes; refunddesk has no adapter for them.
+#: Why refunddesk has no adapter for the app stores (core.vocabulary.STORE_CHANNELS): their refunds the store
+#: itself makes.
 STORE_CHANNELS = {
     "app_store": "App Store purchases are refunded by Apple (reportaproblem.apple.com), not by refunddesk",
     "google_play": "Google Play purchases are refunded in the Play Console or by Google, not by refunddesk",
 }
+assert tuple(STORE_CHANNELS) == VOCABULARY_STORE_CHANNELS, "the store channels are core.vocabulary's"
 
 TYPE_ALIASES = {"wechatpay": "wechat_pay", "wechat": "wechat_pay", "weixin": "wechat_pay"}
 

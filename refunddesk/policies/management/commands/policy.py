@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from refunddesk.core.errors import ApplicationError
 from refunddesk.policies import engine, explain, testing
+from refunddesk.policies.outcome import effective_json
 
 
 class Command(BaseCommand):
@@ -91,7 +92,8 @@ class Command(BaseCommand):
         if not isinstance(facts, dict):
             raise CommandError(f"the facts in {source} must be a JSON object")
         decision = engine.evaluate(policy, facts)
-        self.stdout.write(json.dumps(decision.to_json(), ensure_ascii=False, indent=2))
+        # the effective outcome: what a submission with these facts would do (policies/outcome.py)
+        self.stdout.write(json.dumps(effective_json(decision.to_json(), facts), ensure_ascii=False, indent=2))
 
     def _publish(self, options):
         from refunddesk.policies.services import policy_publish
