@@ -17,6 +17,7 @@ The contract (README "The API"):
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from decimal import Decimal
@@ -41,6 +42,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from refunddesk.core.api_errors import errors, field_name, validation_failure
 from refunddesk.core.errors import (
@@ -205,7 +208,22 @@ def _no_such_route(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     return _error_response(request, NotFound(_("There is no such API route; see /api/docs.")))
 
 
+class UtcEncoder(NinjaJSONEncoder):
+    """Every timestamp in the API in one format: RFC 3339 in UTC, "2026-11-29T10:00:00.123Z" (an arrival date
+    computed on the merchant's calendar is sent in UTC too, not with its +08:00 offset)."""
+
+    def default(self, o):
+        if isinstance(o, dt.datetime) and o.tzinfo is not None:
+            o = o.astimezone(dt.UTC)
+        return super().default(o)
+
+
+class UtcRenderer(JSONRenderer):
+    encoder_class = UtcEncoder
+
+
 api = RefunddeskAPI(
+    renderer=UtcRenderer(),
     title="refunddesk API",
     version="1",
     description=(

@@ -68,6 +68,15 @@ class RequestDecisionOut(Schema):
     explanation: dict
 
 
+class RefundOut(Schema):
+    """The money of an approved request: its state, amount, gateway and when it should reach the customer."""
+
+    status: str
+    amount: MoneyOut
+    gateway: str
+    arrival_by: dt.datetime | None
+
+
 class RequestOut(Schema):
     id: str
     order_number: str
@@ -84,7 +93,7 @@ class RequestOut(Schema):
     approved: MoneyOut | None
     redirect_instructions: dict
     actions: list[str]
-    refund: dict | None = None
+    refund: RefundOut | None = None
     timeline: list[EventOut] | None = None
 
 
@@ -121,7 +130,7 @@ def _out(req: RefundRequest, *, actor: str, timeline: bool = False, staff: bool 
         "redirect_instructions": req.redirect_instructions,
         "actions": [m.action for m in actions_available(req.status, actor)],
         "refund": {"status": refund.status, "amount": refund.amount.as_json(), "gateway": refund.gateway,
-                   "arrival_by": refund.arrival_by.isoformat() if refund.arrival_by else None} if refund else None,
+                   "arrival_by": refund.arrival_by} if refund else None,
     }
     if timeline:
         data["timeline"] = [

@@ -126,3 +126,20 @@ def test_bad_evidence_is_refused_and_nothing_is_stored(me, settings, tmp_path):
     assert r.status_code == 422 and "limit" in r.json()["error"]["message"]
     assert not RefundRequest.objects.exists()
     assert not any(tmp_path.rglob("*.*"))
+
+
+def test_every_timestamp_of_a_request_has_one_format(me, customer, order, agent):
+    """Issue 14.5: the refund's arrival date came as '2026-12-10T23:59:59.999999+08:00' beside
+    '...Z' timestamps; now every timestamp is RFC 3339 in UTC."""
+    import re
+
+    from refunddesk.refunds import services as s
+    from tests.tasks import run_tasks
+
+    rid = submit(me).json()["id"]
+    s.refund_request_approve(public_id=rid, user=agent, reason="ok", clause="default")
+    run_tasks()
+    body = me.get(f"/api/v1/requests/{rid}").json()
+    stamps = [body["submitted_at"], body["refund"]["arrival_by"], *(e["at"] for e in body["timeline"])]
+    utc = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
+    assert all(utc.match(stamp) for stamp in stamps), stamps
