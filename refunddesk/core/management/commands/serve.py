@@ -86,6 +86,9 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, web_workers: int, no_worker: bool, **options):
         call_command("collectstatic", interactive=False, verbosity=0)
         self._check_port_free(host, port)
+        # the processes below read their settings anew: the links they make (SITE_URL, when not set) follow
+        # the port they serve on, whatever PORT said
+        os.environ["PORT"] = str(port)
         rundir = Path(tempfile.mkdtemp(prefix="refunddesk-serve-"))
         programs = {
             "web": [
