@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_cache, env_int, env_list, env_str
+from config.env import env_bool, env_cache, env_int, env_list, env_storage, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("REFUNDDESK_VAR_DIR", str(BASE_DIR / "var")))
@@ -145,8 +145,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
+# Where uploaded files (evidence) are kept: the local disk under MEDIA_ROOT (a laptop, one machine), or an
+# S3-compatible object store shared by every node (REFUNDDESK_S3_BUCKET set; config.env.env_storage).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": env_storage(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
