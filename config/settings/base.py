@@ -184,6 +184,9 @@ TASKS = {
 
 # Shared by the web processes and the worker (the status page's freshness, rate limits).
 CACHES = {"default": env_cache("CACHE_URL", "db://")}
+# Start-up check messages the operator accepts, comma-separated (e.g. refunddesk.W023 on a one-machine install;
+# refunddesk/core/deployment.py says what each means). `refunddesk serve --production` refuses any other.
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
 LOGGING = {
     "version": 1,
