@@ -105,3 +105,16 @@ def env_storage() -> dict:
             "max_memory_size": 1024 * 1024,  # a file read for serving spills to a temporary file past 1 MiB
         },
     }
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses and networks (10.0.0.0/8, 127.0.0.1, ::1), each checked."""
+    import ipaddress
+
+    out = []
+    for item in env_list(name, []):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.0/8).") from None
+    return out
