@@ -97,10 +97,16 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         self._check_port_free(host, port)
         rundir = Path(tempfile.mkdtemp(prefix="refunddesk-serve-"))
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # /metrics adds up what every child counted (prometheus_client's multiprocess mode); a fresh folder
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(rundir / "metrics")
+            (rundir / "metrics").mkdir()
+        # JSON logs: refunddesk writes one line per request itself (refunddesk.core.logs); gunicorn's plain one not
+        access_log = [] if settings.REFUNDDESK_ACCESS_LOG else ["--access-logfile", "-"]
         programs = {
             "web": [
                 sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
-                "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
+                "--workers", str(web_workers), "--threads", "4", *access_log,
                 "--graceful-timeout", "5", *self._control_socket(rundir),
             ],
         }
