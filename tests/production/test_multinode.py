@@ -35,7 +35,7 @@ from tests.factories import CustomerFactory, OrderFactory, UserFactory
 from tests.payments.conftest import serving
 from tests.payments.fakes.stripe_fake import StripeFake
 from tests.production.cluster import NGINX, Nginx, kill_tree, start_worker, stop
-from tests.production.conftest import free_port
+from tests.production.conftest import free_port, node_dirs
 from tests.refunds.test_workflow import PNG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,9 +99,9 @@ def test_two_web_nodes_and_three_workers_behind_nginx_survive_losing_one_of_each
         for name in ("a", "b"):
             (tmp_path / name).mkdir()
         with serve(tmp_path / "a", fake_url=stripe.url, args=("--no-worker",),
-                   extra_env={**env, "MEDIA_ROOT": str(tmp_path / "a" / "media")}) as node_a, \
+                   extra_env={**env, **node_dirs(tmp_path, "a")}) as node_a, \
              serve(tmp_path / "b", fake_url=stripe.url, args=("--no-worker",),
-                   extra_env={**env, "MEDIA_ROOT": str(tmp_path / "b" / "media")}) as node_b:
+                   extra_env={**env, **node_dirs(tmp_path, "b")}) as node_b:
             workers = [start_worker(worker_env, tmp_path / f"worker-{n}.log") for n in range(3)]
             nginx = Nginx(port=free_port(), upstreams=[node_a.port, node_b.port]).start()
             try:

@@ -16,6 +16,7 @@ from refunddesk.core.services import access_token_create
 from refunddesk.refunds.models import Evidence
 from tests.core.test_serve import serve
 from tests.factories import CustomerFactory, UserFactory
+from tests.production.conftest import node_dirs
 from tests.refunds.test_evidence import PDF
 from tests.refunds.test_workflow import PNG
 
@@ -97,9 +98,9 @@ def test_evidence_uploaded_through_one_node_is_read_through_another(
     for node in ("a", "b"):
         (tmp_path / node).mkdir()
     with serve(tmp_path / "a", fake_url="http://127.0.0.1:9", args=("--no-worker",),
-               extra_env={**common, "MEDIA_ROOT": str(tmp_path / "a" / "media")}) as node_a, \
+               extra_env={**common, **node_dirs(tmp_path, "a")}) as node_a, \
          serve(tmp_path / "b", fake_url="http://127.0.0.1:9", args=("--no-worker",),
-               extra_env={**common, "MEDIA_ROOT": str(tmp_path / "b" / "media")}) as node_b:
+               extra_env={**common, **node_dirs(tmp_path, "b")}) as node_b:
         sent = requests.post(node_a.url + "/api/v1/requests", headers={"Authorization": f"Bearer {token}"},
                              data={"order_number": "ORD-100", "reason": "technical_issue", "description": "x"},
                              files=[("files", ("screen.png", PNG, "image/png"))], timeout=30)
