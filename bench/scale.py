@@ -114,13 +114,12 @@ def _customers(n: int, tag: str) -> list[tuple[str, str]]:
 
 
 def part_web(submissions: int, clients: int = 8) -> None:
+    import shutil
+
     import requests
 
-    from tests.production.cluster import NGINX, Nginx, stop
-    from tests.production.conftest import free_port
-
     print(f"\n== web: {submissions} submissions through nginx, {clients} clients at once ==", flush=True)
-    if not NGINX:
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         print("  nginx is not installed (apt-get install nginx-light): skipped")
         return
     name = f"refunddesk_scale_{os.getpid()}"
@@ -128,6 +127,8 @@ def part_web(submissions: int, clients: int = 8) -> None:
     procs: list[subprocess.Popen] = []
     try:
         _django(url)
+        from tests.production.cluster import Nginx, stop  # (imports Django's models: after setup)
+        from tests.production.conftest import free_port
         env = {**os.environ, "DATABASE_URL": url, "CACHE_URL": "redis://127.0.0.1:6379/7", "WEB_CONCURRENCY": "2",
                "LOG_LEVEL": "ERROR", "REFUNDDESK_VAR_DIR": f"/tmp/{name}", "STATIC_ROOT": f"/tmp/{name}/static",
                "MEDIA_ROOT": f"/tmp/{name}/media"}
@@ -178,6 +179,8 @@ def part_web(submissions: int, clients: int = 8) -> None:
                   f"answers {statuses}", flush=True)
         print(_growth(rows, "submissions/s"))
     finally:
+        from tests.production.cluster import stop
+
         for proc in procs:
             stop(proc, grace=20)
         from django.db import connections

@@ -17,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.core.test_serve import children as descendants  # every process below a pid
+
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
@@ -116,24 +118,6 @@ class Nginx:
                 self.proc.kill()
         if self.prefix:
             shutil.rmtree(self.prefix, ignore_errors=True)
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (read from /proc)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, ppid in parents.items():
-            if ppid == parent:
-                found.append(child)
-                frontier.append(child)
-    return found
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
