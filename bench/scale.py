@@ -23,6 +23,7 @@ processes share this machine: on 2 cores, more processes than cores measure cont
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -248,6 +249,17 @@ def part_queries() -> None:
                 run_tasks()
             counts.setdefault(f"follow-up tasks ({len(rows)} refund execution(s), emails, webhooks)", []).append(
                 len(q))
+        from refunddesk.core.services import api_key_create
+
+        merchant = Client(headers={"Authorization": f"Bearer {api_key_create(name='scale')[1]}"})
+        for i in range(3):  # the billing system pushing one new order (its customer exists)
+            body = {"customer_id": "scale-q-0", "plan_id": "scale", "amount": "30.00", "currency": "USD",
+                    "purchased_at": "2026-11-20T10:00:00+08:00", "sales_channel": "web", "payment_method": "card",
+                    "gateway": "sandbox", "gateway_charge_ref": f"ch-put-{i}"}
+            with CaptureQueriesContext(connection) as q:
+                r = merchant.put(f"/api/v1/orders/PUT-{i}", data=json.dumps(body), content_type="application/json")
+            assert r.status_code == 201, r.content
+            counts.setdefault("PUT /api/v1/orders/{id} (a new order)", []).append(len(q))
         for what, values in counts.items():
             print(f"  {what}: {values} statements")
     finally:
