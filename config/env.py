@@ -68,3 +68,53 @@ def env_cache(name: str, default: str) -> dict:
         f"{name}={url!r} is not a cache this understands: use db://, redis://HOST:PORT/DB, file:///ABSOLUTE/PATH "
         "or locmem://."
     )
+
+
+def env_storage() -> dict:
+    """The STORAGES["default"] entry for uploaded files (evidence), from the environment.
+
+    REFUNDDESK_S3_BUCKET empty (the default): the local disk under MEDIA_ROOT, for a laptop or a
+    single machine. Set: an S3-compatible object store through django-storages (boto3), which every web and
+    worker node reads and writes alike:
+
+    REFUNDDESK_S3_BUCKET            the bucket (private: files are only ever served through refunddesk's views)
+    REFUNDDESK_S3_ENDPOINT_URL      for a store other than AWS (MinIO, Ceph, Aliyun OSS, ...), e.g. https://minio:9000
+    REFUNDDESK_S3_REGION            the bucket's region (e.g. eu-central-1)
+    REFUNDDESK_S3_PREFIX            a folder inside the bucket for this installation's files (default: none)
+    REFUNDDESK_S3_ADDRESSING_STYLE  "path" or "virtual" (default: boto3's choice; most non-AWS stores want path)
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   the credentials, read by boto3 itself (or an instance role)
+    """
+    bucket = os.environ.get("REFUNDDESK_S3_BUCKET", "").strip()
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}  # follows MEDIA_ROOT
+    style = os.environ.get("REFUNDDESK_S3_ADDRESSING_STYLE", "").strip() or None
+    if style not in (None, "path", "virtual"):
+        raise ImproperlyConfigured(f"REFUNDDESK_S3_ADDRESSING_STYLE={style!r}: use path or virtual.")
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": os.environ.get("REFUNDDESK_S3_ENDPOINT_URL", "").strip() or None,
+            "region_name": os.environ.get("REFUNDDESK_S3_REGION", "").strip() or None,
+            "location": os.environ.get("REFUNDDESK_S3_PREFIX", "").strip().strip("/"),
+            "addressing_style": style,
+            "default_acl": None,  # the bucket's own (private); never public-read
+            "querystring_auth": True,  # any URL made for a file is signed and short-lived
+            "querystring_expire": 300,
+            "file_overwrite": False,  # two uploads of one name never replace each other
+            "max_memory_size": 1024 * 1024,  # a file read for serving spills to a temporary file past 1 MiB
+        },
+    }
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses and networks (10.0.0.0/8, 127.0.0.1, ::1), each checked."""
+    import ipaddress
+
+    out = []
+    for item in env_list(name, []):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.0/8).") from None
+    return out

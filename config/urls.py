@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("healthz/ready", core_views.healthz_ready, name="healthz-ready"),
     path("healthz/live", core_views.healthz_live, name="healthz-live"),
+    path("metrics", core_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("refunddesk.portal.account_urls")),

@@ -7,7 +7,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_cache, env_int, env_list, env_str
+from config.env import env_bool, env_cache, env_int, env_list, env_networks, env_storage, env_str
+from refunddesk.core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("REFUNDDESK_VAR_DIR", str(BASE_DIR / "var")))
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_prometheus",
     "django_tasks",
     "django_tasks_db",
     "ninja",  # the API docs page from ninja's own static files (no CDN: the CSP allows only this site)
@@ -47,6 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request
+    "refunddesk.core.logs.RequestIdMiddleware",  # the request id in every log line and the tasks it queues
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -58,7 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into refunddesk's lockout answer
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into refunddesk's lockout answer
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # last: counts responses by view and status
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -145,8 +150,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
+# Where uploaded files (evidence) are kept: the local disk under MEDIA_ROOT (a laptop, one machine), or an
+# S3-compatible object store shared by every node (REFUNDDESK_S3_BUCKET set; config.env.env_storage).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": env_storage(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
@@ -182,15 +189,17 @@ TASKS = {
 
 # Shared by the web processes and the worker (the status page's freshness, rate limits).
 CACHES = {"default": env_cache("CACHE_URL", "db://")}
+# Start-up check messages the operator accepts, comma-separated (e.g. refunddesk.W023 on a one-machine install;
+# refunddesk/core/deployment.py says what each means). `refunddesk serve --production` refuses any other.
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs (refunddesk.core.logs): LOG_FORMAT=json writes one JSON object per line with the request id (the
+# production default), plain the laptop's `time LEVEL logger: message`. REFUNDDESK_ACCESS_LOG: one line per
+# request from refunddesk itself (on with json, where `refunddesk serve` turns gunicorn's plain access log off).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+REFUNDDESK_ACCESS_LOG = env_bool("REFUNDDESK_ACCESS_LOG", LOG_FORMAT == "json")
 
 # --- refunddesk ---------------------------------------------------------------
 # The merchant's holiday calendar (ISO country code understood by `holidays`).
@@ -266,3 +275,9 @@ REFUNDDESK_REFUND_LEASE_SECONDS = env_int("REFUNDDESK_REFUND_LEASE_SECONDS", 120
 # (".example.com" also allows subdomains); empty: any https address (http only for a local install).
 REFUNDDESK_PORTAL_SESSION_SECONDS = env_int("REFUNDDESK_PORTAL_SESSION_SECONDS", 300)
 REFUNDDESK_PORTAL_RETURN_HOSTS = env_list("REFUNDDESK_PORTAL_RETURN_HOSTS", [])
+# Prometheus metrics at /metrics (refunddesk.core.metrics): closed unless a scraper's token (sent as
+# `Authorization: Bearer ...`) or the addresses and networks allowed to scrape (comma-separated, e.g.
+# 10.0.0.0/8,127.0.0.1) are set. Review deadlines due within REFUNDDESK_DEADLINE_AT_RISK_HOURS are "at risk".
+REFUNDDESK_METRICS_TOKEN = env_str("REFUNDDESK_METRICS_TOKEN", "")
+REFUNDDESK_METRICS_ALLOW = env_networks("REFUNDDESK_METRICS_ALLOW")
+REFUNDDESK_DEADLINE_AT_RISK_HOURS = env_int("REFUNDDESK_DEADLINE_AT_RISK_HOURS", 24)

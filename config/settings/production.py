@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.settings.base import *  # noqa: F403
+from refunddesk.core.logs import logging_config
 
 HOW_TO_MAKE_A_SECRET = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me-in-production-0123456789"
@@ -94,4 +95,8 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# --- logs: JSON lines with the request id, unless LOG_FORMAT says otherwise (refunddesk.core.logs) ---------------
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)  # noqa: F405
+REFUNDDESK_ACCESS_LOG = env_bool("REFUNDDESK_ACCESS_LOG", LOG_FORMAT == "json")
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}  # noqa: F405

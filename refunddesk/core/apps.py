@@ -10,10 +10,13 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from refunddesk.core import lookups  # noqa: F401 - registers `__any_of`
+        from refunddesk.core import logs, lookups  # noqa: F401 - lookups registers `__any_of`
+        from refunddesk.core.deployment import deployment_check
         from refunddesk.core.site_url import site_url_check
 
         checks.register(site_url_check, "refunddesk")
+        checks.register(deployment_check, "refunddesk", deploy=True)
+        logs.connect()
 
         post_migrate.connect(_ensure_roles, dispatch_uid="refunddesk.roles")
         post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="refunddesk.cache_table")

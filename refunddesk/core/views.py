@@ -44,3 +44,21 @@ def healthz_live(request: HttpRequest) -> JsonResponse:
     """GET /healthz/live (liveness): 200 whenever this process answers HTTP; never touches the database,
     so a database outage does not get healthy web processes restarted."""
     return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """GET /metrics: Prometheus metrics (refunddesk.core.metrics) for a scraper with the token
+    (REFUNDDESK_METRICS_TOKEN, as `Authorization: Bearer ...`) or from an allowed address
+    (REFUNDDESK_METRICS_ALLOW); 401/403 otherwise, 404 while neither is configured."""
+    from refunddesk.core.auth import client_ip
+    from refunddesk.core.metrics import exposition, metrics_access
+
+    status = metrics_access(authorization=request.headers.get("Authorization", ""), client_address=client_ip(request))
+    if status != 200:
+        response = HttpResponse(status=status, content_type="text/plain")
+        if status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type)

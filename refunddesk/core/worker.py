@@ -20,6 +20,7 @@ from django_tasks.base import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from refunddesk.core.logs import bound, task_request_id
 from refunddesk.core.models import WorkerHeartbeat
 from refunddesk.core.outages import database_unavailable, database_wait
 
@@ -115,7 +116,10 @@ class OutageProofWorker(Worker):
             record_failure(exc)
 
         db_task_result.set_failed = set_failed
-        super().run_task(db_task_result)
+        # the task's log lines (and the tasks it queues) carry the id of the request that queued it
+        with bound(request_id=task_request_id(db_task_result.args_kwargs), task=db_task_result.task_path,
+                   task_id=str(db_task_result.id)):
+            super().run_task(db_task_result)
 
 
 def tasks_run(*, worker_id: str, interval: float = 0.5, batch: bool = False) -> None:

@@ -27,5 +27,9 @@ class PaymentsConfig(AppConfig):
         # is leased to one of them); charges with recent activity, queued once per period for the installation
         periodic_job_register(PeriodicJob("refunds-reconcile", lambda: settings.REFUNDDESK_RECONCILE_SECONDS,
                                           services.refunds_reconcile))
+        from refunddesk.core.metrics import gauge_register
+        from refunddesk.payments.metrics import refund_gauges
+
+        gauge_register("refunds", refund_gauges)
         periodic_job_register(PeriodicJob("charges-reconcile", lambda: settings.REFUNDDESK_RECONCILE_CHARGES_SECONDS,
                                           services.charges_reconcile_enqueue, shared=True))

@@ -21,7 +21,11 @@ def _registry() -> GatewayRegistry:
 
 
 def gateway_for(gateway_id: str):
-    return _registry().get(gateway_id)
+    """The configured gateway `gateway_id`, its calls timed and its errors counted for /metrics
+    (refunddesk.payments.metrics.Measured). Raises GatewayConfigError when it is not configured."""
+    from refunddesk.payments.metrics import Measured
+
+    return Measured(gateway_id, _registry().get(gateway_id))
 
 
 def reset() -> None:

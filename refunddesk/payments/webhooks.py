@@ -16,11 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from refunddesk.billing.models import Order
 from refunddesk.payments.gateways.base import CHARGE_REFUNDED, REFUND_SUCCEEDED, GatewayResult, WebhookEvent
+from refunddesk.payments.gateways.errors import GatewayConfigError, WebhookRejected
+from refunddesk.payments.metrics import WEBHOOKS_REFUSED
 from refunddesk.payments.models import Refund, RefundStatus, WebhookReceipt
 from refunddesk.payments.registry import gateway_for
 from refunddesk.payments.services import refund_apply_result, refund_find, refund_record_external
@@ -33,10 +35,21 @@ def webhook_receive(*, gateway_id: str, headers: Mapping[str, str], body: bytes)
 
     Returns a line per event saying what happened (stored on its receipt too). A database error while
     applying an event propagates (the view answers 500 so that the gateway sends it again); events of the
-    same delivery applied before it stay applied, and their repeat changes nothing."""
-    gateway = gateway_for(gateway_id)
-    events = gateway.parse_webhook(headers, body)
-    return [_apply(gateway_id, event) for event in events]
+    same delivery applied before it stay applied, and their repeat changes nothing. Each refusal is counted for
+    /metrics (refunddesk_webhooks_refused_total)."""
+    try:
+        gateway = gateway_for(gateway_id)
+        events = gateway.parse_webhook(headers, body)
+        return [_apply(gateway_id, event) for event in events]
+    except WebhookRejected:
+        WEBHOOKS_REFUSED.labels(gateway_id, "rejected").inc()
+        raise
+    except GatewayConfigError:
+        WEBHOOKS_REFUSED.labels(gateway_id, "unconfigured").inc()
+        raise
+    except DatabaseError:
+        WEBHOOKS_REFUSED.labels(gateway_id, "database").inc()
+        raise
 
 
 def _apply(gateway_id: str, event: WebhookEvent) -> str:

@@ -15,6 +15,10 @@ class RefundsConfig(AppConfig):
         from refunddesk.refunds.services import deadlines_fill_on_calendar_change
 
         checks.register(calendar_check, "refunddesk")
+        from refunddesk.core.metrics import gauge_register
+        from refunddesk.refunds.metrics import request_gauges
+
+        gauge_register("requests", request_gauges)
         seen: list[object] = [None]  # the calendar the last run saw (per worker process)
 
         def fill_deadlines() -> None:

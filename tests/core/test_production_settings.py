@@ -73,10 +73,14 @@ def test_safe_settings_start_and_the_unused_webhook_secret_does_not_matter(tmp_p
 
 
 def test_check_deploy_is_clean(tmp_path):
+    """With what several nodes share (Redis, an object store, PostgreSQL: tests/production/test_deploy_checks.py
+    shows the warnings otherwise); `check` reads the settings and connects to none of them."""
+    shared = {"CACHE_URL": "redis://127.0.0.1:6379/0", "REFUNDDESK_S3_BUCKET": "evidence",
+              "DATABASE_URL": "postgres://rd@127.0.0.1:5432/rd"}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
         env=production_env(tmp_path, SECRET_KEY=STRONG, REFUNDDESK_MERCHANT_WEBHOOK_URL=HOOK,
-                           REFUNDDESK_MERCHANT_WEBHOOK_SECRET=secrets.token_urlsafe(32)),
+                           REFUNDDESK_MERCHANT_WEBHOOK_SECRET=secrets.token_urlsafe(32), **shared),
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout

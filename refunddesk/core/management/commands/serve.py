@@ -5,6 +5,11 @@ out of memory, a bug) it is started again at once, and again after 1, 2, 3... se
 dying within its first seconds; the other one goes on serving meanwhile. Ctrl+C or SIGTERM stops both
 (gracefully, then SIGKILL after a while). `--no-worker` serves the web only (run `refunddesk worker`
 elsewhere). Both children's output goes to this command's stdout and stderr.
+
+`--production` refuses to start unless the production settings are in use (config.settings.production, which
+itself refuses unsafe secrets; `refunddesk serve --production` selects it when DJANGO_SETTINGS_MODULE is unset)
+and `check --deploy` finds nothing, warnings included, but those the operator accepted in
+SILENCED_SYSTEM_CHECKS (refunddesk.core.deployment: what must be shared between nodes).
 """
 
 from __future__ import annotations
@@ -82,18 +87,29 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
         parser.add_argument("--no-worker", action="store_true", help="do not start the background worker")
+        parser.add_argument("--production", action="store_true",
+                            help="refuse to start unless the production settings are used and `check --deploy` "
+                                 "finds nothing (warnings included) that SILENCED_SYSTEM_CHECKS does not accept")
 
-    def handle(self, *args, host: str, port: int, web_workers: int, no_worker: bool, **options):
+    def handle(self, *args, host: str, port: int, web_workers: int, no_worker: bool, production: bool, **options):
+        if production:
+            self._production_checks()
         call_command("collectstatic", interactive=False, verbosity=0)
         self._check_port_free(host, port)
         # the processes below read their settings anew: the links they make (SITE_URL, when not set) follow
         # the port they serve on, whatever PORT said
         os.environ["PORT"] = str(port)
         rundir = Path(tempfile.mkdtemp(prefix="refunddesk-serve-"))
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # /metrics adds up what every child counted (prometheus_client's multiprocess mode); a fresh folder
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(rundir / "metrics")
+            (rundir / "metrics").mkdir()
+        # JSON logs: refunddesk writes one line per request itself (refunddesk.core.logs); gunicorn's plain one not
+        access_log = [] if settings.REFUNDDESK_ACCESS_LOG else ["--access-logfile", "-"]
         programs = {
             "web": [
                 sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
-                "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
+                "--workers", str(web_workers), "--threads", "4", *access_log,
                 "--graceful-timeout", "5", *self._control_socket(rundir),
             ],
         }
@@ -111,6 +127,30 @@ class Command(BaseCommand):
             supervisord.main(args=["-c", str(conf)])
         finally:
             shutil.rmtree(rundir, ignore_errors=True)
+
+    def _production_checks(self) -> None:
+        """CommandError unless the production settings are in use and `check --deploy` finds no error, and no
+        warning about safety (Django's security.*) or about what nodes must share (refunddesk.core.deployment),
+        but those accepted in SILENCED_SYSTEM_CHECKS. Other warnings (next year's holiday schedule not yet
+        published, say) are printed and do not stop a restart."""
+        from django.core import checks
+
+        from refunddesk.core.deployment import BLOCKING_WARNINGS
+        from refunddesk.core.site_url import is_production
+
+        if not is_production():
+            raise CommandError(
+                f"--production needs the production settings, but DJANGO_SETTINGS_MODULE is {settings.SETTINGS_MODULE}:"
+                " unset it or set it to config.settings.production.")
+        found = [m for m in checks.run_checks(include_deployment_checks=True) if not m.is_silenced()]
+        blocking = [m for m in found if m.level >= checks.ERROR
+                    or (m.level >= checks.WARNING and (m.id or "").startswith(BLOCKING_WARNINGS))]
+        for message in found:
+            (self.stderr if message in blocking else self.stdout).write(str(message))
+        if blocking:
+            raise CommandError(
+                f"refunddesk will not serve in production until these {len(blocking)} problem(s) are fixed (or, for "
+                "a warning, accepted in SILENCED_SYSTEM_CHECKS).")
 
     @staticmethod
     def _control_socket(rundir: Path) -> list[str]:
