@@ -22,10 +22,10 @@ from refunddesk.policies.templates import Template
 __all__ = ["explain", "expression_in_words"]
 
 _OUTCOME = {
-    "approve": ("approve: refund", "批准:退款"),
-    "reject": ("reject: no refund", "拒绝:不予退款"),
+    "approve": ("approve: refund", "批准：退款"),
+    "reject": ("reject: no refund", "拒绝：不予退款"),
     "review": ("review: a person decides", "人工审核"),
-    "redirect": ("redirect: the customer asks the store that sold it", "转交:由售出平台处理退款"),
+    "redirect": ("redirect: the customer asks the store that sold it", "转交：由售出平台处理退款"),
 }
 
 _WORDS = {
@@ -129,15 +129,15 @@ def _rule_lines(rule: Rule, lang: str, condition: str | None) -> list[str]:
     zh = is_zh(lang)
     lines = []
     if rule.summary is not None:
-        lines.append(("   情形:" if zh else "   When: ") + rule.summary.get(lang))
+        lines.append(("   情形：" if zh else "   When: ") + rule.summary.get(lang))
     elif condition is not None:
-        lines.append(("   情形:" if zh else "   When: ") + expression_in_words(condition, lang))
+        lines.append(("   情形：" if zh else "   When: ") + expression_in_words(condition, lang))
     if condition is not None:
-        lines.append(("   条件(CEL):" if zh else "   Condition (CEL): ") + " ".join(condition.split()))
+        lines.append(("   条件（CEL）：" if zh else "   Condition (CEL): ") + " ".join(condition.split()))
     if rule.outcome == "approve" and rule.amount is not None:
         amount = " ".join(rule.amount.split())
         lines.append(
-            ("   退款金额:" if zh else "   Refund: ")
+            ("   退款金额：" if zh else "   Refund: ")
             + expression_in_words(amount, lang)
             + (f"  (CEL:{amount})" if zh else f"  (CEL: {amount})")
         )
@@ -146,10 +146,10 @@ def _rule_lines(rule: Rule, lang: str, condition: str | None) -> list[str]:
     if rule._templates is not None:
         template = rule._templates[1 if zh else 0]
         lines.append(
-            ("   告知用户:" if zh else "   The customer is told: ") + _template_in_words(template, lang)
+            ("   告知用户：" if zh else "   The customer is told: ") + _template_in_words(template, lang)
         )
     if rule.note:
-        lines.append(("   说明:" if zh else "   Note: ") + " ".join(rule.note.split()))
+        lines.append(("   说明：" if zh else "   Note: ") + " ".join(rule.note.split()))
     return lines
 
 
@@ -157,20 +157,20 @@ def explain(policy: Policy, lang: str = "en") -> str:
     """The whole policy in plain words. `lang` is "en" or "zh-Hans"."""
     zh = is_zh(lang)
     lines = [
-        f"{policy.title.get(lang)}({policy.id},第 {policy.version} 版)"
+        f"{policy.title.get(lang)}（{policy.id}，第 {policy.version} 版）"
         if zh
         else f"{policy.title.get(lang)} ({policy.id}, version {policy.version})",
         "",
     ]
     if zh:
         lines += [
-            "各条款按顺序检查,第一条适用的条款作出决定;均不适用时按“其他情况”处理。",
-            f"第一条 {policy.store_rule.id} 是商店购买规则:通过苹果 App Store 或 Google Play 购买的订单一律转交该平台"
-            "处理退款,不论其他条款如何。",
-            "退款金额精确计算,只在最后按币种最小单位四舍五入一次(0.005 元进为 0.01 元;日元取整)。",
-            "退款不会超过订单尚可退还的金额(支付金额减去已退款金额),也不会为负数;"
-            "如因此改变了金额,告知用户的说明会写明计算过程。",
-            f"人工审核在 {policy.review_business_days} 个工作日内答复;批准的退款在 "
+            "各条款按顺序检查，第一条适用的条款作出决定；均不适用时按“其他情况”处理。",
+            f"第一条 {policy.store_rule.id} 是商店购买规则：通过苹果 App Store 或 Google Play 购买的订单一律转交该平台"
+            "处理退款，不论其他条款如何。",
+            "退款金额精确计算，只在最后按币种最小单位四舍五入一次（0.005 元进为 0.01 元；日元取整）。",
+            "退款不会超过订单尚可退还的金额（支付金额减去已退款金额），也不会为负数；"
+            "如因此改变了金额，告知用户的说明会写明计算过程。",
+            f"人工审核在 {policy.review_business_days} 个工作日内答复；批准的退款在 "
             f"{policy.refund_business_days} 个工作日内退回。",
         ]
     else:
@@ -191,7 +191,7 @@ def explain(policy: Policy, lang: str = "en") -> str:
         lines += _rule_lines(clause, lang, clause.condition)
     lines += [
         "",
-        ("其他情况(以上条款均不适用)→ " if zh else "Otherwise (no clause applies) → ")
+        ("其他情况（以上条款均不适用）→ " if zh else "Otherwise (no clause applies) → ")
         + _t(_OUTCOME[policy.default.outcome], zh),
     ]
     lines += _rule_lines(policy.default, lang, None)

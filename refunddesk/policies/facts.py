@@ -164,7 +164,7 @@ FACTS: dict[str, FactSpec] = {
             "plan.trial_hours",
             "int",
             "the new-customer trial window in hours",
-            "新用户体验期(小时)",
+            "新用户体验期（小时）",
             minimum=0,
         ),
         FactSpec(
@@ -175,7 +175,7 @@ FACTS: dict[str, FactSpec] = {
             "usage.quota_used_ratio",
             "double",
             "the share of the plan's quota consumed (0 to 1)",
-            "已消耗的套餐额度比例(0至1)",
+            "已消耗的套餐额度比例（0至1）",
             minimum=0,
             maximum=1,
         ),
@@ -190,7 +190,7 @@ FACTS: dict[str, FactSpec] = {
             "outage.longest_hours",
             "double",
             "the longest continuous outage in the customer's region since purchase, in hours",
-            "购买以来用户所在区域最长的连续中断时长(小时)",
+            "购买以来用户所在区域最长的连续中断时长（小时）",
             minimum=0,
         ),
         FactSpec(

@@ -64,6 +64,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from refunddesk.core.i18n import zh_punctuation
 from refunddesk.policies.amounts import AMOUNT_GRAMMAR, NotAmount, amount_program
 from refunddesk.policies.cel_env import (
     AMOUNT_ONLY,
@@ -133,7 +134,8 @@ class _Builder:
                     f"'{key}' has an unknown language '{extra}' (use en, zh-Hans)",
                 )
                 ok = False
-        return Text(value["en"].strip(), value["zh-Hans"].strip()) if ok else None
+        # Chinese is shown with full-width punctuation, whatever keyboard the author typed it on
+        return Text(value["en"].strip(), zh_punctuation(value["zh-Hans"].strip())) if ok else None
 
     def compile(self, expr: Any, *, doc: LineMap, key: str, who: str, want: Any, what: str) -> Any:
         """Type-check a condition (want BOOL) or an amount (want INT) and return what runs it:

@@ -50,14 +50,14 @@ STORE_INSTRUCTIONS = {
         "store": "Apple App Store",
         "en": "Open reportaproblem.apple.com, sign in with your Apple ID, choose 'Request a refund', pick this "
               "purchase and say why. Apple decides and refunds it to your Apple account.",
-        "zh": "打开 reportaproblem.apple.com,使用您的 Apple ID 登录,选择「申请退款」,选中这笔购买并说明原因。"
+        "zh": "打开 reportaproblem.apple.com，使用您的 Apple ID 登录，选择「申请退款」，选中这笔购买并说明原因。"
               "由 Apple 审核并退回您的 Apple 账户。",
     },
     "google_play": {
         "store": "Google Play",
         "en": "Open play.google.com, go to Payments & subscriptions > Budget & order history, pick this order and "
               "choose 'Request a refund'. Google decides and refunds it.",
-        "zh": "打开 play.google.com,进入「付款和订阅」>「预算和订单记录」,选中此订单并选择「申请退款」。"
+        "zh": "打开 play.google.com，进入「付款和订阅」>「预算和订单记录」，选中此订单并选择「申请退款」。"
               "由 Google 审核并退款。",
     },
 }
