@@ -35,8 +35,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from refunddesk.core.i18n import zh_punctuation
 from refunddesk.core.errors import ValidationError
+from refunddesk.core.i18n import zh_punctuation
 from refunddesk.core.money import to_decimal
 from refunddesk.policies.errors import PolicyError
 from refunddesk.policies.evaluation import Decision, evaluate
