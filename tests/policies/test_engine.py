@@ -748,7 +748,7 @@ def test_explanations_quote_facts_in_each_language():
         policy, facts(outage__longest_hours=72.5, usage__days_used="3.50", order__sales_channel="reseller")
     )
     assert decision.explanation.en == (
-        "72.5h down, window 7 days, 3.5 used, via a reseller, new: no, bought 5 March 2025, "
+        "72.5h down, window 7 days, 3.5 used, via a reseller, new: no, bought March 5, 2025, "
         "paid CN¥30.00, refund CN¥30.00 in 5 days"
     )
     assert decision.explanation.zh == "中断 72.5 小时，渠道 经销商，新用户：否，退款 ¥30.00"
