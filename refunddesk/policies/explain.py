@@ -1,25 +1,33 @@
-"""A policy in plain words, clause by clause, in English or Chinese (zh-Hans).
+"""A policy in plain words, in English or Chinese (zh-Hans): for staff clause by clause, for the public as a
+document in sections.
 
-Each clause is shown with its summary (the author's plain words; when there is none, the
-condition is put into words mechanically: facts by their meaning, operators as words), the
-exact CEL condition, the refund rule, and what the customer is told, with the facts the
-explanation quotes shown as ‹their meaning›.
+`explain` (staff, `refunddesk policy explain`): each clause with its summary (the author's plain words; when
+there is none, the condition is put into words mechanically: facts by their meaning, operators as words), the
+exact CEL condition, the refund rule, and what the customer is told, with the facts the explanation quotes
+shown as ‹their meaning›.
+
+`public_sections`, `public_text`, `amount_in_words` (the public document, /policy/): the clauses grouped into
+the seeds' sections (the document's `sections`, else by outcome), each said in the author's words (its summary,
+else its explanation with every placeholder in words), what an approval refunds said in words; never a
+condition, a clause id or a placeholder.
 
 Pure: no Django.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 
 from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import ROUNDING_DESCRIPTION
 from refunddesk.policies.cel_env import FUNCTIONS_DOC
-from refunddesk.policies.facts import CHOICE_LABELS, FACTS
-from refunddesk.policies.policy import Policy, Rule
+from refunddesk.policies.computation import dotted
+from refunddesk.policies.facts import CHOICE_LABELS, FACTS, number_text
+from refunddesk.policies.policy import TOPIC_OF_OUTCOME, TOPICS, Policy, Rule, Section
 from refunddesk.policies.templates import Template
 
-__all__ = ["explain", "expression_in_words"]
+__all__ = ["amount_in_words", "explain", "expression_in_words", "public_sections", "public_text"]
 
 _OUTCOME = {
     "approve": ("approve: refund", "批准：退款"),
@@ -196,3 +204,118 @@ def explain(policy: Policy, lang: str = "en") -> str:
     ]
     lines += _rule_lines(policy.default, lang, None)
     return "\n".join(lines) + "\n"
+
+
+# --- the public document ------------------------------------------------------------------------------
+
+#: How an amount's terms are said to the public (en, zh); other facts by their meaning (FactSpec.label).
+PUBLIC_TERMS = {
+    "order.amount": ("what you paid", "支付金额"),
+    "order.refunded": ("what was already refunded", "已退款金额"),
+    "order.channel_fee": ("the fee the payment channel kept", "支付通道收取的手续费"),
+    "plan.period_days": ("the days in the paid period", "本周期天数"),
+    "usage.days_used": ("the days used", "已使用天数"),
+}
+#: What each placeholder of an explanation is, said in words where no one decision's figures exist (en, zh).
+PUBLIC_PLACEHOLDERS = {
+    "refund": ("the refund", "退款金额"),
+    "computation": ("how the refund is computed", "退款的计算方式"),
+}
+
+
+def _term(name: str, zh: bool) -> str:
+    if name in PUBLIC_TERMS:
+        return _t(PUBLIC_TERMS[name], zh)
+    return FACTS[name].label("zh-Hans" if zh else "en") if name in FACTS else name
+
+
+def amount_in_words(expr: str, lang: str) -> str:
+    """An approve clause's amount expression (the engine's amount grammar) said in words, for the public:
+    "what you paid − what was already refunded − the fee the payment channel kept" / "支付金额 − 已退款金额 −
+    支付通道收取的手续费"; prorate_unused(a, used, period) as "a × (period − used) ÷ period", percent(a, p) as
+    "p% of a", math.least/greatest as "the lesser of ...". No fact names, no function names."""
+    zh = is_zh(lang)
+    minus, times, divide = "\u2212", "\u00d7", "\u00f7"
+    left, right = ("\uff08", "\uff09") if zh else ("(", ")")
+
+    def group(node: ast.AST) -> str:
+        text = say(node)
+        return f"{left}{text}{right}" if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub) \
+            else text
+
+    def say(node: ast.AST) -> str:
+        name = dotted(node)
+        if name is not None:
+            return _term(name, zh)
+        if isinstance(node, ast.Constant):
+            return number_text(node.value)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+            sign = "+" if isinstance(node.op, ast.Add) else minus
+            return f"{say(node.left)} {sign} {group(node.right)}"
+        if isinstance(node, ast.BinOp):
+            return f"{group(node.left)} {times} {group(node.right)}"
+        if isinstance(node, ast.UnaryOp):
+            return f"{minus}{group(node.operand)}"
+        if isinstance(node, ast.Call):
+            fname, args = dotted(node.func), node.args
+            if fname in ("int", "double"):
+                return say(args[0])
+            if fname == "prorate_unused":
+                return (f"{group(args[0])} {times} {left}{say(args[2])} {minus} {group(args[1])}{right} "
+                        f"{divide} {group(args[2])}")
+            if fname == "prorate":
+                return f"{group(args[0])} {times} {group(args[1])} {divide} {group(args[2])}"
+            if fname == "percent":
+                return f"{group(args[0])} 的 {say(args[1])}%" if zh else f"{say(args[1])}% of {group(args[0])}"
+            words = [group(a) for a in args]
+            least = fname == "math.least"
+            if zh:
+                return "、".join(words[:-1]) + f" 与 {words[-1]} 中的" + ("较小者" if least else "较大者")
+            return f"the {'lesser' if least else 'greater'} of " + ", ".join(words[:-1]) + f" and {words[-1]}"
+        raise ValueError(f"cannot say {ast.unparse(node)!r} in words")  # pragma: no cover - the grammar
+
+    return say(ast.parse(" ".join(expr.split()), mode="eval").body)
+
+
+def public_text(rule: Rule, lang: str) -> str:
+    """What the public document says of a clause (or the default) in `lang`: its summary, or when it has none
+    its explanation with every placeholder in words (the policy's business days as numbers). Never a
+    placeholder, a condition or an id."""
+    if rule.summary is not None:
+        return rule.summary.get(lang)
+    zh = is_zh(lang)
+    template = rule._templates[1 if zh else 0] if rule._templates is not None else None
+    if template is None:  # pragma: no cover - a loaded rule always has its templates
+        return rule.explanation.get(lang)
+    constants = dict(template.constants)
+    parts = []
+    for part in template.parts:
+        if isinstance(part, str):
+            parts.append(part)
+        elif part[0] in constants:
+            parts.append(constants[part[0]])
+        elif part[0] in PUBLIC_PLACEHOLDERS:
+            parts.append(_t(PUBLIC_PLACEHOLDERS[part[0]], zh))
+        else:
+            parts.append(_term(part[0], zh))
+    return "".join(parts)
+
+
+def public_sections(policy: Policy) -> tuple[Section, ...]:
+    """Every section of the public document, in order: those the document declares (`sections`) as it
+    declares them, then every other topic of policy.TOPICS in its standard order. Every rule (the store rule,
+    the clauses, the default) is shown exactly once: where a section lists it, else in the section of its
+    outcome (policy.TOPIC_OF_OUTCOME), after the ones listed there, in the order they are tried."""
+    placed = {cid for section in policy.sections for cid in section.clauses}
+    unplaced: dict[str, list[str]] = {}
+    for rule in (*policy.clauses, policy.default):
+        if rule.id not in placed:
+            unplaced.setdefault(TOPIC_OF_OUTCOME[rule.outcome], []).append(rule.id)
+    declared = {section.topic: section for section in policy.sections}
+    order = [section.topic for section in policy.sections] + [t for t in TOPICS if t not in declared]
+    out = []
+    for topic in order:
+        base = declared.get(topic, Section(topic=topic))
+        out.append(Section(topic=topic, title=base.title, text=base.text,
+                           clauses=(*base.clauses, *unplaced.get(topic, ()))))
+    return tuple(out)
