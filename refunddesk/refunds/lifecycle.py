@@ -195,8 +195,18 @@ def request_link(req: RefundRequest) -> str:
 
 def email_customer(req: RefundRequest, kind: str, **context: Any) -> None:
     """Queue the customer's email `kind` (notify.services.KINDS) in the request's language, in the caller's
-    transaction: it exists exactly when the change it reports is committed."""
+    transaction: it exists exactly when the change it reports is committed. A `clause` in `context` (an id) is
+    told as the rule in the policy's words with a link to it (`clause`, `clause_link`), never as its id; a
+    rejection says until when it may be appealed (`appeal_until`) and whether the customer may apply again at
+    once (`reapply`)."""
+    from refunddesk.policies.selectors import clause_citation
+
     customer = req.customer
+    if context.get("clause"):
+        cite = clause_citation(req.policy_version, context["clause"], req.language)
+        context["clause"], context["clause_link"] = (cite.text, settings.SITE_URL + cite.url) if cite else ("", "")
+    if context.get("outcome") == "rejected" and req.status == Status.REJECTED:
+        context.update(appeal_until=format_date(appeal_due(req), req.language), reapply=reapply_at_once(req))
     email_enqueue(
         to=customer.email, kind=kind, language=req.language,
         context={"req": req, "name": customer.name or customer.email, "link": request_link(req), **context},
