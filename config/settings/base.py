@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "refunddesk.core.middleware.DatabaseUnavailableMiddleware",  # an outage answers 503, not 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "refunddesk.core.middleware.ChineseSpacingMiddleware",  # Chinese sets no space after 。，：
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

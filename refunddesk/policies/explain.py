@@ -156,6 +156,8 @@ def _rule_lines(rule: Rule, lang: str, condition: str | None) -> list[str]:
         lines.append(
             ("   告知用户：" if zh else "   The customer is told: ") + _template_in_words(template, lang)
         )
+    if rule.reapply:
+        lines.append("   客户可立即再次申请（reapply）。" if zh else "   The customer may apply again at once (reapply).")
     if rule.note:
         lines.append(("   说明：" if zh else "   Note: ") + " ".join(rule.note.split()))
     return lines

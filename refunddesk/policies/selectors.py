@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from refunddesk.billing.models import PaymentMethod, Plan
 from refunddesk.core.errors import NotFound
@@ -270,6 +270,15 @@ def policy_document(version: PolicyVersion, language: str) -> PolicyDocument:
     )
 
 
+#: How a rule without a summary is cited when its explanation cannot stand for it, by outcome.
+GENERIC_CITATIONS = {
+    "approve": gettext_lazy("A case the policy refunds"),
+    "reject": gettext_lazy("A case the policy does not refund"),
+    "review": gettext_lazy("A case the policy leaves to a person to decide"),
+    "redirect": gettext_lazy("A purchase the store that sold it refunds"),
+}
+
+
 @dataclass(frozen=True)
 class Citation:
     """What a decision cites, for the customer: the rule in words and a link to it in the public document
@@ -288,4 +297,10 @@ def clause_citation(version: PolicyVersion | None, rule_id: str, language: str) 
     if rule_id not in policy.rule_ids:
         return None
     url = reverse("policies:version", kwargs={"pk": version.pk}) + "#" + rule_anchor(policy, rule_id)
-    return Citation(text=public_text(policy.clause(rule_id), language), url=url)
+    rule = policy.clause(rule_id)
+    quotes = rule._templates is not None and any(t.names for t in rule._templates)
+    if rule.summary is None and (rule.outcome == "review" or quotes):
+        # no words of the author's for the rule itself: its explanation speaks of one decision ("a person will
+        # look at it", "{refund}"), which is not what the rule says; the kind of case it is, then
+        return Citation(text=str(GENERIC_CITATIONS[rule.outcome]), url=url)
+    return Citation(text=public_text(rule, language), url=url)

@@ -278,7 +278,9 @@ def customer_request_page(*, customer: Customer, public_id: str) -> RequestPage:
     timeline = list(req.timeline.all())
     language = get_language() or "zh-hans"
     events = [{"event": e, "label": TIMELINE_LABELS.get(e.action, e.action),
-               "citation": clause_citation(req.policy_version, e.clause, language) if e.clause else None,
+               # a review is cited by the status panel while it lasts (its rule speaks of what will happen)
+               "citation": clause_citation(req.policy_version, e.clause, language)
+               if e.clause and e.action != "policy_review" else None,
                # what the policy said is in the page's language in "The policy's decision" (the event holds it in
                # the request's); its "a person will look at it" would outlive the review
                "note": "" if e.action == "submit" or e.action.startswith("policy_") else e.note}
