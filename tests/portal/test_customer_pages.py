@@ -245,6 +245,7 @@ def test_the_apply_button_follows_the_preview(published_policy, customer):
     assert "There is nothing to apply for here." in page
     page = client_in("en", blocked_customer.user).get("/portal/").content.decode()
     assert ">Apply anyway<" in page and ">Apply for a refund<" not in page
+    assert f"/portal/orders/{blocked.external_id}/apply/" in page  # still offered, with why
     assert "Whatever the reason, the policy would not refund this order." in page
 
 
