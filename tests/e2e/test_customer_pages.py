@@ -224,9 +224,21 @@ def test_no_public_or_portal_page_scrolls_sideways_on_a_phone_and_none_is_left_i
             sign_in_as(me, "portal@example.test", language)
             for path, name in portal:
                 look(me, path, name, language, width)
-    bar = at("zh-hans", 390)
-    bar.goto("/policy/")
-    assert bar.evaluate("document.querySelector('.topbar').getBoundingClientRect().height") < 110
+
+
+def test_the_top_bar_on_a_phone_is_two_short_rows(at, published_policy, customer, order):
+    """Issue 17: at 390 px the top bar stacked into a 150-230 px block on every page (in Chinese, one character
+    a line). Now: a row of brand, name and language, then the navigation on one line that scrolls by itself."""
+    for language in LOCALES:
+        me = at(language, 390)
+        sign_in_as(me, "cust_a@example.test", language)
+        for path in ("/portal/", "/policy/"):
+            me.goto(path)
+            height, nav_rows = me.evaluate("""() => {
+                const bar = document.querySelector('.topbar').getBoundingClientRect().height;
+                const tops = new Set([...document.querySelectorAll('.nav a')].map(a => a.getBoundingClientRect().top));
+                return [bar, tops.size]; }""")
+            assert height < 110 and nav_rows == 1, (language, path, height, nav_rows)
 
 
 # --- evidence checked before sending --------------------------------------------------------------------

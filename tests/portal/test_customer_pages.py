@@ -274,3 +274,14 @@ def test_a_rejection_email_cites_the_rule_in_words_and_says_until_when_to_appeal
     assert "Our refund policy says: Changing your mind is not a reason for a refund." in body
     assert f"/policy/versions/{published_policy.pk}/#rule-3" in body and "changed-mind" not in body
     assert "you can appeal until" in body and req.public_id in body
+
+
+def test_the_apis_sign_in_answers_a_customer_in_their_language(customer):
+    """Same kind as the pages (issue 17: "API and validation messages included"): POST auth/token answered
+    "wrong email or password." in English whatever the language asked for."""
+    api = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    wrong = api.post("/api/v1/auth/token", {"email": "cust_a@example.test", "password": "nope"},
+                     content_type="application/json")
+    assert wrong.status_code == 401 and wrong.json()["error"]["message"] == "电子邮箱与密码不匹配。请检查后重试，或申请登录链接。"
+    empty = api.post("/api/v1/auth/token", {"email": "", "password": "x"}, content_type="application/json")
+    assert empty.status_code == 422 and empty.json()["error"]["message"] == "请填写账户的电子邮箱（或用户名）。"
