@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 
 from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import ROUNDING_DESCRIPTION
@@ -113,20 +114,18 @@ def expression_in_words(expr: str, lang: str) -> str:
     return text
 
 
+def _filled(template: Template, say: Callable[[str], str]) -> str:
+    """An explanation with its constants (the business days, the same for every decision) filled in and
+    every other placeholder said by `say(name)`."""
+    constants = dict(template.constants)
+    return "".join(part if isinstance(part, str) else constants[part[0]] if part[0] in constants else say(part[0])
+                   for part in template.parts)
+
+
 def _template_in_words(template: Template, lang: str) -> str:
     zh = is_zh(lang)
-    constants = dict(template.constants)  # the business days: the same for every decision
-    parts = []
-    for part in template.parts:
-        if isinstance(part, str):
-            parts.append(part)
-        elif part[0] in constants:
-            parts.append(constants[part[0]])
-        else:
-            name = part[0]
-            label = FACTS[name].label(lang) if name in FACTS else _t(_EXTRA[name], zh)
-            parts.append(f"‹{label}›")
-    return "".join(parts)
+    return _filled(template, lambda name: "‹" + (FACTS[name].label(lang) if name in FACTS
+                                                 else _t(_EXTRA[name], zh)) + "›")
 
 
 def _functions_used(expr: str) -> list[str]:
@@ -289,18 +288,8 @@ def public_text(rule: Rule, lang: str) -> str:
     template = rule._templates[1 if zh else 0] if rule._templates is not None else None
     if template is None:  # pragma: no cover - a loaded rule always has its templates
         return rule.explanation.get(lang)
-    constants = dict(template.constants)
-    parts = []
-    for part in template.parts:
-        if isinstance(part, str):
-            parts.append(part)
-        elif part[0] in constants:
-            parts.append(constants[part[0]])
-        elif part[0] in PUBLIC_PLACEHOLDERS:
-            parts.append(_t(PUBLIC_PLACEHOLDERS[part[0]], zh))
-        else:
-            parts.append(_term(part[0], zh))
-    return "".join(parts)
+    return _filled(template, lambda name: _t(PUBLIC_PLACEHOLDERS[name], zh) if name in PUBLIC_PLACEHOLDERS
+                   else _term(name, zh))
 
 
 def public_sections(policy: Policy) -> tuple[Section, ...]:
