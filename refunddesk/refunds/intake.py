@@ -140,7 +140,8 @@ def order_release(order: Order, *, actor=None, now: dt.datetime) -> RefundReques
     apply again, or its appeal window has passed) is closed by the move `reapply` and returned; any other
     open request refuses with Conflict (409, field order_number) naming it, and for a rejection until when
     it may be appealed."""
-    existing = (RefundRequest.objects.select_for_update().select_related("order", "customer", "policy_version")
+    existing = (RefundRequest.objects.select_for_update(of=("self",))  # the request only (policy_version may be null)
+                .select_related("order", "customer", "policy_version")
                 .filter(order=order, status__in=OPEN).first())
     if existing is None:
         return None
