@@ -353,8 +353,8 @@ def _demo_requests(customers: list[Customer], rng: random.Random, now: dt.dateti
         refund_request_submit(
             customer=order.customer, order_number=order.external_id, reason=reason,
             description=rng.choice([
-                "连接经常断开,客服也没能解决。", "The app will not connect from my office network.",
-                "我被扣了两次款。", "I no longer need the service.", "速度太慢,无法正常使用。",
+                "连接经常断开，客服也没能解决。", "The app will not connect from my office network.",
+                "我被扣了两次款。", "I no longer need the service.", "速度太慢，无法正常使用。",
             ]), now=max(now - dt.timedelta(hours=rng.randint(1, 96)), order.purchased_at + dt.timedelta(hours=2)),
         )
         made += 1

@@ -57,9 +57,11 @@ MIDDLEWARE = [
     "refunddesk.core.middleware.DatabaseUnavailableMiddleware",  # an outage answers 503, not 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "refunddesk.core.middleware.ChineseSpacingMiddleware",  # Chinese sets no space after 。，：
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "refunddesk.portal.middleware.CustomerLanguageMiddleware",  # a signed-in customer reads their own language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into refunddesk's lockout answer
@@ -209,6 +211,9 @@ REFUNDDESK_HOLIDAY_COUNTRY = env_str("REFUNDDESK_HOLIDAY_COUNTRY", "CN")
 REFUNDDESK_CALENDARS_DIR = env_str("REFUNDDESK_CALENDARS_DIR", str(BASE_DIR / "calendars"))
 REFUNDDESK_REVIEW_BUSINESS_DAYS = env_int("REFUNDDESK_REVIEW_BUSINESS_DAYS", 3)
 REFUNDDESK_REFUND_BUSINESS_DAYS = env_int("REFUNDDESK_REFUND_BUSINESS_DAYS", 5)
+# Business days after a rejection in which the customer may appeal it; meanwhile the rejected request holds its
+# order (one open request per order), unless the rejecting clause lets the customer apply again at once.
+REFUNDDESK_APPEAL_BUSINESS_DAYS = env_int("REFUNDDESK_APPEAL_BUSINESS_DAYS", 10)
 REFUNDDESK_POLICY_FILE = env_str("REFUNDDESK_POLICY_FILE", str(BASE_DIR / "policies" / "subscription-vpn.yaml"))
 # Maximum size of one evidence file, in bytes.
 REFUNDDESK_EVIDENCE_MAX_BYTES = env_int("REFUNDDESK_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)

@@ -12,6 +12,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
 from refunddesk.core.api_errors import errors
@@ -61,12 +62,13 @@ def token(request: HttpRequest, payload: TokenIn):
     401 for a wrong login or password; 429 while the account or the client address is locked out."""
     login = payload.email if payload.email not in (None, "") else payload.username
     if not login:
-        raise ValidationError("give the account's email (or user name).", field="email")
+        raise ValidationError(_("Give the account's email (or user name)."), field="email")
     user = authenticate(request, username=username_for(login), password=payload.password)
-    if getattr(request, "axes_locked_out", False):
-        raise TooManyAttempts(f"too many failed sign-in attempts for this account or from this address; "
-                              f"wait {lockout_minutes()} minutes and try again.")
+    if getattr(request, "axes_locked_out", False):  # the same words as the sign-in page, in the caller's language
+        raise TooManyAttempts(_("Too many failed sign-in attempts. Wait %(minutes)d minutes and try again.")
+                              % {"minutes": lockout_minutes()})
     if user is None:
-        raise AuthenticationFailed("wrong email or password.")
+        raise AuthenticationFailed(
+            _("That email and password do not match an account. Check them, or ask for a sign-in link."))
     row, raw = access_token_create(user=user, name="api sign-in")
     return {"token": raw, "expires_at": row.expires_at, "customer": hasattr(user, "customer")}

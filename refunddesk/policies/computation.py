@@ -90,6 +90,11 @@ def _wrap(binding: int, text: str, needed: int) -> str:
     return f"({text})" if binding < needed else text
 
 
+def _wrap_zh(binding: int, text: str, needed: int) -> str:
+    """`_wrap` for the Chinese text: full-width parentheses, as Chinese is written (core.i18n.zh_punctuation)."""
+    return f"\uff08{text}\uff09" if binding < needed else text
+
+
 def _fact(name: str) -> Render:
     spec = FACTS[name]
     en_term, zh_term = TERMS.get(name, (f"({spec.en})", spec.zh))  # no term: the fact's meaning
@@ -135,7 +140,7 @@ def _sum(node: ast.BinOp, kind: str) -> Render:
                 continue  # nothing of it applied (no fee, nothing refunded yet): not shown
             binding, part_en, part_zh = part(facts)
             en.append(f"{sign} {_wrap(binding, part_en, _PRODUCT)}")
-            zh.append(f"{sign} {_wrap(binding, part_zh, _PRODUCT)}")
+            zh.append(f"{sign} {_wrap_zh(binding, part_zh, _PRODUCT)}")
         return (_SUM, " ".join(en), " ".join(zh)) if len(en) > 1 else head
 
     return render
@@ -180,7 +185,7 @@ def _call(node: ast.Call, kind: str) -> Render:
             return (
                 _PRODUCT,
                 f"{_wrap(a, a_en, _PRODUCT)} {TIMES} {_wrap(b, b_en, _ATOM)}%",
-                f"{_wrap(a, a_zh, _PRODUCT)} {TIMES} {_wrap(b, b_zh, _ATOM)}%",
+                f"{_wrap_zh(a, a_zh, _PRODUCT)} {TIMES} {_wrap_zh(b, b_zh, _ATOM)}%",
             )
 
         return percent
@@ -192,7 +197,7 @@ def _call(node: ast.Call, kind: str) -> Render:
             return (
                 _PRODUCT,
                 f"{_wrap(a, a_en, _PRODUCT)} {TIMES} {_wrap(p, p_en, _PRODUCT)} {DIVIDE} {_wrap(w, w_en, _ATOM)}",
-                f"{_wrap(a, a_zh, _PRODUCT)} {TIMES} {_wrap(p, p_zh, _PRODUCT)} {DIVIDE} {_wrap(w, w_zh, _ATOM)}",
+                f"{_wrap_zh(a, a_zh, _PRODUCT)} {TIMES} {_wrap_zh(p, p_zh, _PRODUCT)} {DIVIDE} {_wrap_zh(w, w_zh, _ATOM)}",
             )
 
         return prorate
@@ -203,14 +208,14 @@ def _call(node: ast.Call, kind: str) -> Render:
         def unused(facts: Facts) -> Shown:
             (a, a_en, a_zh), (u, u_en, u_zh), (p, p_en, p_zh) = amount(facts), used(facts), period(facts)
             if over is not None and over(facts):  # more used than the period: the unused share is 0
-                share_en, share_zh = f"0 ({u_en})", f"0({u_zh})"
+                share_en, share_zh = f"0 ({u_en})", f"0\uff08{u_zh}\uff09"
             else:
                 share_en = f"({p_en} {MINUS} {_wrap(u, u_en, _PRODUCT)})"
-                share_zh = f"({p_zh} {MINUS} {_wrap(u, u_zh, _PRODUCT)})"
+                share_zh = f"\uff08{p_zh} {MINUS} {_wrap_zh(u, u_zh, _PRODUCT)}\uff09"
             return (
                 _PRODUCT,
                 f"{_wrap(a, a_en, _PRODUCT)} {TIMES} {share_en} {DIVIDE} {_wrap(p, p_en, _ATOM)}",
-                f"{_wrap(a, a_zh, _PRODUCT)} {TIMES} {share_zh} {DIVIDE} {_wrap(p, p_zh, _ATOM)}",
+                f"{_wrap_zh(a, a_zh, _PRODUCT)} {TIMES} {share_zh} {DIVIDE} {_wrap_zh(p, p_zh, _ATOM)}",
             )
 
         return unused
@@ -225,7 +230,7 @@ def _call(node: ast.Call, kind: str) -> Render:
     def choose(facts: Facts) -> Shown:
         shown = [p(facts) for p in parts]
         en = [_wrap(b, t, _PRODUCT) for b, t, _ in shown]
-        zh = [_wrap(b, t, _PRODUCT) for b, _, t in shown]
+        zh = [_wrap_zh(b, t, _PRODUCT) for b, _, t in shown]
         return (
             _PHRASE,
             f"the {word_en} of " + ", ".join(en[:-1]) + f" and {en[-1]}",
@@ -269,7 +274,7 @@ def _compile(node: ast.AST, kind: str) -> Render:
             return (
                 _PRODUCT,
                 f"{_wrap(a, a_en, _PRODUCT)} {TIMES} {_wrap(b, b_en, _PRODUCT)}",
-                f"{_wrap(a, a_zh, _PRODUCT)} {TIMES} {_wrap(b, b_zh, _PRODUCT)}",
+                f"{_wrap_zh(a, a_zh, _PRODUCT)} {TIMES} {_wrap_zh(b, b_zh, _PRODUCT)}",
             )
 
         return product
@@ -311,20 +316,20 @@ class Computation:
         currency = facts.currency
         got_en, got_zh = format_minor_pair(computed, currency)
         if computed < 0:
-            return f"{en} = {got_en}; a refund cannot be negative", f"{zh} = {got_zh};退款不能为负数"
+            return f"{en} = {got_en}; a refund cannot be negative", f"{zh} = {got_zh}；退款不能为负数"
         (left_en, left_zh), (paid_en, paid_zh), (refunded_en, refunded_zh) = (
             format_minor_pair(m, currency) for m in (refund, facts.raw("order.amount"), facts.raw("order.refunded"))
         )
         return (
             f"{en} = {got_en}, limited to the {left_en} still refundable "
             f"({paid_en} paid {MINUS} {refunded_en} already refunded)",
-            f"{zh} = {got_zh},以尚可退还的 {left_zh}(支付金额 {paid_zh} {MINUS} 已退款 {refunded_zh})为限",
+            f"{zh} = {got_zh}，以尚可退还的 {left_zh}（支付金额 {paid_zh} {MINUS} 已退款 {refunded_zh}）为限",
         )
 
     def sentences(self, facts: Facts, refund: int, computed: int) -> tuple[str, str]:
         """(en, zh): the computation as a sentence of its own, for an explanation that does not quote it."""
         en, zh = self.texts(facts, refund, computed)
-        return f"How the refund was computed: {en}.", f"退款计算:{zh}。"
+        return f"How the refund was computed: {en}.", f"退款计算：{zh}。"
 
 
 def compile_computation(expr: str) -> Computation:

@@ -164,7 +164,7 @@ FACTS: dict[str, FactSpec] = {
             "plan.trial_hours",
             "int",
             "the new-customer trial window in hours",
-            "新用户体验期(小时)",
+            "新用户体验期（小时）",
             minimum=0,
         ),
         FactSpec(
@@ -175,7 +175,7 @@ FACTS: dict[str, FactSpec] = {
             "usage.quota_used_ratio",
             "double",
             "the share of the plan's quota consumed (0 to 1)",
-            "已消耗的套餐额度比例(0至1)",
+            "已消耗的套餐额度比例（0至1）",
             minimum=0,
             maximum=1,
         ),
@@ -190,7 +190,7 @@ FACTS: dict[str, FactSpec] = {
             "outage.longest_hours",
             "double",
             "the longest continuous outage in the customer's region since purchase, in hours",
-            "购买以来用户所在区域最长的连续中断时长(小时)",
+            "购买以来用户所在区域最长的连续中断时长（小时）",
             minimum=0,
         ),
         FactSpec(
@@ -617,10 +617,11 @@ def set_display_time_zone(zone: Any) -> None:
 
 
 def date_text(stamp: datetime, zh: bool) -> str:
-    """The calendar day of `stamp` in the merchant's time zone, as people write it: "5 March 2025" /
+    """The calendar day of `stamp` in the merchant's time zone, as the pages write a day (CLDR's long date,
+    as Babel gives it for en_US and zh_Hans_CN: refunddesk.core.dates.format_date): "March 5, 2025" /
     "2025年3月5日" (an explanation says on which day something happened, not at which second, in UTC)."""
     d = stamp.astimezone(DISPLAY_TIME_ZONE)
-    return f"{d.year}年{d.month}月{d.day}日" if zh else f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+    return f"{d.year}年{d.month}月{d.day}日" if zh else f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"
 
 
 def display(name: str, value: Any, lang: str) -> str:

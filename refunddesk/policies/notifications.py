@@ -24,17 +24,37 @@ def customers_with_active_orders(*, now: dt.datetime):
     return Customer.objects.filter(id__in=ids).only("email", "name", "language").order_by("id")
 
 
+def _changes(version: PolicyVersion, language: str) -> str:
+    """What `version` changed, in words for customers in `language` (selectors.changes_in_words: the
+    document's `changes`, else its rules added, changed or removed); the publisher's note when neither says."""
+    from django.utils import translation
+
+    from refunddesk.policies.selectors import changes_in_words
+
+    previous = (PolicyVersion.objects.filter(effective_at__lt=version.effective_at).defer("cases")
+                .order_by("-effective_at", "-id").first())
+    with translation.override(language):
+        lines = changes_in_words(old=previous, new=version, language=language)
+    return " ".join(lines) if lines else version.change_note
+
+
 @transaction.atomic
 def policy_change_emails_enqueue(*, version_id: int) -> int:
+    """Queue the major-change email of version `version_id` to every customer with an active order, in their
+    language, saying what changed in that language. Returns how many were queued."""
     version = PolicyVersion.objects.get(pk=version_id)
     now = timezone.now()
     sent = 0
+    notes: dict[str, str] = {}
     for customer in customers_with_active_orders(now=now).iterator(chunk_size=500):
+        language = "zh-hans" if (customer.language or "").lower().startswith("zh") else "en"
+        if language not in notes:
+            notes[language] = _changes(version, language)
         email_enqueue(
             to=customer.email, kind="policy_changed", language=customer.language,
             context={"name": customer.name or customer.email, "title": version.title(customer.language),
                      "version": version.version, "effective": format_date(version.effective_at, customer.language),
-                     "note": version.change_note, "link": f"{settings.SITE_URL}/policy/"},
+                     "note": notes[language], "link": f"{settings.SITE_URL}/policy/versions/{version.pk}/"},
         )
         sent += 1
     return sent

@@ -20,10 +20,16 @@ from refunddesk.policies.templates import Template
 if TYPE_CHECKING:
     from refunddesk.policies.evaluation import TraceStep
 
-__all__ = ["BOUNDS", "LANGS", "OUTCOMES", "Clause", "Policy", "Rule", "Text"]
+__all__ = ["BOUNDS", "LANGS", "OUTCOMES", "TOPICS", "Clause", "Policy", "Rule", "Section", "Text"]
 
 OUTCOMES = ("approve", "reject", "review", "redirect")
 LANGS = ("en", "zh-Hans")
+#: The sections of the public policy document, in their standard order (seeds 000 and 003): who can get money
+#: back, what is not refunded, what a person decides case by case, how to apply, how long each step takes, how
+#: much comes back, how to dispute, how changes are announced, how to reach us. explain.py words them.
+TOPICS = ("eligible", "not_refunded", "case_by_case", "apply", "timing", "amount", "disputes", "changes", "contact")
+#: The section a clause the document does not place goes to, by its outcome.
+TOPIC_OF_OUTCOME = {"approve": "eligible", "reject": "not_refunded", "review": "case_by_case", "redirect": "apply"}
 #: Which comparisons `Policy.thresholds` reports: the operators (fact on the left) of each bound.
 BOUNDS = {"lower": (">=", ">"), "upper": ("<=", "<"), "any": (">=", ">", "<=", "<", "==", "!=")}
 
@@ -63,6 +69,9 @@ class Rule:
     explanation: Text
     summary: Text | None
     note: str | None
+    # reject only: the customer may apply again at once (having done what the explanation asks, e.g. contacted
+    # support), so the rejected request does not hold the order for its appeal window (refunds.states)
+    reapply: bool = False
     _amount: Any = field(default=None, compare=False, repr=False)
     _templates: tuple[Template, Template] | None = field(default=None, compare=False, repr=False)
     _fixed: Text | None = field(default=None, compare=False, repr=False)  # explanation quoting nothing
@@ -79,6 +88,8 @@ class Rule:
         if self.summary is not None:
             out["summary"] = self.summary.to_dict()
         out["explanation"] = self.explanation.to_dict()
+        if self.reapply:
+            out["reapply"] = True
         if self.note:
             out["note"] = self.note
         return out
@@ -96,6 +107,29 @@ class Clause(Rule):
     def to_dict(self) -> dict[str, Any]:
         """The clause as the document writes it: id, condition, then the rule's keys."""
         return {"id": self.id, "condition": self.condition, **Rule.to_dict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A section of the public document (`sections` in the document): its `topic` (one of TOPICS), an optional
+    `title` and `text` of the document's own, and the ids of the clauses it shows (the store rule's and
+    "default" included), in the order shown."""
+
+    topic: str
+    title: Text | None = None
+    text: Text | None = None
+    clauses: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The section as the document writes it."""
+        out: dict[str, Any] = {"topic": self.topic}
+        if self.title is not None:
+            out["title"] = self.title.to_dict()
+        if self.text is not None:
+            out["text"] = self.text.to_dict()
+        if self.clauses:
+            out["clauses"] = list(self.clauses)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +155,10 @@ class Policy:
     warnings: tuple[Problem, ...] = field(default=(), compare=False)  # advice; the document is valid
     # the store rule (clauses[0]) is the engine's standard one: the document has no store_purchases
     store_rule_standard: bool = field(default=False, compare=False)
+    # the public document: how the clauses are grouped (`sections`; () when the document does not say, and
+    # explain.public_sections groups them by outcome), and what this version changed, in words for customers
+    sections: tuple[Section, ...] = ()
+    changes: Text | None = None
     _convert: Any = field(default=None, compare=False, repr=False)  # facts.Converter for `facts`
     _segments: tuple[tuple[int, int, Any], ...] = field(default=(), compare=False, repr=False)
     _unmatched: tuple[tuple[TraceStep, ...], ...] = field(default=(), compare=False, repr=False)
@@ -186,8 +224,10 @@ class Policy:
             "review_business_days": self.review_business_days,
             "refund_business_days": self.refund_business_days,
             **({} if self.store_rule_standard else {"store_purchases": self._store_dict()}),
+            **({"changes": self.changes.to_dict()} if self.changes is not None else {}),
             "clauses": [c.to_dict() for c in self.clauses[1:]],
             "default": self.default.to_dict(),
+            **({"sections": [s.to_dict() for s in self.sections]} if self.sections else {}),
         }
 
 

@@ -26,6 +26,18 @@ The document (YAML)::
     default:                         # required: what happens when no clause matches
       outcome: review
       explanation: {en: ..., zh-Hans: ...}
+    changes: {en: ..., zh-Hans: ...}  # optional: what this version changed, for customers (/policy/, emails)
+    sections:                        # optional: the public document (/policy/), in this order
+      - topic: eligible              # one of policy.TOPICS, each once
+        title: {en: ..., zh-Hans: ...}         # optional: the standard heading otherwise
+        text: {en: ..., zh-Hans: ...}          # optional: a paragraph of the document's own
+        clauses: [within-14-days]    # optional: the clauses shown here (the store rule's id and default too)
+
+A reject clause may say `reapply: true`: the customer may apply again at once once they did what its
+explanation asks ("contact support first"); otherwise a rejected request holds its order while it may be
+appealed (refunds.states). The public document groups the clauses as `sections` says; a clause no section
+shows goes to the section of its outcome (policy.TOPIC_OF_OUTCOME) with a warning, and a document without
+`sections` is grouped by outcome alone (explain.public_sections).
 
 Store purchases
 ---------------
@@ -64,6 +76,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from refunddesk.core.i18n import zh_punctuation
 from refunddesk.policies.amounts import AMOUNT_GRAMMAR, NotAmount, amount_program
 from refunddesk.policies.cel_env import (
     AMOUNT_ONLY,
@@ -81,7 +94,17 @@ from refunddesk.policies.errors import PolicyError, Problem
 from refunddesk.policies.evaluation import TraceStep, compile_chain
 from refunddesk.policies.facts import CONTRACT_VERSION, FACTS, MONEY_FACTS, STORE_CHANNELS
 from refunddesk.policies.fast_facts import Converter
-from refunddesk.policies.policy import LANGS, OUTCOMES, Clause, Policy, Rule, Text
+from refunddesk.policies.policy import (
+    LANGS,
+    OUTCOMES,
+    TOPIC_OF_OUTCOME,
+    TOPICS,
+    Clause,
+    Policy,
+    Rule,
+    Section,
+    Text,
+)
 from refunddesk.policies.templates import APPROVE_ONLY, Template, parse_template
 from refunddesk.policies.yaml_lines import LineMap, parse_yaml
 
@@ -133,7 +156,8 @@ class _Builder:
                     f"'{key}' has an unknown language '{extra}' (use en, zh-Hans)",
                 )
                 ok = False
-        return Text(value["en"].strip(), value["zh-Hans"].strip()) if ok else None
+        # Chinese is shown with full-width punctuation, whatever keyboard the author typed it on
+        return Text(value["en"].strip(), zh_punctuation(value["zh-Hans"].strip())) if ok else None
 
     def compile(self, expr: Any, *, doc: LineMap, key: str, who: str, want: Any, what: str) -> Any:
         """Type-check a condition (want BOOL) or an amount (want INT) and return what runs it:
@@ -212,7 +236,7 @@ class _Builder:
         if not isinstance(doc, LineMap):
             self.problem(line, who if not is_default else "default", "must be a mapping")
             return None
-        allowed = {"outcome", "amount", "explanation", "summary", "note"}
+        allowed = {"outcome", "amount", "explanation", "summary", "note", "reapply"}
         if store:
             allowed = {"id", "explanation", "summary", "note"}
         elif not is_default:
@@ -309,6 +333,15 @@ class _Builder:
         if note is not None and not isinstance(note, str):
             self.problem(doc.key_lines.get("note", doc.line), who, "'note' must be text")
             note = None
+        reapply = False if store else doc.get("reapply", False)
+        if not isinstance(reapply, bool):
+            self.problem(doc.key_lines.get("reapply", doc.line), who, "'reapply' is true or false")
+            reapply = False
+        elif reapply and outcome is not None and outcome != "reject":
+            self.problem(doc.key_lines.get("reapply", doc.line), who,
+                         f"'reapply' is for reject outcomes only (the customer may apply again at once), not for "
+                         f"{outcome}")
+            reapply = False
         return {
             "line": doc.line,
             "outcome": outcome,
@@ -316,6 +349,7 @@ class _Builder:
             "explanation": explanation,
             "summary": summary,
             "note": note,
+            "reapply": reapply,
             "_amount": compiled_amount,
             "_templates": templates,
             "_fixed": fixed,
@@ -346,6 +380,8 @@ _TOP_KEYS = {
     "store_purchases",
     "clauses",
     "default",
+    "sections",
+    "changes",
 }
 
 #: The document-level rule for store purchases (issue 16 item 4): its key, its condition, and the
@@ -397,6 +433,66 @@ def _store_rule(b: _Builder, doc: LineMap, *, taken: set[str]) -> Clause | None:
         return None
     parts["line"] = line
     return Clause(id=who, condition=STORE_CONDITION, index=0, _condition=condition, **parts)
+
+
+def _sections(b: _Builder, doc: LineMap, rule_ids: list[str], outcomes: dict[str, str]) -> tuple[Section, ...]:
+    """The document's `sections` (how the public document groups its clauses), validated: each a mapping with
+    a `topic` of TOPICS (each topic once), an optional `title` and `text` in both languages, and optional
+    `clauses` (ids of the store rule, the clauses or "default", each in one section at most). A clause no
+    section shows is a warning: the public document shows it in the section of its outcome."""
+    raw = doc.get("sections")
+    if raw is None:
+        return ()
+    line = doc.key_lines.get("sections", doc.line)
+    if not isinstance(raw, list) or not raw:
+        b.problem(line, None, f"'sections' is a list of sections, each with a topic ({', '.join(TOPICS)})")
+        return ()
+    out: list[Section] = []
+    placed: dict[str, str] = {}  # clause id -> the topic showing it
+    for item in raw:
+        where = item.line if isinstance(item, LineMap) else line
+        if not isinstance(item, LineMap):
+            b.problem(where, None, "a section is a mapping: topic, and optionally title, text, clauses")
+            continue
+        for key in item:
+            if key not in ("topic", "title", "text", "clauses"):
+                close = difflib.get_close_matches(str(key), ["topic", "title", "text", "clauses"], n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                b.problem(item.key_lines.get(key, where), None, f"section: unknown key '{key}'{hint}")
+        topic = item.get("topic")
+        if topic not in TOPICS:
+            close = difflib.get_close_matches(str(topic), TOPICS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            b.problem(item.key_lines.get("topic", where), None,
+                      f"section: topic {topic!r} is not one of {', '.join(TOPICS)}{hint}")
+            continue
+        if any(s.topic == topic for s in out):
+            b.problem(item.key_lines.get("topic", where), None, f"section: topic '{topic}' is given twice")
+            continue
+        ids = item.get("clauses", [])
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            b.problem(item.key_lines.get("clauses", where), None, f"section {topic}: 'clauses' is a list of clause ids")
+            ids = []
+        for clause_id in ids:
+            if clause_id not in outcomes:
+                close = difflib.get_close_matches(clause_id, rule_ids, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                b.problem(item.key_lines.get("clauses", where), None,
+                          f"section {topic}: no clause '{clause_id}'{hint}")
+            elif clause_id in placed:
+                b.problem(item.key_lines.get("clauses", where), None,
+                          f"section {topic}: clause '{clause_id}' is already shown in section {placed[clause_id]}")
+            else:
+                placed[clause_id] = topic
+        out.append(Section(topic=topic, title=b.text(item, "title", None, required=False),
+                           text=b.text(item, "text", None, required=False), clauses=tuple(ids)))
+    for clause_id in rule_ids:
+        if clause_id not in placed and clause_id in outcomes:
+            b.warnings.append(Problem(
+                line, clause_id, f"no section shows clause '{clause_id}'; the public document shows it in "
+                f"'{TOPIC_OF_OUTCOME[outcomes[clause_id]]}', the section of its outcome",
+            ))
+    return tuple(out)
 
 
 def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
@@ -496,6 +592,13 @@ def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
         if parts is not None and parts["outcome"] is not None:
             default_rule = Rule(id="default", **parts)
 
+    rule_ids = [c.id for c in clauses] + (["default"] if default_rule is not None else [])
+    outcomes_by_id = {c.id: c.outcome for c in clauses}
+    if default_rule is not None:
+        outcomes_by_id["default"] = default_rule.outcome
+    sections = _sections(b, doc, rule_ids, outcomes_by_id)
+    changes = b.text(doc, "changes", None, required=False)
+
     if b.problems:
         raise PolicyError(sorted(b.problems, key=lambda p: p.line or 0), source_name)
     assert title is not None and default_rule is not None and version is not None  # noqa: S101
@@ -525,6 +628,8 @@ def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         warnings=tuple(sorted(b.warnings, key=lambda p: p.line or 0)),
         store_rule_standard=not b.store_declared,
+        sections=sections,
+        changes=changes,
         _convert=Converter(ordered, b.condition_reads),
         _segments=tuple(segments),
         _unmatched=unmatched,

@@ -3,7 +3,7 @@
 An explanation (one per language) may quote placeholders:
 
 * any fact of contract v1, shown the way people read it (facts.fact_formatter): `{plan.refund_window_days}`,
-  `{outage.longest_hours}` ("80.1"), `{order.purchased_at}` ("5 March 2025" / "2025年3月5日"),
+  `{outage.longest_hours}` ("80.1"), `{order.purchased_at}` ("March 5, 2025" / "2025年3月5日"),
   `{order.sales_channel}` ("the Apple App Store" / "苹果 App Store") ...;
 * `{refund}`: the formatted refund (approve only; money_text.py);
 * `{computation}`: the amount expression with this decision's figures (approve only; computation.py),

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from refunddesk.core.errors import ValidationError
+from refunddesk.core.i18n import zh_punctuation
 from refunddesk.core.money import to_decimal
 from refunddesk.policies.errors import PolicyError
 from refunddesk.policies.evaluation import Decision, evaluate
@@ -264,7 +265,8 @@ def _says(expect: LineMap, where: str, source: str) -> tuple[tuple[str, str], ..
         items = texts if isinstance(texts, list) else [texts]
         if not items or not all(isinstance(t, str) and t.strip() for t in items):
             raise CasesError(f"{source}:{line}: {where}: expect.says.{lang} must be text or a list of texts")
-        out += [(lang, t) for t in items]
+        # the document's Chinese is shown with full-width punctuation (schema: core.i18n.zh_punctuation)
+        out += [(lang, zh_punctuation(t) if lang == "zh-Hans" else t) for t in items]
     return tuple(out)
 
 

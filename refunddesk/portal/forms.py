@@ -16,7 +16,16 @@ from django.utils.translation import gettext_lazy as _
 
 from refunddesk.core.api import username_for
 from refunddesk.core.errors import ApplicationError
-from refunddesk.refunds.evidence import ALLOWED, RefusedUpload, Upload, max_files, refusal_message
+from refunddesk.refunds.evidence import (
+    ALLOWED,
+    RefusedUpload,
+    Upload,
+    max_files,
+    refusal_message,
+    too_large_message,
+    too_many_message,
+    too_much_message,
+)
 from refunddesk.refunds.models import Reason
 
 EVIDENCE_ACCEPT = ",".join(sorted(set(ALLOWED) | set(ALLOWED.values())))
@@ -51,12 +60,31 @@ def _evidence_help_text() -> str:
 _evidence_help = lazy(_evidence_help_text, str)
 
 
+def _evidence_limits() -> dict:
+    """The data-* attributes with which the browser checks the files chosen before sending them (app.js): the
+    limits in bytes and the server's own refusals, in the page's language, with {name}, {size} and {count} for
+    the browser to fill in (sizes in MB as the server counts them)."""
+    def setting(name: str):
+        return lazy(lambda: str(getattr(settings, name)), str)()
+
+    return {  # lazy: read when a page shows the form, in its language, with the settings then in force
+        "data-max-files": lazy(lambda: str(max_files()), str)(),
+        "data-max-bytes": setting("REFUNDDESK_EVIDENCE_MAX_BYTES"),
+        "data-max-total-bytes": setting("REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES"),
+        "data-too-many": lazy(too_many_message, str)("{count}"),
+        "data-too-large": lazy(too_large_message, str)("{name}", "{size}"),
+        "data-too-much": lazy(too_much_message, str)("{size}"),
+    }
+
+
 class EvidenceField(forms.FileField):
     """Up to max_files() files; their content is checked by the service (refunds.evidence), not here. A file the
-    upload handler refused (refunds.evidence.RefusedUpload: too many, too large) is a field error here."""
+    upload handler refused (refunds.evidence.RefusedUpload: too many, too large) is a field error here. The
+    browser checks the count and the sizes before sending (data-* attributes, app.js), so that a customer does
+    not wait for 30 MB to upload to be told the limit."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT}))
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT, **_evidence_limits()}))
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", _evidence_help())  # lazy: in the language of each page
         super().__init__(**kwargs)
@@ -66,7 +94,8 @@ class EvidenceField(forms.FileField):
         items = data if isinstance(data, list | tuple) else [data]
         refused = next((item for item in items if isinstance(item, RefusedUpload)), None)
         if refused is not None:
-            raise forms.ValidationError(refusal_message(refused.name, refused.refusal), code=refused.refusal)
+            raise forms.ValidationError(refusal_message(refused.name, refused.refusal, refused.received),
+                                        code=refused.refusal)
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data if item]
         return [single(data, initial)] if data else []

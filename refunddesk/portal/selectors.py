@@ -10,16 +10,19 @@ reasons that get the same answer.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from refunddesk.billing.models import Customer, Order
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.core.money import Money
-from refunddesk.refunds import intake
+from refunddesk.policies.models import PolicyVersion
+from refunddesk.policies.selectors import Citation, clause_citation
+from refunddesk.refunds import intake, lifecycle
 from refunddesk.refunds import selectors as refund_selectors
 from refunddesk.refunds.facts import Row
 from refunddesk.refunds.intake import STORE_INSTRUCTIONS
@@ -57,6 +60,7 @@ TIMELINE_LABELS = {
     "refund_retry": _("Refund sent again"),
     "refund_reverse": _("The refund came back from the bank; our finance team is on it"),
     "mediation": _("Mediation recorded"),
+    "reapply": _("You applied again; this request is closed"),
 }
 
 
@@ -80,21 +84,37 @@ class PreviewGroup:
     clause: str
     amount: Money | None
     explanation: dict  # {"en": ..., "zh": ...}
+    version: PolicyVersion | None = None  # the version that would decide
 
     @property
     def outcome_label(self) -> str:
         return str(OUTCOME_LABELS.get(self.outcome, self.outcome))
 
+    @property
+    def citation(self) -> Citation | None:
+        """The rule that would decide, in the page's language, with a link to it in the policy."""
+        return clause_citation(self.version, self.clause, get_language() or "zh-hans")
+
 
 @dataclass(frozen=True)
 class Preview:
     groups: tuple[PreviewGroup, ...] = ()
-    policy: str = ""  # "subscription-vpn v3"
-    policy_title: dict = field(default_factory=dict)
+    version: PolicyVersion | None = None  # the policy version that would decide
+    store: str = ""  # for a store purchase: the store that refunds it
     error: str = ""  # why there is no preview (no policy published yet ...)
 
     def for_reason(self, reason: str) -> PreviewGroup | None:
         return next((g for g in self.groups if reason in g.reasons), None)
+
+    @property
+    def nothing_refundable(self) -> bool:
+        """Whatever the reason, the policy would refund nothing here (every answer a refusal or the store)."""
+        return bool(self.groups) and all(g.outcome in ("reject", "redirect") for g in self.groups)
+
+    @property
+    def store_only(self) -> bool:
+        """Every answer sends the customer to the store that sold the order."""
+        return bool(self.groups) and all(g.outcome == "redirect" for g in self.groups)
 
 
 def policy_preview(*, order: Order, now: dt.datetime | None = None) -> Preview:
@@ -107,7 +127,7 @@ def _store_preview(order: Order) -> Preview:
     reasons = tuple(Reason.values)
     return Preview(groups=(PreviewGroup(
         reasons=reasons, reason_labels=tuple(str(Reason(r).label) for r in reasons), outcome="redirect",
-        clause="", amount=None, explanation={"en": info["en"], "zh": info["zh"]}),), policy=info["store"])
+        clause="", amount=None, explanation={"en": info["en"], "zh": info["zh"]}),), store=info["store"])
 
 
 def order_previews(*, orders: list[Order], now: dt.datetime | None = None) -> dict[int, Preview]:
@@ -141,11 +161,10 @@ def _preview(order: Order, first: intake.Decided) -> Preview:
         groups.setdefault(key, []).append(reason)
     out = [
         PreviewGroup(reasons=tuple(reasons), reason_labels=tuple(str(Reason(r).label) for r in reasons),
-                     outcome=outcome, clause=clause, amount=amount, explanation={"en": en, "zh": zh})
+                     outcome=outcome, clause=clause, amount=amount, explanation={"en": en, "zh": zh}, version=version)
         for (outcome, clause, amount, en, zh), reasons in groups.items()
     ]
-    return Preview(groups=tuple(out), policy=f"{version.policy_id} v{version.version}",
-                   policy_title={"en": version.title_en, "zh": version.title_zh})
+    return Preview(groups=tuple(out), version=version)
 
 
 # --- orders -----------------------------------------------------------------------------------
@@ -155,12 +174,23 @@ def _preview(order: Order, first: intake.Decided) -> Preview:
 class OrderRow:
     order: Order
     requests: list[RefundRequest]
-    open_request: RefundRequest | None
+    open_request: RefundRequest | None  # the order's request that holds it (no new one meanwhile), if any
     preview: Preview | None
+    earlier: RefundRequest | None = None  # an open rejection that no longer holds it: applying again closes it
 
     @property
     def can_apply(self) -> bool:
         return self.open_request is None and self.order.refundable_remaining.minor > 0
+
+
+def _holding(reqs: list[RefundRequest], now: dt.datetime) -> tuple[RefundRequest | None, RefundRequest | None]:
+    """(the open request that holds the order, an open rejection that no longer does) among `reqs`."""
+    open_req = next((r for r in reqs if r.status in OPEN), None)
+    if open_req is None:
+        return None, None
+    if lifecycle.holds(open_req, now=now):
+        return open_req, None
+    return None, open_req
 
 
 def customer_orders(*, customer: Customer, now: dt.datetime | None = None, with_preview: bool = True) -> list[OrderRow]:
@@ -168,14 +198,15 @@ def customer_orders(*, customer: Customer, now: dt.datetime | None = None, with_
     now = now or timezone.now()
     orders = list(Order.objects.filter(customer=customer).select_related("plan").order_by("-purchased_at"))
     by_order: dict[int, list[RefundRequest]] = {}
-    for req in RefundRequest.objects.filter(customer=customer).only(
-            "id", "public_id", "status", "order_id", "submitted_at").order_by("-submitted_at"):
+    for req in RefundRequest.objects.filter(customer=customer).select_related("policy_version").only(
+            "id", "public_id", "status", "order_id", "submitted_at", "decided_at", "appeal_due_at",
+            "decision_clause", "policy_clause", "policy_version").order_by("-submitted_at"):
         by_order.setdefault(req.order_id, []).append(req)
     rows = []
     for order in orders:
         reqs = by_order.get(order.pk, [])
-        open_req = next((r for r in reqs if r.status in OPEN), None)
-        rows.append(OrderRow(order=order, requests=reqs, open_request=open_req, preview=None))
+        open_req, earlier = _holding(reqs, now)
+        rows.append(OrderRow(order=order, requests=reqs, open_request=open_req, preview=None, earlier=earlier))
     if with_preview:
         previews = order_previews(orders=[row.order for row in rows if row.can_apply], now=now)
         for row in rows:
@@ -190,8 +221,12 @@ def customer_order(*, customer: Customer, order_number: str) -> Order:
     return order
 
 
-def open_request_for(*, order: Order) -> RefundRequest | None:
-    return RefundRequest.objects.filter(order=order, status__in=OPEN).only("id", "public_id", "status").first()
+def open_request_for(*, order: Order, now: dt.datetime | None = None) -> tuple[RefundRequest | None,
+                                                                               RefundRequest | None]:
+    """(the request holding `order`, an open rejection that no longer holds it and that applying again
+    closes): see states.holds_order."""
+    reqs = list(RefundRequest.objects.filter(order=order, status__in=OPEN).select_related("policy_version"))
+    return _holding(reqs, now or timezone.now())
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -212,6 +247,26 @@ class RequestPage:
     clock: str  # "review", "paused", "appeal", "refund" or ""
     question: str = ""  # the agent's last request for information
     offer_note: str = ""  # what the agent wrote with the last offer
+    appeal_until: dt.datetime | None = None  # a rejection: until when it may be appealed
+    reapply_at_once: bool = False  # a rejection whose clause lets the customer apply again at once
+    can_apply_again: bool = False  # a rejection that no longer holds the order: the customer may apply again
+    later: RefundRequest | None = None  # a request closed by applying again: the one that replaced it
+
+    @property
+    def policy_citation(self) -> Citation | None:
+        """The rule the policy decided by, in the page's language, linked to the version that decided."""
+        return clause_citation(self.req.policy_version, self.req.policy_clause, get_language() or "zh-hans")
+
+    @property
+    def decision_citation(self) -> Citation | None:
+        """The rule the person who decided cited, in the page's language."""
+        return clause_citation(self.req.policy_version, self.req.decision_clause, get_language() or "zh-hans")
+
+    @property
+    def policy_sent_to_review_earlier(self) -> bool:
+        """The policy sent the request to a person and that review is over: its explanation ("a member of our
+        team will look at your request") is no longer true, and is told in the past instead."""
+        return self.req.policy_outcome == "review" and self.req.status not in (Status.SUBMITTED, Status.IN_REVIEW)
 
 
 def customer_request_page(*, customer: Customer, public_id: str) -> RequestPage:
@@ -221,7 +276,15 @@ def customer_request_page(*, customer: Customer, public_id: str) -> RequestPage:
     except RefundRequest.refund.RelatedObjectDoesNotExist:
         refund = None
     timeline = list(req.timeline.all())
-    events = [{"event": e, "label": TIMELINE_LABELS.get(e.action, e.action)} for e in timeline]
+    language = get_language() or "zh-hans"
+    events = [{"event": e, "label": TIMELINE_LABELS.get(e.action, e.action),
+               # a review is cited by the status panel while it lasts (its rule speaks of what will happen)
+               "citation": clause_citation(req.policy_version, e.clause, language)
+               if e.clause and e.action != "policy_review" else None,
+               # what the policy said is in the page's language in "The policy's decision" (the event holds it in
+               # the request's); its "a person will look at it" would outlive the review
+               "note": "" if e.action == "submit" or e.action.startswith("policy_") else e.note}
+              for e in timeline]
     if req.status == Status.WAITING_FOR_CUSTOMER:
         clock = "paused"
     elif req.status == Status.APPEALED:
@@ -234,10 +297,23 @@ def customer_request_page(*, customer: Customer, public_id: str) -> RequestPage:
         clock = ""
     question = next((e.note for e in reversed(timeline) if e.action == "ask_info"), "")
     offer_note = next((e.note for e in reversed(timeline) if e.action == "offer"), "")
+    now = timezone.now()
+    actions = {m.action for m in actions_available(req.status, Actor.CUSTOMER)} - {"reapply"}
+    appeal_until = reapply = can_apply_again = None
+    if req.status == Status.REJECTED:
+        appeal_until = lifecycle.appeal_due(req)
+        reapply = lifecycle.reapply_at_once(req)
+        can_apply_again = not lifecycle.holds(req, now=now) and req.order.refundable_remaining.minor > 0
+        if appeal_until is not None and now >= appeal_until:
+            actions.discard("appeal")
+    later = None
+    if req.status == Status.SUPERSEDED:
+        later = (RefundRequest.objects.filter(order_id=req.order_id, submitted_at__gt=req.submitted_at)
+                 .only("public_id", "status").order_by("submitted_at").first())
     return RequestPage(
         req=req, refund=refund, events=events, evidence=list(req.evidence.all()), clock=clock,
-        question=question, offer_note=offer_note,
-        actions=frozenset(m.action for m in actions_available(req.status, Actor.CUSTOMER)),
+        question=question, offer_note=offer_note, actions=frozenset(actions), appeal_until=appeal_until,
+        reapply_at_once=bool(reapply), can_apply_again=bool(can_apply_again), later=later,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -42,7 +43,8 @@ def customer_required(view):
 @customer_required
 def orders(request: HttpRequest, customer) -> HttpResponse:
     rows = selectors.customer_orders(customer=customer)
-    return render(request, "portal/orders.html", {"customer": customer, "rows": rows, "section": "orders"})
+    return render(request, "portal/orders.html", {"customer": customer, "rows": rows, "section": "orders",
+                                                  "appeal_days": settings.REFUNDDESK_APPEAL_BUSINESS_DAYS})
 
 
 @customer_required
@@ -66,13 +68,13 @@ def apply(request: HttpRequest, customer, order_number: str) -> HttpResponse:
     else:
         reason = request.GET.get("reason", "")
         form = ApplyForm(initial={"reason": reason if reason in Reason.values else ""})
-    open_req = selectors.open_request_for(order=order)
+    open_req, earlier = selectors.open_request_for(order=order)
     preview = selectors.policy_preview(order=order) if open_req is None else None
     chosen = (form.data.get("reason") if form.is_bound else form.initial.get("reason")) or ""
     return render(request, "portal/apply.html", {
-        "order": order, "form": form, "preview": preview, "open_request": open_req,
+        "order": order, "form": form, "preview": preview, "open_request": open_req, "earlier": earlier,
         "chosen": preview.for_reason(chosen) if preview and chosen else None, "chosen_reason": chosen,
-        "section": "orders",
+        "section": "orders", "appeal_days": settings.REFUNDDESK_APPEAL_BUSINESS_DAYS,
     })
 
 

@@ -70,8 +70,25 @@ MAX_FILES = 5  # the default of max_files(); kept for code that imported it
 
 
 def _mb(size: int) -> str:
-    """Bytes as MB (MiB) for people: "30", "0.2"."""
+    """Bytes as MB (MiB, as the forms' limits and the browser's check count them) for people: "30", "0.2", "10.5"."""
     return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
+
+
+def too_large_message(name: str, size: str) -> str:
+    """The refusal of file `name` of `size` MB (a text: "30") beyond the per-file limit, in the active language."""
+    return _("%(name)s is %(size)s MB; the limit is %(limit)s MB per file. Send a smaller file.") % {
+        "name": name, "size": size, "limit": _mb(settings.REFUNDDESK_EVIDENCE_MAX_BYTES)}
+
+
+def too_much_message(size: str) -> str:
+    """The refusal of the files of one message, `size` MB together (a text), beyond the total limit."""
+    return _("The files of one message may be %(limit)s MB together; these are %(size)s MB. Send fewer or smaller "
+             "files.") % {"limit": _mb(settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES), "size": size}
+
+
+def too_many_message(count: str) -> str:
+    """The refusal of `count` files (a text) in one message beyond REFUNDDESK_EVIDENCE_MAX_FILES."""
+    return _("Send at most %(n)d files per message; these are %(count)s.") % {"n": max_files(), "count": count}
 
 
 # --- values ---------------------------------------------------------------------
@@ -109,6 +126,11 @@ class Upload:
         """Why the upload handler did not keep this file (a RefusedUpload), or None."""
         return getattr(self.file, "refusal", None)
 
+    @property
+    def received(self) -> int:
+        """For a refused file: how many bytes of it came (all of them, though none was kept)."""
+        return getattr(self.file, "received", 0)
+
 
 @dataclass(frozen=True)
 class CheckedFile:
@@ -123,26 +145,28 @@ class CheckedFile:
 
 
 class RefusedUpload(UploadedFile):
-    """What the upload handler put in request.FILES for a file it did not keep: no content, and why.
+    """What the upload handler put in request.FILES for a file it did not keep: no content, why, and how big it
+    was (`received`: every byte of it that came, counted though not kept).
 
     `refusal` is "count" (beyond REFUNDDESK_EVIDENCE_MAX_FILES), "size" (beyond REFUNDDESK_EVIDENCE_MAX_BYTES)
     or "total" (the message beyond REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES)."""
 
-    def __init__(self, name: str, refusal: str, content_type: str | None = None):
+    def __init__(self, name: str, refusal: str, content_type: str | None = None, received: int = 0):
         super().__init__(file=io.BytesIO(), name=name or "upload", content_type=content_type, size=0)
         self.refusal = refusal
+        self.received = received
 
 
-def refusal_message(name: str, refusal: str) -> str:
-    """The message (in the active language) for a RefusedUpload's `refusal`."""
+def refusal_message(name: str, refusal: str, received: int = 0) -> str:
+    """The message (in the active language) for a RefusedUpload's `refusal`, with the size of the file that
+    was refused (`received` bytes, all of it: a 30 MB file is told as 30 MB)."""
     if refusal == "count":
         return _("Send at most %(n)d files per message; %(name)s was one too many.") % {
             "n": max_files(), "name": name}
     if refusal == "total":
         return _("The files of one message may be %(limit)s MB together; %(name)s went past that. Send fewer "
                  "or smaller files.") % {"limit": _mb(settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES), "name": name}
-    return _("%(name)s is larger than %(limit)s MB, the limit per file. Send a smaller file.") % {
-        "name": name, "limit": _mb(settings.REFUNDDESK_EVIDENCE_MAX_BYTES)}
+    return too_large_message(name, _mb(received))
 
 
 # --- receiving ------------------------------------------------------------------
@@ -201,9 +225,9 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         del self.file  # (Django's parser closes the `file` of every handler when a request breaks off)
 
     def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)  # every byte counts, kept or not: a refusal says how big the file was
         if self.refused:
             return None
-        self.received += len(raw_data)
         if self.received > settings.REFUNDDESK_EVIDENCE_MAX_BYTES:
             self._refuse("size")
         elif self.kept + self.received > settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES:
@@ -214,7 +238,7 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
 
     def file_complete(self, file_size):
         if self.refused:
-            return RefusedUpload(self.file_name, self.refused, self.content_type)
+            return RefusedUpload(self.file_name, self.refused, self.content_type, received=self.received)
         self.kept += file_size
         return super().file_complete(file_size)
 
@@ -282,12 +306,10 @@ def evidence_check(*, name: str, data: bytes | None = None, file: IO[bytes] | No
     """
     upload = Upload(name=name, data=data, file=file)
     if upload.refusal:
-        raise _refuse(refusal_message(name, upload.refusal))
-    limit = settings.REFUNDDESK_EVIDENCE_MAX_BYTES
+        raise _refuse(refusal_message(name, upload.refusal, upload.received))
     size = upload.size
-    if size > limit:
-        raise _refuse(_("%(name)s is %(size).1f MB; the limit is %(limit).0f MB per file. Send a smaller file.")
-                      % {"name": name, "size": size / 1e6, "limit": limit / 1e6})
+    if size > settings.REFUNDDESK_EVIDENCE_MAX_BYTES:
+        raise _refuse(too_large_message(name, _mb(size)))
     if not size:
         raise _refuse(_("%(name)s is empty.") % {"name": name})
     handle = upload.open()
@@ -316,12 +338,10 @@ def evidence_check_all(files: Sequence[Upload] | Sequence[tuple[str, bytes]]) ->
     uploads = [f if isinstance(f, Upload) else Upload(name=f[0], data=f[1]) for f in files]
     refused = next((u for u in uploads if u.refusal), None)
     if refused is not None:
-        raise _refuse(refusal_message(refused.name, refused.refusal))
+        raise _refuse(refusal_message(refused.name, refused.refusal, refused.received))
     if len(uploads) > max_files():
-        raise _refuse(_("at most %(n)d files per message.") % {"n": max_files()})
+        raise _refuse(too_many_message(str(len(uploads))))
     total = sum(u.size for u in uploads)
     if total > settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES:
-        raise _refuse(_("The files of one message may be %(limit)s MB together; these are %(size).1f MB. Send "
-                        "fewer or smaller files.") % {"limit": _mb(settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES),
-                                                       "size": total / (1024 * 1024)})
+        raise _refuse(too_much_message(_mb(total)))
     return [evidence_check(name=u.name, data=u.data, file=u.file) for u in uploads]

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from refunddesk.billing.models import Order
@@ -50,14 +51,14 @@ STORE_INSTRUCTIONS = {
         "store": "Apple App Store",
         "en": "Open reportaproblem.apple.com, sign in with your Apple ID, choose 'Request a refund', pick this "
               "purchase and say why. Apple decides and refunds it to your Apple account.",
-        "zh": "打开 reportaproblem.apple.com,使用您的 Apple ID 登录,选择「申请退款」,选中这笔购买并说明原因。"
+        "zh": "打开 reportaproblem.apple.com，使用您的 Apple ID 登录，选择「申请退款」，选中这笔购买并说明原因。"
               "由 Apple 审核并退回您的 Apple 账户。",
     },
     "google_play": {
         "store": "Google Play",
         "en": "Open play.google.com, go to Payments & subscriptions > Budget & order history, pick this order and "
               "choose 'Request a refund'. Google decides and refunds it.",
-        "zh": "打开 play.google.com,进入「付款和订阅」>「预算和订单记录」,选中此订单并选择「申请退款」。"
+        "zh": "打开 play.google.com，进入「付款和订阅」>「预算和订单记录」，选中此订单并选择「申请退款」。"
               "由 Google 审核并退款。",
     },
 }
@@ -128,6 +129,36 @@ def decide_order(order: Order, *, reason: str, now: dt.datetime,
                  submitted_at: dt.datetime | None = None) -> Decided:
     """`decide_orders` for one order."""
     return decide_orders([Row.of(order)], reason=reason, now=now, submitted_at=submitted_at)[order.pk]
+
+
+# --- the order must be free ----------------------------------------------------------------------
+
+
+def order_release(order: Order, *, actor=None, now: dt.datetime) -> RefundRequest | None:
+    """Make way for a new request on `order` (the caller holds the order's row lock): nothing to do when it
+    has no open request; a rejection that no longer holds it (lifecycle.holds: its clause lets the customer
+    apply again, or its appeal window has passed) is closed by the move `reapply` and returned; any other
+    open request refuses with Conflict (409, field order_number) naming it, and for a rejection until when
+    it may be appealed."""
+    existing = (RefundRequest.objects.select_for_update(of=("self",))  # the request only (policy_version may be null)
+                .select_related("order", "customer", "policy_version")
+                .filter(order=order, status__in=OPEN).first())
+    if existing is None:
+        return None
+    if lifecycle.holds(existing, now=now):
+        if existing.status == Status.REJECTED:
+            until = lifecycle.appeal_due(existing)
+            raise Conflict(
+                _("Order %(order)s was not approved on request %(id)s. You can appeal that decision until "
+                  "%(date)s; after that you can apply again.")
+                % {"order": order.external_id, "id": existing.public_id,
+                   "date": format_date(until, get_language()) if until else "?"},
+                field="order_number", request=existing.public_id)
+        raise Conflict(_("Order %(order)s already has an open refund request (%(id)s); follow that one instead.")
+                       % {"order": order.external_id, "id": existing.public_id},
+                       field="order_number", request=existing.public_id)
+    lifecycle.move(existing, action="reapply", actor_kind=Actor.CUSTOMER, user=actor, now=now)
+    return existing
 
 
 # --- creating -----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from refunddesk.core.errors import ConfigurationError
 from refunddesk.notify.services import email_enqueue
 from refunddesk.refunds import deadlines
 from refunddesk.refunds.models import RefundRequest, TimelineEvent
-from refunddesk.refunds.states import OPEN, Actor, Status, move_for
+from refunddesk.refunds.states import OPEN, Actor, Status, holds_order, move_for
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,11 @@ def refund_days(req: RefundRequest) -> int:
     return int(req.facts.get("_refund_business_days") or settings.REFUNDDESK_REFUND_BUSINESS_DAYS)
 
 
+def appeal_days() -> int:
+    """Business days after a rejection in which it may be appealed (settings.REFUNDDESK_APPEAL_BUSINESS_DAYS)."""
+    return int(settings.REFUNDDESK_APPEAL_BUSINESS_DAYS)
+
+
 def _set_deadline(req: RefundRequest, attr: str, compute: Callable[[], dt.datetime], notes: dict) -> None:
     """req.<attr> = compute(); when a year it needs has no holiday schedule, no deadline and a flag in the
     timeline event's notes (`deadlines_fill` computes it later) - never a refusal of what the person did."""
@@ -136,6 +141,48 @@ def clocks(req: RefundRequest, source: str, target: str, now: dt.datetime, notes
         _set_deadline(req, "review_due_at", lambda: deadlines.due_after(now, review_days(req)), notes)
     if target in (Status.APPROVED, Status.ACCEPTED):
         _set_deadline(req, "refund_due_at", lambda: deadlines.due_after(now, refund_days(req)), notes)
+    if target == Status.REJECTED:
+        _set_deadline(req, "appeal_due_at", lambda: deadlines.due_after(now, appeal_days()), notes)
+
+
+# --- applying again after a rejection -------------------------------------------------------------
+
+
+def rejecting_clause(req: RefundRequest) -> str:
+    """The clause a rejection rests on: the one the person who decided cited, else the policy's."""
+    return req.decision_clause or req.policy_clause
+
+
+def reapply_at_once(req: RefundRequest) -> bool:
+    """Whether the clause that rejected `req` lets the customer apply again at once (the policy's `reapply`),
+    read from the policy version that decided it."""
+    if req.policy_version_id is None:
+        return False
+    from refunddesk.policies.services import compiled
+
+    try:
+        return compiled(req.policy_version).clause(rejecting_clause(req)).reapply
+    except KeyError:  # a clause the version does not have (the cited clause is checked when cited)
+        return False
+
+
+def appeal_due(req: RefundRequest) -> dt.datetime | None:
+    """Until when a rejection may be appealed: `appeal_due_at`, or for a request rejected before it was stored,
+    the same rule from its decision (None when the holiday year it needs has no schedule yet)."""
+    if req.appeal_due_at is not None or req.decided_at is None or req.status != Status.REJECTED:
+        return req.appeal_due_at
+    try:
+        return deadlines.due_after(req.decided_at, appeal_days())
+    except ConfigurationError:
+        return None
+
+
+def holds(req: RefundRequest, *, now: dt.datetime) -> bool:
+    """Whether `req` keeps its order from a new request now (states.holds_order)."""
+    if req.status not in OPEN:
+        return False
+    return holds_order(req.status, reapply=req.status == Status.REJECTED and reapply_at_once(req),
+                       appeal_due_at=appeal_due(req), now=now)
 
 
 # --- telling the customer -----------------------------------------------------------------------
@@ -148,8 +195,18 @@ def request_link(req: RefundRequest) -> str:
 
 def email_customer(req: RefundRequest, kind: str, **context: Any) -> None:
     """Queue the customer's email `kind` (notify.services.KINDS) in the request's language, in the caller's
-    transaction: it exists exactly when the change it reports is committed."""
+    transaction: it exists exactly when the change it reports is committed. A `clause` in `context` (an id) is
+    told as the rule in the policy's words with a link to it (`clause`, `clause_link`), never as its id; a
+    rejection says until when it may be appealed (`appeal_until`) and whether the customer may apply again at
+    once (`reapply`)."""
+    from refunddesk.policies.selectors import clause_citation
+
     customer = req.customer
+    if context.get("clause"):
+        cite = clause_citation(req.policy_version, context["clause"], req.language)
+        context["clause"], context["clause_link"] = (cite.text, settings.SITE_URL + cite.url) if cite else ("", "")
+    if context.get("outcome") == "rejected" and req.status == Status.REJECTED:
+        context.update(appeal_until=format_date(appeal_due(req), req.language), reapply=reapply_at_once(req))
     email_enqueue(
         to=customer.email, kind=kind, language=req.language,
         context={"req": req, "name": customer.name or customer.email, "link": request_link(req), **context},

@@ -68,6 +68,8 @@ class RefundRequest(models.Model):
     submitted_at = models.DateTimeField(default=timezone.now)
     review_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     refund_due_at = models.DateTimeField(null=True, blank=True)
+    # a rejection may be appealed until then; afterwards it no longer holds its order (states.holds_order)
+    appeal_due_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

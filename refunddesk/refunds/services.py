@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from refunddesk.billing.models import Customer, Order
@@ -26,7 +27,7 @@ from refunddesk.refunds import deadlines, intake, lifecycle
 from refunddesk.refunds.evidence import CheckedFile, Upload, evidence_check_all
 from refunddesk.refunds.facts import Row
 from refunddesk.refunds.models import Evidence, Mediation, Reason, RefundRequest
-from refunddesk.refunds.states import OPEN, Actor, move_for, staff_actor
+from refunddesk.refunds.states import OPEN, Actor, Status, move_for, staff_actor
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,12 @@ def refund_request_submit(
     *, customer: Customer, order_number: str, reason: str, description: str = "", language: str | None = None,
     files: Sequence[Upload] = (), now: dt.datetime | None = None, _stored: list[str],
 ) -> RefundRequest:
-    """A customer applies; the policy in force decides at once (approve, reject, redirect or review)."""
+    """A customer applies for order `order_number` (theirs) with `reason` (Reason), an optional description and
+    evidence; the policy in force decides at once (approve, reject, redirect or review) and the request is
+    returned. A rejection of the same order that no longer holds it (states.holds_order) is closed first
+    (intake.order_release). Raises ValidationError (reason, evidence), NotFound (order_number), Conflict
+    (order_number: refunded in full, or another request holds the order) and whatever the money refuses;
+    nothing is written then."""
     now = now or timezone.now()
     if reason not in Reason.values:
         raise ValidationError(
@@ -141,19 +147,18 @@ def refund_request_submit(
         if order is None:
             raise NotFound(_("There is no order %(number)s in your account. Check the order number on your "
                              "receipt.") % {"number": order_number}, field="order_number")
-        existing = RefundRequest.objects.filter(order=order, status__in=OPEN).first()
-        if existing:
-            raise Conflict(_("Order %(order)s already has an open refund request (%(id)s); follow that one "
-                             "instead.") % {"order": order.external_id, "id": existing.public_id},
-                           field="order_number", request=existing.public_id)
         if order.refundable_remaining.minor <= 0:
             raise Conflict(_("Order %(order)s has already been refunded in full.") % {"order": order.external_id},
                            field="order_number")
+        replaced = intake.order_release(order, actor=customer.user, now=now)  # Conflict while another holds it
         decided = intake.decide_order(order, reason=reason, now=now, submitted_at=now)
         fields = intake.request_fields(row=Row.of(order), decided=decided, reason=reason, description=description,
                                        language=intake.request_language(language, customer.language), now=now)
+        event = {"evidence": [f.name for f in checked]}
+        if replaced is not None:
+            event["replaces"] = replaced.public_id
         req = intake.request_create(fields, actor_kind=Actor.CUSTOMER, actor=customer.user, now=now,
-                                    event_data={"evidence": [f.name for f in checked]})
+                                    event_data=event)
         _store_files(req, checked, _stored)
         intake.decision_apply(req, now=now)
     return req
@@ -214,11 +219,20 @@ def refund_request_withdraw(*, customer: Customer, public_id: str, note: str = "
 @_with_files
 def refund_request_appeal(*, customer: Customer, public_id: str, reason: str, files: Sequence[Upload] = (),
                           now: dt.datetime | None = None, _stored: list[str]) -> RefundRequest:
+    """The customer appeals a rejection of their request `public_id`, saying why (`reason`) with optional
+    evidence; a supervisor who did not make the decision decides it (review deadline from now). Raises
+    ValidationError (reason, evidence), NotFound, Conflict (reason) once the appeal window
+    (settings.REFUNDDESK_APPEAL_BUSINESS_DAYS business days after the rejection) has ended, IllegalTransition
+    (409) for a request that is not rejected."""
     now = now or timezone.now()
     text = _required_text(reason, "reason", _("Say why you disagree with the decision."))
     checked = evidence_check_all(files)
     with transaction.atomic():
         req = _lock_customer_request(customer, public_id)
+        until = lifecycle.appeal_due(req) if req.status == Status.REJECTED else None
+        if until is not None and now >= until:
+            raise Conflict(_("The time to appeal this decision ended on %(date)s. You can apply again for the "
+                             "order instead.") % {"date": format_date(until, get_language())}, field="reason")
         lifecycle.move(req, action="appeal", actor_kind=Actor.CUSTOMER, user=customer.user, note=text, now=now)
         req.appeal_reason = text
         req.save(update_fields=["appeal_reason", "updated_at"])
@@ -394,17 +408,18 @@ def deadlines_fill(*, now: dt.datetime | None = None) -> DeadlinesFilled:
     filled: list[str] = []
     missing: dict[str, str] = {}
     ids = (RefundRequest.objects.filter(status__in=sorted(OPEN), timeline__data__has_key="deadline_error")
-           .filter(Q(review_due_at=None) | Q(refund_due_at=None)).values_list("pk", flat=True).distinct()
+           .filter(Q(review_due_at=None) | Q(refund_due_at=None) | Q(appeal_due_at=None))
+           .values_list("pk", flat=True).distinct()
            .order_by("pk"))
     for pk in ids:
         with transaction.atomic():
             req = RefundRequest.objects.select_for_update().get(pk=pk)
             replay = copy.copy(req)
-            replay.review_due_at = replay.refund_due_at = replay.paused_at = None
+            replay.review_due_at = replay.refund_due_at = replay.appeal_due_at = replay.paused_at = None
             problems: dict = {}
             for event in req.timeline.exclude(from_status=F("to_status")).order_by("at", "pk"):
                 lifecycle.clocks(replay, event.from_status, event.to_status, event.at, problems)
-            got = {attr: getattr(replay, attr) for attr in ("review_due_at", "refund_due_at")
+            got = {attr: getattr(replay, attr) for attr in ("review_due_at", "refund_due_at", "appeal_due_at")
                    if getattr(req, attr) is None and getattr(replay, attr) is not None}
             if "deadline_error" in problems:
                 missing[req.public_id] = problems["deadline_error"]

@@ -2,6 +2,13 @@
 
 Each move is (action, from-states, to-state, who may make it). `move_for()` finds the
 move or raises IllegalTransition with a message that says what *is* possible.
+
+One open request per order (OPEN; a unique constraint in the database). A rejected request is open while it
+may be appealed, so that the same order is not applied for again meanwhile; it stops holding its order
+(`holds_order`) at once when the rejecting clause lets the customer apply again (the policy's `reapply`: "contact
+support first, then apply again"), or once its appeal window has passed (settings.REFUNDDESK_APPEAL_BUSINESS_DAYS
+business days after the rejection: `RefundRequest.appeal_due_at`). Applying again then closes it by the move
+`reapply` (rejected -> superseded) in the transaction that creates the new request (refunds.intake).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ class Status(models.TextChoices):
     REFUNDING = "refunding", _("Refund in progress")
     REFUNDED = "refunded", _("Refunded")
     REFUND_FAILED = "refund_failed", _("Refund failed")
+    SUPERSEDED = "superseded", _("Closed: you applied again")
 
 
 class Actor(models.TextChoices):
@@ -78,6 +86,8 @@ MOVES: tuple[Move, ...] = (
     _m("decline_offer", (S.OFFERED,), S.DECLINED, (A.CUSTOMER,), _("decline the offer")),
     _m("appeal", (S.REJECTED,), S.APPEALED, (A.CUSTOMER,), _("appeal")),
     _m("withdraw", WITHDRAWABLE, S.WITHDRAWN, (A.CUSTOMER,), _("withdraw")),
+    # applying again for the order of a rejection that no longer holds it (holds_order) closes the rejection
+    _m("reapply", (S.REJECTED,), S.SUPERSEDED, (A.CUSTOMER,), _("apply again")),
     # supervisors decide appeals, finally
     _m("appeal_approve", (S.APPEALED,), S.APPROVED, (A.SUPERVISOR,), _("uphold the appeal")),
     _m("appeal_reject", (S.APPEALED,), S.REJECTED_FINAL, (A.SUPERVISOR,), _("reject the appeal")),
@@ -93,8 +103,10 @@ MOVES: tuple[Move, ...] = (
 MOVES_BY_ACTION = {m.action: m for m in MOVES}
 
 # A request in one of these states still counts as "open" for its order: no second request.
-CLOSED = frozenset({S.WITHDRAWN, S.REDIRECTED, S.REJECTED_FINAL, S.REFUNDED})
+CLOSED = frozenset({S.WITHDRAWN, S.REDIRECTED, S.REJECTED_FINAL, S.REFUNDED, S.SUPERSEDED})
 OPEN = frozenset(s for s in S.values if s not in CLOSED)
+# An open state a request leaves by the customer's applying again for its order, once it no longer holds it.
+RELEASABLE = frozenset({S.REJECTED})
 # The agent's review clock runs in these states.
 REVIEW_CLOCK = frozenset({S.IN_REVIEW, S.DECLINED, S.APPEALED})
 # The refund clock runs in these.
@@ -116,6 +128,20 @@ def move_for(action: str, status: str, actor: str) -> Move:
             _("'%(action)s' is not something a %(actor)s can do.") % {"action": action, "actor": Actor(actor).label},
         )
     return move
+
+
+def holds_order(status: str, *, reapply: bool, appeal_due_at, now) -> bool:
+    """Whether a request in `status` keeps its order from a new request (the rule of the module docstring):
+    every OPEN status does, except a rejection (RELEASABLE) whose clause lets the customer apply again at once
+    (`reapply`) or whose appeal window has ended (`appeal_due_at`, an aware datetime, before or at `now`).
+    A rejection without a known end of its window (no holiday schedule for its year yet) keeps holding it."""
+    if status not in OPEN:
+        return False
+    if status not in RELEASABLE:
+        return True
+    if reapply:
+        return False
+    return appeal_due_at is None or now < appeal_due_at
 
 
 def actions_available(status: str, actor: str) -> list[Move]:

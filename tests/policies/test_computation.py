@@ -34,14 +34,14 @@ def test_the_numbered_case_fee_and_earlier_refund_are_both_shown():
     d = decide("order.amount - order.refunded - order.channel_fee", order__refunded="10.00")
     assert d.refund == Money(1982, "CNY")
     assert d.explanation.en == "CN¥19.82 (CN¥30.00 paid − CN¥10.00 already refunded − CN¥0.18 payment channel fee)"
-    assert d.explanation.zh == "¥19.82(支付金额 ¥30.00 − 已退款 ¥10.00 − 支付通道手续费 ¥0.18)"
+    assert d.explanation.zh == "¥19.82（支付金额 ¥30.00 − 已退款 ¥10.00 − 支付通道手续费 ¥0.18）"
 
 
 def test_a_term_that_is_zero_is_left_out_and_a_lone_term_is_shown_alone():
     d = decide("order.amount - order.refunded - order.channel_fee")
     assert d.explanation.en == "CN¥29.82 (CN¥30.00 paid − CN¥0.18 payment channel fee)"
     d = decide("order.amount - order.refunded - order.channel_fee", order__channel_fee="0.00")
-    assert d.explanation.en == "CN¥30.00 (CN¥30.00 paid)" and d.explanation.zh == "¥30.00(支付金额 ¥30.00)"
+    assert d.explanation.en == "CN¥30.00 (CN¥30.00 paid)" and d.explanation.zh == "¥30.00（支付金额 ¥30.00）"
 
 
 def test_proration_shows_the_days_and_parenthesises_the_remainder():
@@ -56,7 +56,7 @@ def test_proration_shows_the_days_and_parenthesises_the_remainder():
         "÷ 30 days in the period)"
     )
     assert d.explanation.zh == (
-        "¥22.08((支付金额 ¥30.00 − 已退款 ¥5.00) × (本周期天数 30 − 已使用天数 3.5) ÷ 本周期天数 30)"
+        "¥22.08（（支付金额 ¥30.00 − 已退款 ¥5.00） × （本周期天数 30 − 已使用天数 3.5） ÷ 本周期天数 30）"
     )
 
 
@@ -94,7 +94,7 @@ def test_money_in_yen_and_in_dollars_is_formatted_like_the_refund():
     d = decide("order.amount - order.refunded", order__currency="JPY", order__amount="1200", order__refunded="200",
                order__channel_fee="0")
     assert d.explanation.en == "¥1,000 (¥1,200 paid − ¥200 already refunded)"
-    assert d.explanation.zh == "JP¥1,000(支付金额 JP¥1,200 − 已退款 JP¥200)"
+    assert d.explanation.zh == "JP¥1,000（支付金额 JP¥1,200 − 已退款 JP¥200）"
 
 
 def test_computation_is_only_for_approve():
@@ -120,7 +120,7 @@ def test_a_capped_amount_that_quotes_the_computation_says_it_was_limited():
         "refundable (CN¥30.00 paid − CN¥10.00 already refunded))"
     )
     assert d.explanation.zh == (
-        "¥20.00(支付金额 ¥30.00 − 支付通道手续费 ¥0.18 = ¥29.82,以尚可退还的 ¥20.00(支付金额 ¥30.00 − 已退款 ¥10.00)为限)"
+        "¥20.00（支付金额 ¥30.00 − 支付通道手续费 ¥0.18 = ¥29.82，以尚可退还的 ¥20.00（支付金额 ¥30.00 − 已退款 ¥10.00）为限）"
     )
 
 
@@ -132,14 +132,14 @@ def test_a_capped_amount_whose_explanation_does_not_quote_it_gets_the_computatio
         "CN¥20.00 still refundable (CN¥30.00 paid − CN¥10.00 already refunded)."
     )
     assert d.explanation.zh == (
-        "全额退还 ¥20.00。退款计算:支付金额 ¥30.00 = ¥30.00,以尚可退还的 ¥20.00(支付金额 ¥30.00 − 已退款 ¥10.00)为限。"
+        "全额退还 ¥20.00。退款计算：支付金额 ¥30.00 = ¥30.00，以尚可退还的 ¥20.00（支付金额 ¥30.00 − 已退款 ¥10.00）为限。"
     )
 
 
 def test_an_explanation_quoting_nothing_gets_the_sentence_too_and_only_where_it_is_missing():
     d = decide("order.amount", en="Refunded.", zh="{refund}({computation})", order__refunded="25.00")
     assert d.explanation.en.startswith("Refunded. How the refund was computed: CN¥30.00 paid = CN¥30.00, limited")
-    assert d.explanation.zh.startswith("¥5.00(支付金额 ¥30.00 = ¥30.00,以尚可退还的 ¥5.00")
+    assert d.explanation.zh.startswith("¥5.00（支付金额 ¥30.00 = ¥30.00，以尚可退还的 ¥5.00")
     assert "退款计算" not in d.explanation.zh
 
 
@@ -152,7 +152,7 @@ def test_a_negative_amount_made_zero_says_so():
     d = decide("order.amount - order.channel_fee", order__amount="0.10")
     assert d.refund == Money(0, "CNY")
     assert d.explanation.en == "CN¥0.00 (CN¥0.10 paid − CN¥0.18 payment channel fee = -CN¥0.08; a refund cannot be negative)"
-    assert d.explanation.zh == "¥0.00(支付金额 ¥0.10 − 支付通道手续费 ¥0.18 = -¥0.08;退款不能为负数)"
+    assert d.explanation.zh == "¥0.00（支付金额 ¥0.10 − 支付通道手续费 ¥0.18 = -¥0.08；退款不能为负数）"
     quiet = decide("order.amount - order.channel_fee", en="{refund}.", zh="{refund}。", order__amount="0.10")
     assert quiet.explanation.en == (
         "CN¥0.00. How the refund was computed: CN¥0.10 paid − CN¥0.18 payment channel fee = -CN¥0.08; "

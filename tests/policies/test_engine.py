@@ -40,7 +40,7 @@ APPROVE_PRORATED = """\
     amount: prorate_unused(order.amount, usage.days_used, plan.period_days)
     explanation:
       en: "{usage.days_used} of {plan.period_days} days used; refund {refund}."
-      zh-Hans: "已使用 {usage.days_used} 天,退款 {refund}。"
+      zh-Hans: "已使用 {usage.days_used} 天，退款 {refund}。"
 """
 
 
@@ -118,7 +118,7 @@ def test_decision_json_shape():
     assert data["refund"] == {"amount": "27.00", "currency": "CNY"}
     assert data["explanation"] == {
         "en": "3 of 30 days used; refund CN¥27.00.",
-        "zh": "已使用 3 天,退款 ¥27.00。",
+        "zh": "已使用 3 天，退款 ¥27.00。",
     }
     assert data["trace"][0] == {"clause": "store-purchase", "matched": False}  # the store rule, always first
     assert data["trace"][1]["clause"] == "prorated" and data["trace"][1]["matched"] is True
@@ -741,17 +741,17 @@ def test_explanations_quote_facts_in_each_language():
       en: "{outage.longest_hours}h down, window {plan.refund_window_days} days, {usage.days_used} used,
         via {order.sales_channel}, new: {customer.new}, bought {order.purchased_at}, paid {order.amount},
         refund {refund} in {refund_business_days} days"
-      zh-Hans: "中断 {outage.longest_hours} 小时,渠道 {order.sales_channel},新用户:{customer.new},退款 {refund}"
+      zh-Hans: "中断 {outage.longest_hours} 小时，渠道 {order.sales_channel}，新用户：{customer.new}，退款 {refund}"
 """
     )
     decision = evaluate(
         policy, facts(outage__longest_hours=72.5, usage__days_used="3.50", order__sales_channel="reseller")
     )
     assert decision.explanation.en == (
-        "72.5h down, window 7 days, 3.5 used, via a reseller, new: no, bought 5 March 2025, "
+        "72.5h down, window 7 days, 3.5 used, via a reseller, new: no, bought March 5, 2025, "
         "paid CN¥30.00, refund CN¥30.00 in 5 days"
     )
-    assert decision.explanation.zh == "中断 72.5 小时,渠道 经销商,新用户:否,退款 ¥30.00"
+    assert decision.explanation.zh == "中断 72.5 小时，渠道 经销商，新用户：否，退款 ¥30.00"
 
 
 # --- determinism ------------------------------------------------------------------------------

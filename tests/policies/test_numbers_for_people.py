@@ -28,8 +28,22 @@ def test_a_date_in_an_explanation_is_the_merchants_day_in_the_readers_language(s
         request__reason="not_satisfied", order__purchased_at="2026-10-20T21:56:00Z",
         request__submitted_at="2026-11-20T12:00:00+08:00", now="2026-11-20T12:00:00+08:00"))
     assert decision.clause == "refund-window-passed"
-    assert "21 October 2026" in decision.explanation.en and "UTC" not in decision.explanation.en
+    assert "October 21, 2026" in decision.explanation.en and "UTC" not in decision.explanation.en
     assert "2026年10月21日" in decision.explanation.zh and "UTC" not in decision.explanation.zh
+
+
+@pytest.mark.parametrize("day", ["2026-01-01", "2026-10-21", "2027-02-28", "2025-12-31"])
+def test_an_explanation_writes_a_day_as_the_page_beside_it_does(day):
+    """One format per page (issue 17): the order card's "Bought on" (core.dates.format_date, Babel's long
+    date) and the policy's explanation quoting {order.purchased_at} write the same day the same way."""
+    import datetime as dt
+
+    from refunddesk.core.dates import format_date
+    from refunddesk.policies.facts import date_text
+
+    stamp = dt.datetime.fromisoformat(day + "T12:00:00+08:00")
+    assert date_text(stamp, zh=False) == format_date(stamp, "en")
+    assert date_text(stamp, zh=True) == format_date(stamp, "zh-hans")
 
 
 def test_shares_are_percentages_and_big_numbers_are_grouped():

@@ -194,7 +194,7 @@ def test_explain_in_both_languages():
     assert english.startswith(f"Subscription VPN refund policy (subscription-vpn, version {version_of(VPN)})")
     assert "17. charge-claim-unverified" in english and "Otherwise (no clause applies)" in english
     assert chinese.startswith("订阅制网络加速服务退款政策") and "其他情况" in chinese
-    assert "‹购买以来用户所在区域最长的连续中断时长(小时)›" in chinese
+    assert "‹购买以来用户所在区域最长的连续中断时长（小时）›" in chinese
 
 
 # --- publish -----------------------------------------------------------------------------------------

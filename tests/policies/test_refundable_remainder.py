@@ -29,7 +29,7 @@ def test_vpn_technical_problem_after_10_refunded_deducts_the_fee_from_what_is_le
     assert "CN¥19.82 (CN¥30.00 paid − CN¥10.00 already refunded − CN¥0.18 payment channel fee)" in (
         decision.explanation.en
     )
-    assert "¥19.82(支付金额 ¥30.00 − 已退款 ¥10.00 − 支付通道手续费 ¥0.18)" in decision.explanation.zh
+    assert "¥19.82（支付金额 ¥30.00 − 已退款 ¥10.00 − 支付通道手续费 ¥0.18）" in decision.explanation.zh
 
 
 def test_vpn_outage_after_a_partial_refund_prorates_what_is_left(shipped):
@@ -42,7 +42,7 @@ def test_vpn_outage_after_a_partial_refund_prorates_what_is_left(shipped):
     assert decision.clause == "major-outage" and decision.refund == Money(2250, "CNY")
     assert "CN¥22.50: (CN¥30.00 paid − CN¥5.00 already refunded) × (30 days in the period − 3 days used) ÷ " \
            "30 days in the period." in decision.explanation.en
-    assert "¥22.50,计算方式:(支付金额 ¥30.00 − 已退款 ¥5.00) × (本周期天数 30 − 已使用天数 3) ÷ 本周期天数 30。" in (
+    assert "¥22.50，计算方式：（支付金额 ¥30.00 − 已退款 ¥5.00） × （本周期天数 30 − 已使用天数 3） ÷ 本周期天数 30。" in (
         decision.explanation.zh
     )
 
@@ -64,7 +64,7 @@ def test_vpn_trial_after_a_partial_refund_is_the_rest_and_says_what_was_refunded
     )
     assert decision.clause == "new-user-trial" and decision.refund == Money(2000, "CNY")
     assert "full refund: CN¥20.00 (CN¥30.00 paid − CN¥10.00 already refunded)" in decision.explanation.en
-    assert "全额退款:¥20.00(支付金额 ¥30.00 − 已退款 ¥10.00)" in decision.explanation.zh
+    assert "全额退款：¥20.00（支付金额 ¥30.00 − 已退款 ¥10.00）" in decision.explanation.zh
 
 
 def test_14_day_full_refund_after_a_partial_refund_says_what_was_refunded(shipped):
@@ -72,7 +72,7 @@ def test_14_day_full_refund_after_a_partial_refund_says_what_was_refunded(shippe
     assert decision.clause == "within-14-days-unused" and decision.refund == Money(2000, "CNY")
     assert not decision.capped
     assert "no fees deducted: CN¥20.00 (CN¥30.00 paid − CN¥10.00 already refunded)" in decision.explanation.en
-    assert "不扣除任何手续费:¥20.00(支付金额 ¥30.00 − 已退款 ¥10.00)" in decision.explanation.zh
+    assert "不扣除任何手续费：¥20.00（支付金额 ¥30.00 − 已退款 ¥10.00）" in decision.explanation.zh
 
 
 # --- the whole kind, over random facts -----------------------------------------------------------------------------

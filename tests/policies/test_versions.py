@@ -142,7 +142,9 @@ def test_the_public_page_shows_the_policy_in_force_in_both_languages():
     en = Client(headers={"Accept-Language": "en"}).get("/policy/")
     assert zh.status_code == en.status_code == 200
     assert v2.title_zh in zh.content.decode() and v2.title_en in en.content.decode()
-    assert "major-outage" in en.content.decode()  # every clause, by id
+    # every clause, in its words (its id is for staff: /policy/versions/N/clauses/)
+    assert "A continuous outage of 72 hours or more" in en.content.decode()
+    assert "major-outage" not in en.content.decode()
     assert Client().get(f"/policy/versions/{v2.pk - 1}/").status_code == 200
 
 

@@ -97,12 +97,15 @@ def test_sign_out(customer_client):
 # --- orders and the preview -----------------------------------------------------------------------
 
 
-def test_orders_show_what_the_policy_would_say_citing_the_clause(published_policy, customer_client, order):
+def test_orders_show_what_the_policy_would_say_citing_the_rule_in_words(published_policy, customer_client, order):
+    """Issue 17: the preview cites the rule in the policy's words with a link to its place in the policy, never
+    its id ("Clause cited: changed-mind") nor "Policy workflow-test v1"."""
     html = customer_client.get("/portal/").content.decode()
     assert "ORD-100" in html
-    assert "changed-mind" in html and "Changing your mind is not a reason for a refund." in html
-    assert "duplicate-charge" in html and "Refund approved at once" in html
-    assert "/policy/" in html and "/portal/orders/ORD-100/apply/" in html
+    assert "Changing your mind is not a reason for a refund." in html and "Refund approved at once" in html
+    assert f'href="/policy/versions/{published_policy.pk}/#rule-3"' in html  # changed-mind, 4th rule tried
+    assert "changed-mind" not in html and "duplicate-charge" not in html and "workflow-test" not in html
+    assert "Workflow test policy, version 1" in html and "/portal/orders/ORD-100/apply/" in html
 
 
 def test_the_preview_writes_nothing(published_policy, order):
@@ -233,7 +236,8 @@ def test_decline_withdraw_and_appeal(customer_client, published_policy, customer
 
     rejected = submit(customer, OrderFactory(customer=customer), reason="changed_mind")
     html = customer_client.get(url.format(rejected.public_id)).content.decode()
-    assert "changed-mind" in html and "Disagree? Appeal" in html
+    assert "Changing your mind is not a reason for a refund." in html and "Disagree? Appeal" in html
+    assert "changed-mind" not in html  # the rule in its words, never its id (issue 17)
     response = customer_client.post(url.format(rejected.public_id) + "appeal/", {"reason": "I had an emergency"})
     assert response.status_code == 302
     assert RefundRequest.objects.get(pk=rejected.pk).status == Status.APPEALED
@@ -295,12 +299,13 @@ def test_request_list_query_count_does_not_grow(customer, customer_client):
 def test_pages_in_chinese(published_policy, customer, order, in_review):
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     client.force_login(customer.user)
+    client.cookies["django_language"] = "zh-hans"  # chosen with the switcher: over the customer's own (en)
     html = client.get(f"/portal/requests/{in_review.public_id}/").content.decode()
     assert "退款申请" in html and "您已提交申请" in html
     OrderFactory(customer=customer, external_id="ORD-200")
     apply_html = client.get("/portal/orders/ORD-200/apply/").content.decode()
     assert "最多 5 个文件" in apply_html  # help texts follow the page's language, not the import-time one
-    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    english = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")  # the browser's language does not decide: the customer's does
     english.force_login(customer.user)
     assert "Up to 5 files" in english.get("/portal/orders/ORD-200/apply/").content.decode()
     assert "年" in html  # dates in Chinese (CLDR long format)

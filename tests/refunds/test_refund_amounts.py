@@ -54,7 +54,7 @@ def partly_refunded(customer, agent, *, amount: str):
     ("language", "told"),
     [
         ("en", "CN¥19.82 (CN¥30.00 paid − CN¥10.00 already refunded − CN¥0.18 payment channel fee)"),
-        ("zh-hans", "¥19.82(支付金额 ¥30.00 − 已退款 ¥10.00 − 支付通道手续费 ¥0.18)"),
+        ("zh-hans", "¥19.82（支付金额 ¥30.00 − 已退款 ¥10.00 − 支付通道手续费 ¥0.18）"),
     ],
 )
 def test_vpn_technical_problem_after_10_refunded_pays_19_82_and_says_how(vpn_policy, agent, language, told):
@@ -88,7 +88,7 @@ def test_a_duplicate_charge_after_a_partial_refund_refunds_the_rest_and_says_so(
     req = s.refund_request_submit(customer=customer, order_number=order.external_id, reason="duplicate_charge")
     assert req.policy_clause == "duplicate-charge" and req.approved_amount_minor == 2000
     assert req.explanation("en") == "Charged twice: we refund it in full, CN¥20.00 (CN¥30.00 paid − CN¥10.00 already refunded)."
-    assert req.explanation("zh-hans") == "重复扣款:全额退还 ¥20.00(支付金额 ¥30.00 − 已退款 ¥10.00)。"
+    assert req.explanation("zh-hans") == "重复扣款：全额退还 ¥20.00（支付金额 ¥30.00 − 已退款 ¥10.00）。"
     run_tasks()
     order.refresh_from_db()
     assert order.refunded_minor == 3000

@@ -153,6 +153,7 @@ def test_a_reply_with_too_many_files_is_refused_in_the_customers_language(publis
     s.refund_request_ask_info(public_id=req.public_id, user=agent, message="Which server?")
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     client.force_login(customer.user)
+    client.cookies["django_language"] = "zh-hans"  # the customer (en) chose Chinese with the switcher
     response = client.post(f"/portal/requests/{req.public_id}/reply/",
                            {"message": "东京 3 号", "evidence": files(7, 1000, stem="日志")})
     html = response.content.decode()
@@ -181,7 +182,7 @@ def test_a_file_over_the_limit_is_cut_off_where_it_passes_it(published_policy, c
     settings.REFUNDDESK_EVIDENCE_MAX_BYTES = 200 * 1024
     response = customer_client.post(f"/portal/orders/{order.external_id}/apply/", {
         "reason": "technical_issue", "evidence": files(1, 300 * 1024, stem="huge")})
-    assert "huge0.txt is larger than 0.2 MB, the limit per file." in response.content.decode()
+    assert "huge0.txt is 0.3 MB; the limit is 0.2 MB per file." in response.content.decode()  # its whole size
     assert response.wsgi_request.FILES.getlist("evidence")[0].size == 0
     assert stored(media) == []
 
@@ -202,6 +203,7 @@ def test_a_png_that_declares_16000_by_16000_is_refused(published_policy, custome
     assert len(png_bomb) < 800 * 1024  # small on the wire, 256 megapixels once decoded
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     client.force_login(customer.user)
+    client.cookies["django_language"] = "zh-hans"  # the customer (en) chose Chinese with the switcher
     response = client.post(f"/portal/orders/{order.external_id}/apply/", {
         "reason": "technical_issue",
         "evidence": [SimpleUploadedFile("screenshot.png", png_bomb, content_type="image/png")]})

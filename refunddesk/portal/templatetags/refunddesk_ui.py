@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from refunddesk.core import roles
-from refunddesk.core.dates import format_date, format_datetime
+from refunddesk.core.dates import format_countdown, format_date, format_datetime, time_zone_name
 from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money
 
@@ -65,7 +65,20 @@ def ldate(value) -> str:
 
 @register.filter
 def ldatetime(value) -> str:
+    """A moment for the page: long date and time without seconds, in the merchant's time zone."""
     return format_datetime(value, _lang()) if value else ""
+
+
+@register.filter
+def countdown(value) -> str:
+    """How far a deadline is, naturally in the page's language: "in 2 days" / "2天后"."""
+    return format_countdown(value, _lang()) if value else ""
+
+
+@register.simple_tag
+def time_zone() -> str:
+    """The time zone every date and time on the pages is in: "China Standard Time" / "中国标准时间"."""
+    return time_zone_name(_lang())
 
 
 @register.filter
@@ -89,6 +102,12 @@ def in_language(texts, fallback: str = "") -> str:
     if zh:
         return texts.get("zh") or texts.get("zh-Hans") or texts.get("en", fallback)
     return texts.get("en") or fallback
+
+
+@register.filter
+def policy_title(version) -> str:
+    """A published policy version's title in the page's language."""
+    return version.title(_lang()) if version is not None else ""
 
 
 @register.filter

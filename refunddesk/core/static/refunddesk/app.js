@@ -42,6 +42,64 @@
     var select = document.querySelector("select[data-preview-reason]");
     if (select) { highlightReason(select); }
   });
+  // Evidence files are checked here before anything is sent: their count and sizes against the limits the
+  // server enforces (<input type=file data-max-files data-max-bytes data-max-total-bytes>), with the server's
+  // own messages in the page's language (data-too-many, data-too-large, data-too-much; {count} {name} {size}).
+  function megabytes(bytes) { return (bytes / 1048576).toFixed(1).replace(/\.0$/, ""); }
+  function evidenceProblem(input) {
+    var files = Array.prototype.slice.call(input.files || []);
+    var maxFiles = parseInt(input.getAttribute("data-max-files"), 10);
+    var maxBytes = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var maxTotal = parseInt(input.getAttribute("data-max-total-bytes"), 10);
+    if (files.length > maxFiles) {
+      return input.getAttribute("data-too-many").replace("{count}", String(files.length));
+    }
+    var total = 0;
+    for (var i = 0; i < files.length; i++) {
+      if (files[i].size > maxBytes) {
+        return input.getAttribute("data-too-large").replace("{name}", files[i].name)
+          .replace("{size}", megabytes(files[i].size));
+      }
+      total += files[i].size;
+    }
+    if (total > maxTotal) { return input.getAttribute("data-too-much").replace("{size}", megabytes(total)); }
+    return "";
+  }
+  function showEvidenceProblem(input) {
+    var problem = evidenceProblem(input);
+    var box = input.parentNode.querySelector("[data-evidence-check]");
+    if (!box) {
+      box = document.createElement("ul");
+      box.className = "errorlist";
+      box.setAttribute("data-evidence-check", "");
+      box.setAttribute("role", "alert");
+      input.insertAdjacentElement("afterend", box);
+    }
+    box.textContent = "";
+    if (problem) {
+      var item = document.createElement("li");
+      item.textContent = problem;
+      box.appendChild(item);
+    }
+    input.closest(".field") && input.closest(".field").classList.toggle("has-error", !!problem);
+    input.setAttribute("aria-invalid", problem ? "true" : "false");
+    return problem;
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input[type=file][data-max-files]")) { showEvidenceProblem(event.target); }
+  });
+  // before the confirmation and the one-click guard above: a form with files over the limits is not sent
+  document.addEventListener("submit", function (event) {
+    var inputs = event.target.querySelectorAll("input[type=file][data-max-files]");
+    for (var i = 0; i < inputs.length; i++) {
+      if (showEvidenceProblem(inputs[i])) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        inputs[i].focus();
+        return;
+      }
+    }
+  }, true);
   // Re-enable buttons when a page is shown again from the back/forward cache.
   // Only those disabled above: a button the page itself disables stays disabled.
   window.addEventListener("pageshow", function (event) {
