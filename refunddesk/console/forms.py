@@ -23,7 +23,7 @@ class QueueFilterForm(AppForm):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Open (all in the queue)")), *Status.choices]
         self.fields["assignee"].choices = [("", _("Anyone")), ("me", _("Me")), ("none", _("Nobody")),
-                                           *[(u.username, u.get_full_name() or u.username) for u in staff]]
+                                           *[(u.username, u.display_name) for u in staff]]
         self.fields["gateway"].choices = [("", _("Any")), *[(g, g) for g in gateways]]
         if appeals:
             del self.fields["status"]

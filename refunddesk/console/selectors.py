@@ -57,6 +57,12 @@ STAFF_LABELS = {
     "internal_note": _("Internal note"),
     "assign": _("Assigned"),
     "deadline_set": _("Deadline set (the holiday schedule is now known)"),
+    "reapply": _("Customer applied again; closed"),
+    "no_answer_reminder": _("Customer reminded: no answer yet"),
+    "no_answer_close": _("Closed: the customer did not answer in time"),
+    "no_answer_review": _("No answer in time: back to review"),
+    "no_answer_accept": _("No answer in time: offer taken as accepted"),
+    "no_answer_decline": _("No answer in time: offer taken as declined"),
 }
 
 
