@@ -27,7 +27,15 @@ from refunddesk.refunds import deadlines, intake, lifecycle
 from refunddesk.refunds.evidence import CheckedFile, Upload, evidence_check_all
 from refunddesk.refunds.facts import Row
 from refunddesk.refunds.models import Evidence, Mediation, Reason, RefundRequest
-from refunddesk.refunds.states import NO_ANSWER_MOVES, NO_ANSWER_WAITS, OPEN, Actor, Status, move_for, staff_actor
+from refunddesk.refunds.states import (
+    NO_ANSWER_MOVES,
+    NO_ANSWER_WAITS,
+    OPEN,
+    Actor,
+    Status,
+    move_for,
+    staff_actor,
+)
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from refunddesk.policies.errors import PolicyError
 from refunddesk.payments.models import Refund
+from refunddesk.policies.errors import PolicyError
 from refunddesk.policies.schema import load_policy, load_policy_text
 from refunddesk.policies.services import policy_publish
 from refunddesk.refunds import deadlines
