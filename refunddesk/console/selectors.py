@@ -107,6 +107,7 @@ class TraceRow:
     outcome: str
     condition: str
     notes: tuple[str, ...]
+    said: str = ""  # the clause in the policy's words, in the page's language (the CEL is small print)
 
 
 @dataclass
@@ -193,12 +194,13 @@ def case_view(*, public_id: str, user, language: str, now: dt.datetime | None = 
         trace.append(TraceRow(
             clause=cid, matched=bool(step.get("matched")), decided=cid == req.policy_clause,
             outcome=getattr(rule, "outcome", ""), condition=getattr(rule, "condition", ""),
-            notes=tuple(step.get("notes", ())),
+            notes=tuple(step.get("notes", ())), said=_said(req, cid, language),
         ))
     if req.policy_clause == "default" and not any(t.clause == "default" for t in trace):
         trace.append(TraceRow(clause="default", matched=True, decided=True,
                               outcome=policy.default.outcome if policy else req.policy_outcome,
-                              condition=str(_("no clause matched: the policy's default decides")), notes=()))
+                              condition=str(_("no clause matched: the policy's default decides")), notes=(),
+                              said=_said(req, "default", language)))
     clauses = _clauses(policy)
     history = list(refund_selectors.customer_history(customer=req.customer, exclude_pk=req.pk))
     timeline = list(req.timeline.all())
@@ -210,6 +212,14 @@ def case_view(*, public_id: str, user, language: str, now: dt.datetime | None = 
         actions=frozenset(m.action for m in actions_available(req.status, actor_kind(user))),
         overdue=refund_selectors.is_overdue(req, now), policy_error=policy_error,
     )
+
+
+def _said(req: RefundRequest, clause: str, language: str) -> str:
+    """A clause of the request's policy version in the policy's words (policies.selectors.clause_citation)."""
+    from refunddesk.policies.selectors import clause_citation
+
+    cite = clause_citation(req.policy_version, clause, language) if req.policy_version_id else None
+    return cite.text if cite else ""
 
 
 def _clauses(policy: engine.Policy | None) -> list[tuple[str, str]]:

@@ -130,7 +130,7 @@ def nav_of(response) -> str:
 
 
 @pytest.mark.parametrize("url", ["/console/queue/", "/console/appeals/", "/console/calendar/", "/console/status/",
-                                 "/console/status/new/", "/status/", "/policy/"])
+                                 "/console/status/incidents/new/", "/status/", "/policy/"])
 def test_every_page_a_supervisor_opens_has_the_same_navigation(url, supervisor, published_policy):
     nav = nav_of(client_for(supervisor).get(url))
     assert [label for label in NAV if label not in nav] == []
