@@ -166,6 +166,8 @@ def test_no_console_page_scrolls_sideways_on_a_phone(at, agent, supervisor, publ
             sign_in_as(page, boss.username, language)
             for path, name in pages:
                 fits(page, path, name, language, width)
+            if width > 500:
+                continue
             page.goto("/console/queue/")  # the status filter is not cut off: it has the form's whole width
             status, form = page.evaluate("""[document.querySelector('#id_status').getBoundingClientRect().width,
                 document.querySelector('form.filters').getBoundingClientRect().width]""")
