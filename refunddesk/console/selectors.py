@@ -366,18 +366,6 @@ class CalendarYear:
     recorded: HolidaySchedule | None  # for "console": who recorded it, and when
 
 
-def _schedule_template(country: str, year: int) -> str:
-    return "\n".join([
-        f"country: {country}",
-        f"year: {year}",
-        "source:        # " + str(_("where the official notice was published")),
-        "days_off:      # " + str(_("every day off: - {name: ..., from: YYYY-MM-DD, to: YYYY-MM-DD} (to is "
-                                    "inclusive)")),
-        "working_days:  # " + str(_("make-up working days (weekend days that are worked): - YYYY-MM-DD")),
-        "",
-    ])
-
-
 def calendar_years(*, calendar: BusinessCalendar, today: dt.date) -> list[CalendarYear]:
     """Where each year's business days come from: last year to next year, and any year recorded."""
     recorded = {row.year: row for row in
@@ -389,13 +377,48 @@ def calendar_years(*, calendar: BusinessCalendar, today: dt.date) -> list[Calend
     return rows
 
 
-def schedule_draft(*, calendar: BusinessCalendar, year: int | None, today: dt.date) -> str:
-    """What the form starts with: the recorded schedule of `year`, or an empty one for the first year missing."""
+def schedule_initial(*, calendar: BusinessCalendar, year: int | None, today: dt.date) -> dict:
+    """What the schedule form starts with: the recorded schedule of `year` as fields (core.calendar.schedule_fields:
+    year, source, days_off [(name, first, last)], working_days [date]), or an empty one for `year`, else for the
+    first year that is missing."""
+    from refunddesk.core.calendar import schedule_fields
+
     if year is not None:
         row = HolidaySchedule.objects.filter(country=calendar.country, year=year).first()
         if row is not None:
-            return row.document
+            return {**schedule_fields(row.document), "year": year}
     else:
         year = next((y for y in range(today.year, today.year + 6) if calendar.source(y)[0] == "missing"),
                     today.year + 1)
-    return _schedule_template(calendar.country, year)
+    return {"year": year, "source": "", "days_off": [], "working_days": []}
+
+
+@dataclass(frozen=True)
+class PackageDays:
+    """The `holidays` package's days of one year, beside a schedule for comparison."""
+
+    year: int
+    holidays: list[tuple[dt.date, str]]  # (day, name in the page's language)
+    working_days: list[dt.date]  # make-up working days (weekend days worked)
+    official: bool  # the package has the year's official schedule (for China: its make-up working days)
+
+
+def package_days(*, country: str, year: int, language: str) -> PackageDays:
+    """The public holidays and make-up working days the `holidays` package gives `country` in `year`, named in
+    `language` where the package has it. `official` is False for a country with make-up days (China) in a year
+    the package has none for: its days are then extrapolated from the rules, not the year's notice."""
+    import holidays
+
+    from refunddesk.core.calendar import MAKEUP_DAY_COUNTRIES
+    from refunddesk.core.i18n import is_zh
+
+    wanted = "zh_CN" if is_zh(language) else "en_US"
+    try:
+        probe = holidays.country_holidays(country, years=())
+        lang = wanted if wanted in getattr(probe, "supported_languages", ()) else None
+        days = holidays.country_holidays(country, years=year, language=lang)
+    except NotImplementedError:
+        return PackageDays(year, [], [], False)
+    working = sorted(d for d in getattr(days, "weekend_workdays", ()) if d.year == year)
+    official = bool(working) or country not in MAKEUP_DAY_COUNTRIES
+    return PackageDays(year, sorted(days.items()), working, official)
