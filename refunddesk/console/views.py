@@ -38,9 +38,9 @@ from refunddesk.console.forms import (
     days_off_formset,
     working_days_formset,
 )
-from refunddesk.core.calendar import schedule_text
 from refunddesk.core import roles
 from refunddesk.core import services as core_services
+from refunddesk.core.calendar import schedule_text
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.payments import services as payment_services
 from refunddesk.payments.models import Refund

@@ -9,7 +9,6 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Group
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from refunddesk.core import roles
@@ -18,12 +17,14 @@ from refunddesk.refunds import services as s
 from refunddesk.refunds.models import RefundRequest
 from refunddesk.refunds.states import Status
 from refunddesk.status import services as status_services
+from tests.e2e import test_customer_pages as customer_pages
 from tests.e2e.conftest import SCREENSHOTS, make_png
-from tests.e2e.test_customer_pages import LOCALES, WIDTHS, at, sign_in_as  # noqa: F401
+from tests.e2e.test_customer_pages import LOCALES, WIDTHS, sign_in_as
 from tests.factories import CustomerFactory, OrderFactory, UsageFactory, UserFactory
 from tests.refunds.test_no_answer import publish_with
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+at = customer_pages.at  # the fixture: at(language, width) -> a Page of that width, in that language
 
 
 def fits(page, path: str, name: str, language: str, width: int) -> None:
