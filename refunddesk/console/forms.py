@@ -23,7 +23,7 @@ class QueueFilterForm(AppForm):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Open (all in the queue)")), *Status.choices]
         self.fields["assignee"].choices = [("", _("Anyone")), ("me", _("Me")), ("none", _("Nobody")),
-                                           *[(u.username, u.get_full_name() or u.username) for u in staff]]
+                                           *[(u.username, u.display_name) for u in staff]]
         self.fields["gateway"].choices = [("", _("Any")), *[(g, g) for g in gateways]]
         if appeals:
             del self.fields["status"]
@@ -157,8 +157,52 @@ class PublishForm(AppForm):
 
 
 class HolidayScheduleForm(AppForm):
-    document = forms.CharField(
-        label=_("Schedule (YAML)"), strip=False, required=False,
-        widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 22}),
-        help_text=_("The official notice as a list: every day off (holidays, weekends inside them included) "
-                    "and every make-up working day. calendars/README.md has the 2026 notice as an example."))
+    """A year's official schedule as a person reads the notice: the year, where it was published, then the days
+    off (DaysOffFormSet) and the make-up working days (WorkingDaysFormSet) as date ranges and dates."""
+
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2999)
+    source = forms.CharField(label=_("Where the official notice was published"), required=False, max_length=500,
+                             help_text=_("A link or the notice's title, for whoever checks it later."))
+
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class DayOffForm(AppForm):
+    name = forms.CharField(label=_("Holiday"), required=False, max_length=100)
+    start = forms.DateField(label=_("First day off"), required=False, widget=DATE_WIDGET)
+    end = forms.DateField(label=_("Last day off"), required=False, widget=DATE_WIDGET,
+                          help_text=_("Empty for a single day."))
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("name") or data.get("end")) and not data.get("start"):
+            self.add_error("start", _("Give the first day off."))
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("The last day off is before the first."))
+        return data
+
+
+class WorkingDayForm(AppForm):
+    day = forms.DateField(label=_("Make-up working day"), required=False, widget=DATE_WIDGET)
+
+
+class _AtLeastOneDayOff(forms.BaseFormSet):
+    def clean(self):
+        super().clean()
+        if not any(f.is_valid() and f.cleaned_data.get("start") for f in self.forms):
+            raise forms.ValidationError(_("List at least one day off: every holiday of the notice, weekends "
+                                          "inside it included."))
+
+
+def days_off_formset(data=None, *, initial=None):
+    """The days off of a schedule: the rows given (`initial`, dicts of name, start, end) and blank ones."""
+    extra = 3 if initial else 9
+    return forms.formset_factory(DayOffForm, formset=_AtLeastOneDayOff, extra=extra)(
+        data, initial=initial, prefix="off")
+
+
+def working_days_formset(data=None, *, initial=None):
+    """The make-up working days of a schedule: the rows given (`initial`, dicts of day) and blank ones."""
+    extra = 3 if initial else 8
+    return forms.formset_factory(WorkingDayForm, extra=extra)(data, initial=initial, prefix="work")

@@ -57,6 +57,12 @@ STAFF_LABELS = {
     "internal_note": _("Internal note"),
     "assign": _("Assigned"),
     "deadline_set": _("Deadline set (the holiday schedule is now known)"),
+    "reapply": _("Customer applied again; closed"),
+    "no_answer_reminder": _("Customer reminded: no answer yet"),
+    "no_answer_close": _("Closed: the customer did not answer in time"),
+    "no_answer_review": _("No answer in time: back to review"),
+    "no_answer_accept": _("No answer in time: offer taken as accepted"),
+    "no_answer_decline": _("No answer in time: offer taken as declined"),
 }
 
 
@@ -101,6 +107,7 @@ class TraceRow:
     outcome: str
     condition: str
     notes: tuple[str, ...]
+    said: str = ""  # the clause in the policy's words, in the page's language (the CEL is small print)
 
 
 @dataclass
@@ -187,12 +194,13 @@ def case_view(*, public_id: str, user, language: str, now: dt.datetime | None = 
         trace.append(TraceRow(
             clause=cid, matched=bool(step.get("matched")), decided=cid == req.policy_clause,
             outcome=getattr(rule, "outcome", ""), condition=getattr(rule, "condition", ""),
-            notes=tuple(step.get("notes", ())),
+            notes=tuple(step.get("notes", ())), said=_said(req, cid, language),
         ))
     if req.policy_clause == "default" and not any(t.clause == "default" for t in trace):
         trace.append(TraceRow(clause="default", matched=True, decided=True,
                               outcome=policy.default.outcome if policy else req.policy_outcome,
-                              condition=str(_("no clause matched: the policy's default decides")), notes=()))
+                              condition=str(_("no clause matched: the policy's default decides")), notes=(),
+                              said=_said(req, "default", language)))
     clauses = _clauses(policy)
     history = list(refund_selectors.customer_history(customer=req.customer, exclude_pk=req.pk))
     timeline = list(req.timeline.all())
@@ -204,6 +212,14 @@ def case_view(*, public_id: str, user, language: str, now: dt.datetime | None = 
         actions=frozenset(m.action for m in actions_available(req.status, actor_kind(user))),
         overdue=refund_selectors.is_overdue(req, now), policy_error=policy_error,
     )
+
+
+def _said(req: RefundRequest, clause: str, language: str) -> str:
+    """A clause of the request's policy version in the policy's words (policies.selectors.clause_citation)."""
+    from refunddesk.policies.selectors import clause_citation
+
+    cite = clause_citation(req.policy_version, clause, language) if req.policy_version_id else None
+    return cite.text if cite else ""
 
 
 def _clauses(policy: engine.Policy | None) -> list[tuple[str, str]]:
@@ -350,18 +366,6 @@ class CalendarYear:
     recorded: HolidaySchedule | None  # for "console": who recorded it, and when
 
 
-def _schedule_template(country: str, year: int) -> str:
-    return "\n".join([
-        f"country: {country}",
-        f"year: {year}",
-        "source:        # " + str(_("where the official notice was published")),
-        "days_off:      # " + str(_("every day off: - {name: ..., from: YYYY-MM-DD, to: YYYY-MM-DD} (to is "
-                                    "inclusive)")),
-        "working_days:  # " + str(_("make-up working days (weekend days that are worked): - YYYY-MM-DD")),
-        "",
-    ])
-
-
 def calendar_years(*, calendar: BusinessCalendar, today: dt.date) -> list[CalendarYear]:
     """Where each year's business days come from: last year to next year, and any year recorded."""
     recorded = {row.year: row for row in
@@ -373,13 +377,48 @@ def calendar_years(*, calendar: BusinessCalendar, today: dt.date) -> list[Calend
     return rows
 
 
-def schedule_draft(*, calendar: BusinessCalendar, year: int | None, today: dt.date) -> str:
-    """What the form starts with: the recorded schedule of `year`, or an empty one for the first year missing."""
+def schedule_initial(*, calendar: BusinessCalendar, year: int | None, today: dt.date) -> dict:
+    """What the schedule form starts with: the recorded schedule of `year` as fields (core.calendar.schedule_fields:
+    year, source, days_off [(name, first, last)], working_days [date]), or an empty one for `year`, else for the
+    first year that is missing."""
+    from refunddesk.core.calendar import schedule_fields
+
     if year is not None:
         row = HolidaySchedule.objects.filter(country=calendar.country, year=year).first()
         if row is not None:
-            return row.document
+            return {**schedule_fields(row.document), "year": year}
     else:
         year = next((y for y in range(today.year, today.year + 6) if calendar.source(y)[0] == "missing"),
                     today.year + 1)
-    return _schedule_template(calendar.country, year)
+    return {"year": year, "source": "", "days_off": [], "working_days": []}
+
+
+@dataclass(frozen=True)
+class PackageDays:
+    """The `holidays` package's days of one year, beside a schedule for comparison."""
+
+    year: int
+    holidays: list[tuple[dt.date, str]]  # (day, name in the page's language)
+    working_days: list[dt.date]  # make-up working days (weekend days worked)
+    official: bool  # the package has the year's official schedule (for China: its make-up working days)
+
+
+def package_days(*, country: str, year: int, language: str) -> PackageDays:
+    """The public holidays and make-up working days the `holidays` package gives `country` in `year`, named in
+    `language` where the package has it. `official` is False for a country with make-up days (China) in a year
+    the package has none for: its days are then extrapolated from the rules, not the year's notice."""
+    import holidays
+
+    from refunddesk.core.calendar import MAKEUP_DAY_COUNTRIES
+    from refunddesk.core.i18n import is_zh
+
+    wanted = "zh_CN" if is_zh(language) else "en_US"
+    try:
+        probe = holidays.country_holidays(country, years=())
+        lang = wanted if wanted in getattr(probe, "supported_languages", ()) else None
+        days = holidays.country_holidays(country, years=year, language=lang)
+    except NotImplementedError:
+        return PackageDays(year, [], [], False)
+    working = sorted(d for d in getattr(days, "weekend_workdays", ()) if d.year == year)
+    official = bool(working) or country not in MAKEUP_DAY_COUNTRIES
+    return PackageDays(year, sorted(days.items()), working, official)

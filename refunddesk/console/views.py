@@ -35,9 +35,12 @@ from refunddesk.console.forms import (
     RejectForm,
     RetryForm,
     StaffNoteForm,
+    days_off_formset,
+    working_days_formset,
 )
 from refunddesk.core import roles
 from refunddesk.core import services as core_services
+from refunddesk.core.calendar import schedule_text
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.payments import services as payment_services
 from refunddesk.payments.models import Refund
@@ -82,7 +85,9 @@ def _queue(request: HttpRequest, *, appeals: bool) -> HttpResponse:
     return render(request, "console/queue.html", {
         "form": form, "page": page, "appeals": appeals, "query": query.urlencode(),
         "section": "appeals" if appeals else "queue",
-        "missing_year": deadlines.missing_year(timezone.localdate()),
+        # only to those who can act on it: supervisors record a missing year (agents see "No deadline yet")
+        "missing_year": deadlines.missing_year(timezone.localdate())
+        if roles.has_role(request.user, roles.SUPERVISOR) else None,
     })
 
 
@@ -338,24 +343,37 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     calendar = deadlines.calendar()  # a change below redirects: this is the one the page shows
     if request.method == "POST":
         form = HolidayScheduleForm(request.POST)
-        if form.is_valid():
+        days_off, working = days_off_formset(request.POST), working_days_formset(request.POST)
+        if form.is_valid() and days_off.is_valid() and working.is_valid():
+            document = schedule_text(
+                country=calendar.country, year=form.cleaned_data["year"], source=form.cleaned_data["source"],
+                days_off=[(f.cleaned_data.get("name", ""), f.cleaned_data["start"], f.cleaned_data.get("end"))
+                          for f in days_off if f.cleaned_data.get("start")],
+                working_days=[f.cleaned_data["day"] for f in working if f.cleaned_data.get("day")])
             try:
                 row = core_services.holiday_schedule_record(
-                    document=form.cleaned_data["document"], country=settings.REFUNDDESK_HOLIDAY_COUNTRY,
-                    user=request.user)
+                    document=document, country=settings.REFUNDDESK_HOLIDAY_COUNTRY, user=request.user)
                 messages.success(request, _("The schedule for %(year)s is recorded and used from now on. Deadlines "
                                             "that could not be computed are filled in within a minute.")
                                  % {"year": row.year})
                 return redirect("console:calendar")
             except ApplicationError as exc:
-                form.add_error("document", _("Not recorded: the schedule is not valid. What to change is listed "
-                                             "beside it."))
-                problem = str(exc.message)
+                form.add_error(None, _("Not recorded: the schedule is not valid. What to change is listed below."))
+                problem = str(exc.message).replace("schedule: ", "")
+        year_shown = form.cleaned_data.get("year") if form.is_valid() else None
     else:
         year = request.GET.get("year", "")
-        form = HolidayScheduleForm(initial={"document": selectors.schedule_draft(
-            calendar=calendar, year=int(year) if year.isdigit() else None, today=today)})
+        initial = selectors.schedule_initial(calendar=calendar, year=int(year) if year.isdigit() else None,
+                                             today=today)
+        form = HolidayScheduleForm(initial={"year": initial["year"], "source": initial["source"]})
+        days_off = days_off_formset(initial=[{"name": n, "start": a, "end": b if b != a else None}
+                                             for n, a, b in initial["days_off"]])
+        working = working_days_formset(initial=[{"day": d} for d in initial["working_days"]])
+        year_shown = initial["year"]
     return render(request, "console/calendar.html", {
         "form": form, "years": selectors.calendar_years(calendar=calendar, today=today), "section": "calendar",
         "holidays_version": holidays.__version__, "calendar": calendar, "problem": problem,
+        "days_off": days_off, "working": working,
+        "package": selectors.package_days(country=calendar.country, year=year_shown, language=page_language())
+        if year_shown else None,
     })

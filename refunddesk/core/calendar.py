@@ -156,6 +156,45 @@ def _schedule_date(value: object, where: str, year: int | None, problems: list[s
     return value
 
 
+def schedule_text(*, country: str, year: int, source: str = "", days_off: Sequence[tuple[str, date, date]] = (),
+                  working_days: Sequence[date] = ()) -> str:
+    """The schedule document (the format parse_schedule reads, calendars/README.md) of a year's notice given as
+    fields: `days_off` as (name, first day, last day) ranges, `working_days` as dates. Not checked here:
+    parse_schedule checks it, as it checks a file."""
+    doc: dict = {"country": country.strip().upper(), "year": year}
+    if source.strip():
+        doc["source"] = source.strip()
+    doc["days_off"] = [{**({"name": name} if name else {}), "from": first, "to": last or first}
+                       for name, first, last in days_off]
+    doc["working_days"] = sorted(working_days)
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, default_flow_style=None)
+
+
+def schedule_fields(text: str) -> dict:
+    """A schedule document as fields, for a form: {country, year, source, days_off: [(name, first, last)],
+    working_days: [date]}; what cannot be read is left out (a recorded document was checked when recorded)."""
+    try:
+        doc = yaml.load(text, Loader=_ScheduleLoader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError:
+        doc = None
+    doc = doc if isinstance(doc, dict) else {}
+
+    def day(value):
+        try:
+            return value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+        except ValueError:
+            return None
+
+    days_off = []
+    for entry in doc.get("days_off") or []:
+        if isinstance(entry, dict) and day(entry.get("from")):
+            days_off.append((str(entry.get("name") or ""), day(entry["from"]),
+                             day(entry.get("to", entry["from"])) or day(entry["from"])))
+    working = [d for d in (day(v) for v in doc.get("working_days") or []) if d]
+    return {"country": str(doc.get("country") or ""), "year": doc.get("year"),
+            "source": str(doc.get("source") or ""), "days_off": days_off, "working_days": working}
+
+
 def parse_schedule(text: str, origin: str = "<schedule>") -> Schedule:
     """Read and check one schedule document. Every problem is named (the entry and what to write
     instead) in one ValidationError, one problem per line."""

@@ -19,6 +19,15 @@ class User(AbstractUser):
 
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
 
+    @property
+    def display_name(self) -> str:
+        """How people see this user on every page, staff's and customers' alike: the full name, else the
+        user name (never a bare `agent2` where a name is known)."""
+        return self.get_full_name().strip() or self.username
+
+    def __str__(self) -> str:
+        return self.display_name
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")

@@ -16,7 +16,7 @@ from refunddesk.notify.tasks import send_email
 LANGUAGES = ("zh-hans", "en")
 KINDS = (
     "received", "info_needed", "offer_made", "decided", "appeal_received", "appeal_decided", "refund_sent",
-    "refund_failed", "refund_reversed", "policy_changed",
+    "refund_failed", "refund_reversed", "policy_changed", "answer_reminder", "no_answer_outcome",
 )
 
 

@@ -20,7 +20,8 @@ from refunddesk.policies.templates import Template
 if TYPE_CHECKING:
     from refunddesk.policies.evaluation import TraceStep
 
-__all__ = ["BOUNDS", "LANGS", "OUTCOMES", "TOPICS", "Clause", "Policy", "Rule", "Section", "Text"]
+__all__ = ["BOUNDS", "LANGS", "NO_ANSWER_OUTCOMES", "OUTCOMES", "TOPICS", "Clause", "NoAnswer", "Policy", "Rule",
+           "Section", "Text"]
 
 OUTCOMES = ("approve", "reject", "review", "redirect")
 LANGS = ("en", "zh-Hans")
@@ -30,6 +31,10 @@ LANGS = ("en", "zh-Hans")
 TOPICS = ("eligible", "not_refunded", "case_by_case", "apply", "timing", "amount", "disputes", "changes", "contact")
 #: The section a clause the document does not place goes to, by its outcome.
 TOPIC_OF_OUTCOME = {"approve": "eligible", "reject": "not_refunded", "review": "case_by_case", "redirect": "apply"}
+#: What may happen to a request whose customer never answers (`no_answer`), by the state it waits in: a question
+#: (waiting_for_customer) is closed or goes back to the agent, who decides without the answer; an offer is
+#: closed, taken as accepted, or taken as declined (back to the agent).
+NO_ANSWER_OUTCOMES = {"waiting_for_customer": ("close", "review"), "offered": ("close", "accept", "decline")}
 #: Which comparisons `Policy.thresholds` reports: the operators (fact on the left) of each bound.
 BOUNDS = {"lower": (">=", ">"), "upper": ("<=", "<"), "any": (">=", ">", "<=", "<", "==", "!=")}
 
@@ -133,6 +138,30 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class NoAnswer:
+    """What the document says happens when the customer does not answer (`no_answer`): `remind_after` business
+    days after the question or offer the customer is reminded, and `close_after` business days after it (more
+    than remind_after) the request takes the outcome of the state it waits in (`waiting_for_customer`: close or
+    review; `offered`: close, accept or decline; NO_ANSWER_OUTCOMES)."""
+
+    remind_after: int
+    close_after: int
+    waiting_for_customer: str = "close"
+    offered: str = "close"
+
+    def outcome(self, status: str) -> str:
+        """The outcome for a request waiting in `status` (waiting_for_customer or offered). KeyError otherwise."""
+        if status not in NO_ANSWER_OUTCOMES:
+            raise KeyError(status)
+        return getattr(self, status)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the document writes it."""
+        return {"remind_after": self.remind_after, "close_after": self.close_after,
+                "waiting_for_customer": self.waiting_for_customer, "offered": self.offered}
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A compiled policy document: load it once (schema.load_policy_text), evaluate it many times
     (evaluation.evaluate), from any number of threads.
@@ -159,6 +188,8 @@ class Policy:
     # explain.public_sections groups them by outcome), and what this version changed, in words for customers
     sections: tuple[Section, ...] = ()
     changes: Text | None = None
+    # a request waiting for the customer's answer does not wait forever (None: the document does not say)
+    no_answer: NoAnswer | None = None
     _convert: Any = field(default=None, compare=False, repr=False)  # facts.Converter for `facts`
     _segments: tuple[tuple[int, int, Any], ...] = field(default=(), compare=False, repr=False)
     _unmatched: tuple[tuple[TraceStep, ...], ...] = field(default=(), compare=False, repr=False)
@@ -225,6 +256,7 @@ class Policy:
             "refund_business_days": self.refund_business_days,
             **({} if self.store_rule_standard else {"store_purchases": self._store_dict()}),
             **({"changes": self.changes.to_dict()} if self.changes is not None else {}),
+            **({"no_answer": self.no_answer.to_dict()} if self.no_answer is not None else {}),
             "clauses": [c.to_dict() for c in self.clauses[1:]],
             "default": self.default.to_dict(),
             **({"sections": [s.to_dict() for s in self.sections]} if self.sections else {}),

@@ -27,6 +27,11 @@ The document (YAML)::
       outcome: review
       explanation: {en: ..., zh-Hans: ...}
     changes: {en: ..., zh-Hans: ...}  # optional: what this version changed, for customers (/policy/, emails)
+    no_answer:                       # optional: when the customer does not answer a question or an offer
+      remind_after: 3                # business days after the question or offer: the customer is reminded
+      close_after: 7                 # business days after it (more than remind_after): then the outcome below
+      waiting_for_customer: close    # close | review (back to the agent, who decides without the answer)
+      offered: close                 # close | accept (the offer is taken) | decline (back to the agent)
     sections:                        # optional: the public document (/policy/), in this order
       - topic: eligible              # one of policy.TOPICS, each once
         title: {en: ..., zh-Hans: ...}         # optional: the standard heading otherwise
@@ -96,10 +101,12 @@ from refunddesk.policies.facts import CONTRACT_VERSION, FACTS, MONEY_FACTS, STOR
 from refunddesk.policies.fast_facts import Converter
 from refunddesk.policies.policy import (
     LANGS,
+    NO_ANSWER_OUTCOMES,
     OUTCOMES,
     TOPIC_OF_OUTCOME,
     TOPICS,
     Clause,
+    NoAnswer,
     Policy,
     Rule,
     Section,
@@ -382,6 +389,7 @@ _TOP_KEYS = {
     "default",
     "sections",
     "changes",
+    "no_answer",
 }
 
 #: The document-level rule for store purchases (issue 16 item 4): its key, its condition, and the
@@ -433,6 +441,42 @@ def _store_rule(b: _Builder, doc: LineMap, *, taken: set[str]) -> Clause | None:
         return None
     parts["line"] = line
     return Clause(id=who, condition=STORE_CONDITION, index=0, _condition=condition, **parts)
+
+
+def _no_answer(b: _Builder, doc: LineMap) -> NoAnswer | None:
+    """The document's `no_answer`, validated: remind_after and close_after (business days, close_after more than
+    remind_after) and the outcome for each state a request waits for the customer in (NO_ANSWER_OUTCOMES; close
+    when not given). None when the document has none (requests then wait for the customer as long as it takes)."""
+    raw = doc.get("no_answer")
+    if raw is None:
+        return None
+    line = doc.key_lines.get("no_answer", doc.line)
+    if not isinstance(raw, LineMap):
+        b.problem(line, None, "'no_answer' is a mapping: remind_after, close_after, waiting_for_customer, offered")
+        return None
+    known = ("remind_after", "close_after", *NO_ANSWER_OUTCOMES)
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            b.problem(raw.key_lines.get(key, line), None, f"no_answer: unknown key '{key}'{hint}")
+    remind = _int_field(b, raw, "remind_after")
+    close_after = _int_field(b, raw, "close_after")
+    if remind is not None and close_after is not None and close_after <= remind:
+        b.problem(raw.key_lines.get("close_after", line), None,
+                  f"no_answer: close_after ({close_after}) must be more business days than remind_after ({remind}): "
+                  "the customer is reminded first")
+    outcomes = {}
+    for status, allowed in NO_ANSWER_OUTCOMES.items():
+        value = raw.get(status, "close")
+        if value not in allowed:
+            b.problem(raw.key_lines.get(status, line), None,
+                      f"no_answer: {status} is one of {', '.join(allowed)}; got {value!r}")
+            value = "close"
+        outcomes[status] = value
+    if remind is None or close_after is None:
+        return None
+    return NoAnswer(remind_after=remind, close_after=close_after, **outcomes)
 
 
 def _sections(b: _Builder, doc: LineMap, rule_ids: list[str], outcomes: dict[str, str]) -> tuple[Section, ...]:
@@ -598,6 +642,7 @@ def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
         outcomes_by_id["default"] = default_rule.outcome
     sections = _sections(b, doc, rule_ids, outcomes_by_id)
     changes = b.text(doc, "changes", None, required=False)
+    no_answer = _no_answer(b, doc)
 
     if b.problems:
         raise PolicyError(sorted(b.problems, key=lambda p: p.line or 0), source_name)
@@ -630,6 +675,7 @@ def load_policy_text(text: str, source_name: str = "<policy>") -> Policy:
         store_rule_standard=not b.store_declared,
         sections=sections,
         changes=changes,
+        no_answer=no_answer,
         _convert=Converter(ordered, b.condition_reads),
         _segments=tuple(segments),
         _unmatched=unmatched,

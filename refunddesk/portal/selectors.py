@@ -27,7 +27,15 @@ from refunddesk.refunds import selectors as refund_selectors
 from refunddesk.refunds.facts import Row
 from refunddesk.refunds.intake import STORE_INSTRUCTIONS
 from refunddesk.refunds.models import Evidence, Reason, RefundRequest
-from refunddesk.refunds.states import OPEN, REFUND_CLOCK, REVIEW_CLOCK, Actor, Status, actions_available
+from refunddesk.refunds.states import (
+    NO_ANSWER_WAITS,
+    OPEN,
+    REFUND_CLOCK,
+    REVIEW_CLOCK,
+    Actor,
+    Status,
+    actions_available,
+)
 
 OUTCOME_LABELS = {
     "approve": _("Refund approved at once"),
@@ -61,6 +69,11 @@ TIMELINE_LABELS = {
     "refund_reverse": _("The refund came back from the bank; our finance team is on it"),
     "mediation": _("Mediation recorded"),
     "reapply": _("You applied again; this request is closed"),
+    "no_answer_reminder": _("We reminded you that we are waiting for your answer"),
+    "no_answer_close": _("Closed: we had no answer from you in time"),
+    "no_answer_review": _("No answer in time: we decide on what we have"),
+    "no_answer_accept": _("No answer in time: the offer counts as accepted"),
+    "no_answer_decline": _("No answer in time: the offer counts as declined"),
 }
 
 
@@ -251,6 +264,7 @@ class RequestPage:
     reapply_at_once: bool = False  # a rejection whose clause lets the customer apply again at once
     can_apply_again: bool = False  # a rejection that no longer holds the order: the customer may apply again
     later: RefundRequest | None = None  # a request closed by applying again: the one that replaced it
+    no_answer: str = ""  # waiting for the customer: what the policy does without an answer (close, review, ...)
 
     @property
     def policy_citation(self) -> Citation | None:
@@ -306,6 +320,10 @@ def customer_request_page(*, customer: Customer, public_id: str) -> RequestPage:
         can_apply_again = not lifecycle.holds(req, now=now) and req.order.refundable_remaining.minor > 0
         if appeal_until is not None and now >= appeal_until:
             actions.discard("appeal")
+    no_answer = ""
+    if req.status in NO_ANSWER_WAITS:
+        rule = lifecycle.no_answer_rule(req)
+        no_answer = rule.outcome(req.status) if rule is not None else ""
     later = None
     if req.status == Status.SUPERSEDED:
         later = (RefundRequest.objects.filter(order_id=req.order_id, submitted_at__gt=req.submitted_at)
@@ -313,7 +331,7 @@ def customer_request_page(*, customer: Customer, public_id: str) -> RequestPage:
     return RequestPage(
         req=req, refund=refund, events=events, evidence=list(req.evidence.all()), clock=clock,
         question=question, offer_note=offer_note, actions=frozenset(actions), appeal_until=appeal_until,
-        reapply_at_once=bool(reapply), can_apply_again=bool(can_apply_again), later=later,
+        reapply_at_once=bool(reapply), can_apply_again=bool(can_apply_again), later=later, no_answer=no_answer,
     )
 
 

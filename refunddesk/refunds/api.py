@@ -22,7 +22,7 @@ from refunddesk.policies.api import PolicyRef, policy_ref
 from refunddesk.refunds import selectors, services
 from refunddesk.refunds.actions import STAFF_ACTIONS, staff_action_run
 from refunddesk.refunds.models import RefundRequest
-from refunddesk.refunds.states import Actor, actions_available, staff_actor
+from refunddesk.refunds.states import Actor, actions_available, staff_actor, status_label
 
 customer_router = Router(auth=user_token_auth, tags=["refund requests (customer)"])
 staff_router = Router(auth=user_token_auth, tags=["refund requests (staff)"])
@@ -117,7 +117,7 @@ def _out(req: RefundRequest, *, actor: str, timeline: bool = False, staff: bool 
     refund = getattr(req, "refund", None) if hasattr(req, "refund") else None
     data = {
         "id": req.public_id, "order_number": req.order.external_id, "reason": req.reason,
-        "description": req.description, "status": req.status, "status_label": str(req.get_status_display()),
+        "description": req.description, "status": req.status, "status_label": status_label(req.status, customer=not staff),
         "submitted_at": req.submitted_at, "review_due_at": req.review_due_at, "refund_due_at": req.refund_due_at,
         "overdue": selectors.is_overdue(req),
         "decision": {

@@ -12,7 +12,7 @@ class RefundsConfig(AppConfig):
 
         from refunddesk.core.worker import PeriodicJob, periodic_job_register
         from refunddesk.refunds.checks import calendar_check
-        from refunddesk.refunds.services import deadlines_fill_on_calendar_change
+        from refunddesk.refunds.services import deadlines_fill_on_calendar_change, no_answer_run
 
         checks.register(calendar_check, "refunddesk")
         from refunddesk.core.metrics import gauge_register
@@ -27,3 +27,6 @@ class RefundsConfig(AppConfig):
         # deadlines a newly recorded holiday schedule allows, once the calendar changed
         periodic_job_register(PeriodicJob("deadlines-fill", lambda: settings.REFUNDDESK_RECONCILE_SECONDS,
                                           fill_deadlines))
+        # requests whose customer does not answer: reminded, then moved on as the policy says (no_answer)
+        periodic_job_register(PeriodicJob("no-answer", lambda: settings.REFUNDDESK_RECONCILE_SECONDS,
+                                          lambda: no_answer_run(), shared=True))

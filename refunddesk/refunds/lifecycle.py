@@ -29,7 +29,7 @@ from refunddesk.core.errors import ConfigurationError
 from refunddesk.notify.services import email_enqueue
 from refunddesk.refunds import deadlines
 from refunddesk.refunds.models import RefundRequest, TimelineEvent
-from refunddesk.refunds.states import OPEN, Actor, Status, holds_order, move_for
+from refunddesk.refunds.states import NO_ANSWER_WAITS, OPEN, Actor, Status, holds_order, move_for
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,29 @@ def clocks(req: RefundRequest, source: str, target: str, now: dt.datetime, notes
         _set_deadline(req, "refund_due_at", lambda: deadlines.due_after(now, refund_days(req)), notes)
     if target == Status.REJECTED:
         _set_deadline(req, "appeal_due_at", lambda: deadlines.due_after(now, appeal_days()), notes)
+    if source in NO_ANSWER_WAITS or target in NO_ANSWER_WAITS:
+        req.answer_remind_at = req.answer_due_at = req.answer_reminded_at = None
+    if target in NO_ANSWER_WAITS:
+        rule = no_answer_rule(req)
+        if rule is not None:
+            _set_deadline(req, "answer_remind_at", lambda: deadlines.due_after(now, rule.remind_after), notes)
+            _set_deadline(req, "answer_due_at", lambda: deadlines.due_after(now, rule.close_after), notes)
+
+
+def no_answer_rule(req: RefundRequest):
+    """What happens when the customer does not answer (policies.policy.NoAnswer), from the policy version that
+    decided the request, else (a version published before `no_answer` existed, or none) the version in force;
+    None when neither says: the request then waits for the customer as long as it takes."""
+    from refunddesk.policies.services import compiled, version_in_force
+
+    if req.policy_version_id is not None:
+        rule = compiled(req.policy_version).no_answer
+        if rule is not None:
+            return rule
+    from django.utils import timezone
+
+    current = version_in_force(at=timezone.now())
+    return compiled(current).no_answer if current is not None else None
 
 
 # --- applying again after a rejection -------------------------------------------------------------

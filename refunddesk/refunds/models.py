@@ -71,6 +71,11 @@ class RefundRequest(models.Model):
     # a rejection may be appealed until then; afterwards it no longer holds its order (states.holds_order)
     appeal_due_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # waiting for the customer's answer (states.NO_ANSWER_WAITS): the policy's no_answer says when they are
+    # reminded (answer_remind_at; answer_reminded_at once done) and when the request goes on without the answer
+    answer_remind_at = models.DateTimeField(null=True, blank=True)
+    answer_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    answer_reminded_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -27,7 +27,15 @@ from refunddesk.refunds import deadlines, intake, lifecycle
 from refunddesk.refunds.evidence import CheckedFile, Upload, evidence_check_all
 from refunddesk.refunds.facts import Row
 from refunddesk.refunds.models import Evidence, Mediation, Reason, RefundRequest
-from refunddesk.refunds.states import OPEN, Actor, Status, move_for, staff_actor
+from refunddesk.refunds.states import (
+    NO_ANSWER_MOVES,
+    NO_ANSWER_WAITS,
+    OPEN,
+    Actor,
+    Status,
+    move_for,
+    staff_actor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +124,31 @@ def _amount(req: RefundRequest, amount: object | None, field: str = "amount") ->
     return money
 
 
-def _is_override(req: RefundRequest, money: Money) -> bool:
+def _is_override(req: RefundRequest, money: Money, clause: str = "") -> bool:
+    """Whether paying `money` citing `clause` goes beyond the policy: against its outcome (it rejected or
+    redirected), above its amount, or resting on a clause whose condition did not match this request's facts
+    (`clause_matched`): each needs a written reason and is marked, like upholding an appeal."""
     if req.policy_outcome in ("reject", "redirect"):
         return True
+    if clause and not clause_matched(req, clause):
+        return True
     return req.policy_amount is not None and money > req.policy_amount
+
+
+def clause_matched(req: RefundRequest, clause: str) -> bool:
+    """Whether the policy's clause `clause` matched the facts of `req` when it was decided: the clause that
+    decided (`policy_clause`, the default included) or one the stored trace shows as matched. A request with no
+    stored decision (none was made) counts every clause as matched."""
+    if not req.policy_outcome or clause == req.policy_clause:
+        return True
+    return any(step.get("clause") == clause and step.get("matched") for step in req.policy_trace or [])
+
+
+def _override_message(req: RefundRequest, clause: str, otherwise: str) -> str:
+    if req.policy_outcome not in ("reject", "redirect") and not clause_matched(req, clause):
+        return _("The clause you cite, %(clause)s, did not match this request's facts: deciding on it is an "
+                 "override; write why.") % {"clause": clause}
+    return otherwise
 
 
 # --- submission ----------------------------------------------------------------
@@ -251,11 +280,11 @@ def refund_request_assign(*, public_id: str, user, assignee=None, now: dt.dateti
     req = _lock_request(public_id)
     target = assignee or user
     if not (roles.has_role(target, roles.AGENT) or roles.has_role(target, roles.SUPERVISOR)):
-        raise ValidationError(_("%(user)s is not an agent.") % {"user": target}, field="assignee")
+        raise ValidationError(_("%(user)s is not an agent.") % {"user": target.display_name}, field="assignee")
     req.assignee = target
     req.save(update_fields=["assignee", "updated_at"])
     lifecycle.timeline_note(req, action="assign", actor_kind=kind, user=user, visible=False, now=now,
-          note=str(target.get_full_name() or target.username))
+          note=target.display_name)
     return req
 
 
@@ -278,10 +307,10 @@ def refund_request_offer(*, public_id: str, user, amount: object, note: str = ""
     req = _lock_request(public_id)
     money = _amount(req, amount)
     clause = _check_clause(req, clause)
-    override = _is_override(req, money)
+    override = _is_override(req, money, clause)
     if override:
-        _required_text(override_reason, "override_reason",
-                       _("This offer goes beyond what the policy allows; write why (it is marked as an override)."))
+        _required_text(override_reason, "override_reason", _override_message(req, clause, _(
+            "This offer goes beyond what the policy allows; write why (it is marked as an override).")))
     lifecycle.move(req, action="offer", actor_kind=kind, user=user, note=note.strip(), clause=clause,
           amount_minor=money.minor, override=override, now=now,
           data={"override_reason": override_reason.strip()} if override else None)
@@ -308,10 +337,10 @@ def _decide_approve(req, *, action, kind, user, text, clause, amount, override_r
     move_for(action, req.status, kind)  # refuse an illegal move before validating the rest
     money = _amount(req, amount)
     clause = _check_clause(req, clause)
-    override = _is_override(req, money)
+    override = _is_override(req, money, clause)
     if override:
-        _required_text(override_reason, "override_reason",
-                       _("Approving against the policy (or above its amount) is an override: write why."))
+        _required_text(override_reason, "override_reason", _override_message(req, clause, _(
+            "Approving against the policy (or above its amount) is an override: write why.")))
     req.decision_reason, req.decision_clause, req.decided_by = text, clause, user
     if override:
         req.override, req.override_reason = True, override_reason.strip()
@@ -408,7 +437,8 @@ def deadlines_fill(*, now: dt.datetime | None = None) -> DeadlinesFilled:
     filled: list[str] = []
     missing: dict[str, str] = {}
     ids = (RefundRequest.objects.filter(status__in=sorted(OPEN), timeline__data__has_key="deadline_error")
-           .filter(Q(review_due_at=None) | Q(refund_due_at=None) | Q(appeal_due_at=None))
+           .filter(Q(review_due_at=None) | Q(refund_due_at=None) | Q(appeal_due_at=None)
+                   | Q(status__in=NO_ANSWER_WAITS, answer_due_at=None))
            .values_list("pk", flat=True).distinct()
            .order_by("pk"))
     for pk in ids:
@@ -416,10 +446,12 @@ def deadlines_fill(*, now: dt.datetime | None = None) -> DeadlinesFilled:
             req = RefundRequest.objects.select_for_update().get(pk=pk)
             replay = copy.copy(req)
             replay.review_due_at = replay.refund_due_at = replay.appeal_due_at = replay.paused_at = None
+            replay.answer_remind_at = replay.answer_due_at = replay.answer_reminded_at = None
             problems: dict = {}
             for event in req.timeline.exclude(from_status=F("to_status")).order_by("at", "pk"):
                 lifecycle.clocks(replay, event.from_status, event.to_status, event.at, problems)
-            got = {attr: getattr(replay, attr) for attr in ("review_due_at", "refund_due_at", "appeal_due_at")
+            got = {attr: getattr(replay, attr) for attr in ("review_due_at", "refund_due_at", "appeal_due_at",
+                                                             "answer_remind_at", "answer_due_at")
                    if getattr(req, attr) is None and getattr(replay, attr) is not None}
             if "deadline_error" in problems:
                 missing[req.public_id] = problems["deadline_error"]
@@ -446,3 +478,82 @@ def deadlines_fill_on_calendar_change(*, seen: object | None) -> object:
             log.info("holiday calendar changed: deadlines given to %d request(s), arrival dates to %d refund(s)",
                      len(result.filled), len(result.arrivals))
     return current
+
+
+# --- requests whose customer does not answer -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoAnswerRun:
+    reminded: list[str]  # request numbers whose customer was reminded
+    moved: dict[str, str]  # request number -> the status the policy's no_answer outcome moved it to
+
+
+def no_answer_run(*, now: dt.datetime | None = None) -> NoAnswerRun:
+    """Requests waiting for the customer (a question or an offer, states.NO_ANSWER_WAITS) do not wait forever:
+    the deciding policy's `no_answer` (lifecycle.no_answer_rule; seed-independent, declared by each document)
+    sets `answer_remind_at` and `answer_due_at` in business days when the request starts waiting
+    (lifecycle.clocks). Once `answer_remind_at` has passed the customer is reminded (a visible timeline entry
+    `no_answer_reminder` and the email `answer_reminder`, in their language); once `answer_due_at` has passed too,
+    the request takes the policy's outcome for the state it waits in by a System move (states.NO_ANSWER_MOVES:
+    closed as unanswered, back to the agent, the offer taken as accepted - its money sent as an acceptance's
+    is - or as declined), with the email `no_answer_outcome`. A reminder sent late (the worker was down) moves
+    the close on so that the customer still has the days between reminder and close. An offer taken as accepted
+    that is more than is still refundable is taken as declined instead. The worker runs this periodically
+    (refunds.apps); safe to run any number of times, each request in its own transaction."""
+    now = now or timezone.now()
+    reminded: list[str] = []
+    moved: dict[str, str] = {}
+    ids = (RefundRequest.objects.filter(status__in=NO_ANSWER_WAITS)
+           .filter(Q(answer_remind_at__lte=now, answer_reminded_at=None) | Q(answer_due_at__lte=now))
+           .order_by("pk").values_list("pk", flat=True))
+    for pk in ids:
+        with transaction.atomic():
+            req = RefundRequest.objects.select_for_update().select_related("order", "customer").get(pk=pk)
+            rule = lifecycle.no_answer_rule(req) if req.status in NO_ANSWER_WAITS else None
+            if rule is None:
+                continue
+            outcome = rule.outcome(req.status)
+            if req.answer_reminded_at is None:
+                if req.answer_remind_at is not None and req.answer_remind_at <= now:
+                    _no_answer_remind(req, rule, outcome, now)
+                    reminded.append(req.public_id)
+                continue
+            if req.answer_due_at is not None and req.answer_due_at <= now:
+                _no_answer_move(req, outcome, now)
+                moved[req.public_id] = req.status
+    if reminded or moved:
+        log.info("no answer: %d customer(s) reminded, %d request(s) moved on", len(reminded), len(moved))
+    return NoAnswerRun(reminded, moved)
+
+
+def _no_answer_remind(req: RefundRequest, rule, outcome: str, now: dt.datetime) -> None:
+    if req.answer_due_at is not None and req.answer_due_at <= now:  # late: keep the days between the two
+        try:
+            req.answer_due_at = deadlines.due_after(now, rule.close_after - rule.remind_after)
+        except ApplicationError:
+            req.answer_due_at = None
+    req.answer_reminded_at = now
+    req.save(update_fields=["answer_due_at", "answer_reminded_at", "updated_at"])
+    lifecycle.timeline_note(req, action="no_answer_reminder", actor_kind=Actor.SYSTEM, now=now, data={
+        "due": req.answer_due_at.isoformat() if req.answer_due_at else None, "outcome": outcome})
+    lifecycle.email_customer(req, "answer_reminder", outcome=outcome, offered=req.status == Status.OFFERED,
+                             due=format_date(req.answer_due_at, req.language) if req.answer_due_at else "",
+                             amount=req.offered_amount.format(req.language) if req.offered_amount else "")
+
+
+def _no_answer_move(req: RefundRequest, outcome: str, now: dt.datetime) -> None:
+    action = NO_ANSWER_MOVES[outcome]
+    amount = req.offered_amount
+    if action == "no_answer_accept" and (amount is None or amount > req.order.refundable_remaining):
+        action, outcome = NO_ANSWER_MOVES["decline"], "decline"
+    waited = req.status
+    lifecycle.move(req, action=action, actor_kind=Actor.SYSTEM, now=now, amount_minor=(
+        amount.minor if action == "no_answer_accept" else None), data={"no_answer": outcome, "waited": waited})
+    if action == "no_answer_accept":
+        req.approved_amount_minor = amount.minor
+        req.save(update_fields=["approved_amount_minor", "updated_at"])
+        lifecycle.approve_money(req, now=now)
+    lifecycle.email_customer(req, "no_answer_outcome", outcome=outcome, offered=waited == Status.OFFERED,
+                             amount=amount.format(req.language) if amount is not None else "",
+                             due=format_date(req.review_due_at, req.language) if req.review_due_at else "")

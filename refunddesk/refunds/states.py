@@ -9,6 +9,14 @@ may be appealed, so that the same order is not applied for again meanwhile; it s
 support first, then apply again"), or once its appeal window has passed (settings.REFUNDDESK_APPEAL_BUSINESS_DAYS
 business days after the rejection: `RefundRequest.appeal_due_at`). Applying again then closes it by the move
 `reapply` (rejected -> superseded) in the transaction that creates the new request (refunds.intake).
+
+A request waiting for the customer (a question: waiting_for_customer; an offer: offered) does not wait forever: the
+deciding policy's `no_answer` says after how many business days the customer is reminded and then what happens
+(refunds.services.no_answer_run, a periodic job of the worker): closed (unanswered), back to the agent (review,
+decline) or the offer taken (accept); the moves are `no_answer_*`, made by the System.
+
+Status labels are staff's words (`Status.label`); the customer reads some states in their own words
+(CUSTOMER_LABELS, `status_label(status, customer=True)`): "Waiting for your reply", not "Waiting for the customer".
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from refunddesk.core.errors import IllegalTransition
 class Status(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
     IN_REVIEW = "in_review", _("In review")
-    WAITING_FOR_CUSTOMER = "waiting_for_customer", _("Waiting for your reply")
+    WAITING_FOR_CUSTOMER = "waiting_for_customer", _("Waiting for the customer")
     OFFERED = "offered", _("Offer made")
     ACCEPTED = "accepted", _("Offer accepted")
     DECLINED = "declined", _("Offer declined")
@@ -37,7 +45,27 @@ class Status(models.TextChoices):
     REFUNDING = "refunding", _("Refund in progress")
     REFUNDED = "refunded", _("Refunded")
     REFUND_FAILED = "refund_failed", _("Refund failed")
-    SUPERSEDED = "superseded", _("Closed: you applied again")
+    SUPERSEDED = "superseded", _("Closed: the customer applied again")
+    UNANSWERED = "unanswered", _("Closed: the customer did not answer")
+
+
+#: How the customer reads the states whose staff wording speaks of "the customer" (status_label).
+CUSTOMER_LABELS = {
+    Status.WAITING_FOR_CUSTOMER: _("Waiting for your reply"),
+    Status.SUPERSEDED: _("Closed: you applied again"),
+    Status.UNANSWERED: _("Closed: you did not answer"),
+}
+
+
+def status_label(status: str, *, customer: bool = False) -> str:
+    """A status in words: staff's (`Status.label`), or the customer's own where they differ (CUSTOMER_LABELS).
+    An unknown status is returned as it is."""
+    if customer and status in CUSTOMER_LABELS:
+        return str(CUSTOMER_LABELS[status])
+    try:
+        return str(Status(status).label)
+    except ValueError:
+        return str(status)
 
 
 class Actor(models.TextChoices):
@@ -67,6 +95,11 @@ def _m(action: str, sources: tuple[str, ...], target: str, actors: tuple[str, ..
 
 
 REVIEWABLE = (S.IN_REVIEW, S.DECLINED)
+#: The states in which a request waits for the customer's answer (the policy's no_answer applies).
+NO_ANSWER_WAITS = (S.WAITING_FOR_CUSTOMER, S.OFFERED)
+#: The move a no_answer outcome makes.
+NO_ANSWER_MOVES = {"close": "no_answer_close", "review": "no_answer_review", "accept": "no_answer_accept",
+                   "decline": "no_answer_decline"}
 WITHDRAWABLE = (S.SUBMITTED, S.IN_REVIEW, S.WAITING_FOR_CUSTOMER, S.OFFERED, S.DECLINED, S.REJECTED, S.APPEALED)
 
 MOVES: tuple[Move, ...] = (
@@ -88,6 +121,11 @@ MOVES: tuple[Move, ...] = (
     _m("withdraw", WITHDRAWABLE, S.WITHDRAWN, (A.CUSTOMER,), _("withdraw")),
     # applying again for the order of a rejection that no longer holds it (holds_order) closes the rejection
     _m("reapply", (S.REJECTED,), S.SUPERSEDED, (A.CUSTOMER,), _("apply again")),
+    # the customer did not answer a question or an offer in time (the policy's no_answer)
+    _m("no_answer_close", NO_ANSWER_WAITS, S.UNANSWERED, (A.SYSTEM,), _("close: no answer")),
+    _m("no_answer_review", (S.WAITING_FOR_CUSTOMER,), S.IN_REVIEW, (A.SYSTEM,), _("decide without the answer")),
+    _m("no_answer_accept", (S.OFFERED,), S.ACCEPTED, (A.SYSTEM,), _("take the offer as accepted")),
+    _m("no_answer_decline", (S.OFFERED,), S.DECLINED, (A.SYSTEM,), _("take the offer as declined")),
     # supervisors decide appeals, finally
     _m("appeal_approve", (S.APPEALED,), S.APPROVED, (A.SUPERVISOR,), _("uphold the appeal")),
     _m("appeal_reject", (S.APPEALED,), S.REJECTED_FINAL, (A.SUPERVISOR,), _("reject the appeal")),
@@ -103,7 +141,7 @@ MOVES: tuple[Move, ...] = (
 MOVES_BY_ACTION = {m.action: m for m in MOVES}
 
 # A request in one of these states still counts as "open" for its order: no second request.
-CLOSED = frozenset({S.WITHDRAWN, S.REDIRECTED, S.REJECTED_FINAL, S.REFUNDED, S.SUPERSEDED})
+CLOSED = frozenset({S.WITHDRAWN, S.REDIRECTED, S.REJECTED_FINAL, S.REFUNDED, S.SUPERSEDED, S.UNANSWERED})
 OPEN = frozenset(s for s in S.values if s not in CLOSED)
 # An open state a request leaves by the customer's applying again for its order, once it no longer holds it.
 RELEASABLE = frozenset({S.REJECTED})
@@ -121,7 +159,7 @@ def move_for(action: str, status: str, actor: str) -> Move:
         allowed = ", ".join(sorted(m.action for m in MOVES if status in m.sources)) or _("nothing: it is closed")
         raise IllegalTransition(
             _("This request is %(status)s, so it cannot be moved by '%(action)s'. Possible now: %(allowed)s.")
-            % {"status": Status(status).label, "action": action, "allowed": allowed},
+            % {"status": status_label(status), "action": action, "allowed": allowed},
         )
     if actor not in move.actors:
         raise IllegalTransition(

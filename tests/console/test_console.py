@@ -380,20 +380,34 @@ def test_the_queue_warns_when_the_holiday_schedule_deadlines_will_need_is_missin
     if year is None:  # before 15 November with this year's schedule known: nothing to say
         assert 'id="calendar-notice"' not in en
     else:
-        assert f"No holiday schedule for {year} yet." in en and "Holiday calendar page" in en
-        assert f"尚未录入 {year} 年的节假日安排。" in zh
-        assert f'href="/console/calendar/?year={year}"' not in en  # agents cannot record it...
-        assert f'href="/console/calendar/?year={year}"' in html_of(client_for(supervisor).get("/console/queue/"))
+        # only those who can act on it are told: agents cannot record a schedule, supervisors can
+        assert 'id="calendar-notice"' not in en and 'id="calendar-notice"' not in zh
+        boss = html_of(client_for(supervisor).get("/console/queue/"))
+        assert f"No holiday schedule for {year} yet." in boss and f'href="/console/calendar/?year={year}"' in boss
+        zh_client.force_login(supervisor)
+        assert f"尚未录入 {year} 年的节假日安排。" in html_of(zh_client.get("/console/queue/"))
     today = timezone.localdate()
     for y in (today.year, today.year + 1):  # both years recorded: no notice
         (tmp_path / f"CN-{y}.yaml").write_text(f"country: CN\nyear: {y}\ndays_off: [{{from: {y}-01-01}}]\n",
                                                encoding="utf-8")
-    assert 'id="calendar-notice"' not in html_of(client_for(agent).get("/console/queue/"))
+    assert 'id="calendar-notice"' not in html_of(client_for(supervisor).get("/console/queue/"))
 
 
 # --- the holiday calendar page ------------------------------------------------------------------
 
 SCHEDULE_2027 = "country: CN\nyear: 2027\nsource: test\ndays_off:\n  - {name: New Year, from: 2027-01-01, to: 2027-01-03}\n"
+
+
+def schedule_post(year=2027, days_off=(("New Year", "2027-01-01", "2027-01-03"),), working=(), source="test"):
+    """The calendar page's form as a browser posts it: the year, then rows of days off and make-up days."""
+    data = {"action": "record", "year": str(year), "source": source,
+            "off-TOTAL_FORMS": str(len(days_off) + 2), "off-INITIAL_FORMS": "0",
+            "work-TOTAL_FORMS": str(len(working) + 2), "work-INITIAL_FORMS": "0"}
+    for i, (name, start, end) in enumerate(days_off):
+        data.update({f"off-{i}-name": name, f"off-{i}-start": start, f"off-{i}-end": end})
+    for i, day in enumerate(working):
+        data[f"work-{i}-day"] = day
+    return data
 
 
 def test_a_supervisor_records_a_missing_year_and_deadlines_use_it(published_policy, customer, supervisor, agent,
@@ -414,27 +428,37 @@ def test_a_supervisor_records_a_missing_year_and_deadlines_use_it(published_poli
     zh.force_login(supervisor)
     assert "延伸到 2027 年的处理期限无法计算。" in html_of(zh.get("/console/calendar/"))
 
+    # the schedule is a form of dates, not YAML; the package's days of that year are beside it
     draft = html_of(boss.get("/console/calendar/?year=2027"))
-    assert "year: 2027" in draft and "days_off:" in draft
-    # the empty template as it is: refused, every problem named, nothing stored
-    response = boss.post("/console/calendar/", {"action": "record", "document": "country: CN\nyear: 2027\n"})
+    assert 'name="year"' in draft and 'value="2027"' in draft and 'name="off-0-start"' in draft
+    assert 'type="date"' in draft and "year: 2027" not in draft and "<textarea" not in draft
+    assert 'id="package-days"' in draft and "does not have the official schedule for 2027" in draft
+    assert "New Year" in draft  # the package's 2027 holidays, named
+    # nothing filled in: refused beside the days off, nothing stored
+    response = boss.post("/console/calendar/", schedule_post(days_off=()))
     html = html_of(response)
-    assert response.status_code == 200 and "Not recorded: the schedule is not valid" in html
-    assert "days_off: list every holiday" in html and not HolidaySchedule.objects.exists()
-    response = boss.post("/console/calendar/", {"action": "record",
-                                                "document": SCHEDULE_2027.replace("CN", "US")})
-    assert "This schedule is for US, but the holiday calendar is CN" in html_of(response)
+    assert response.status_code == 200 and "List at least one day off" in html and not HolidaySchedule.objects.exists()
+    # a day off outside the year: refused with the entry named
+    response = boss.post("/console/calendar/", schedule_post(days_off=(("New Year", "2026-12-31", "2027-01-02"),)))
+    html = html_of(response)
+    assert "Not recorded: the schedule is not valid" in html and "is not in 2027" in html
+    assert not HolidaySchedule.objects.exists()
+    # a make-up working day that is a weekday anyway
+    html = html_of(boss.post("/console/calendar/", schedule_post(working=("2027-01-05",))))
+    assert "a working day anyway" in html
 
-    response = boss.post("/console/calendar/", {"action": "record", "document": SCHEDULE_2027}, follow=True)
+    response = boss.post("/console/calendar/", schedule_post(), follow=True)
     html = html_of(response)
     assert "The schedule for 2027 is recorded and used from now on." in html
     assert "recorded here by" in html and "3 days off, 0 make-up working days" in html
     s.deadlines_fill_on_calendar_change(seen=None)  # what the worker does within a minute
     req.refresh_from_db()
     assert req.review_due_at is not None and req.review_due_at.date() == dt.date(2027, 1, 5)
-    # recording it again replaces it; removing it makes the year missing again
-    boss.post("/console/calendar/", {"action": "record", "document": SCHEDULE_2027 + "working_days: []\n"})
-    assert HolidaySchedule.objects.get().document.endswith("working_days: []\n")
+    # editing shows it as recorded; recording it again replaces it; removing it makes the year missing again
+    edit = html_of(boss.get("/console/calendar/?year=2027"))
+    assert 'value="New Year"' in edit and 'value="2027-01-01"' in edit and 'value="2027-01-03"' in edit
+    boss.post("/console/calendar/", schedule_post(working=("2027-01-09",)))
+    assert "2027-01-09" in HolidaySchedule.objects.get().document
     html = html_of(boss.post("/console/calendar/", {"action": "remove", "year": "2027"}, follow=True))
     assert "The schedule for 2027 was removed." in html and not HolidaySchedule.objects.exists()
     html = html_of(boss.post("/console/calendar/", {"action": "remove", "year": "2027"}, follow=True))

@@ -22,7 +22,7 @@ STATUS_TONE = {
     "rejected": "bad", "rejected_final": "bad", "refund_failed": "bad", "failed": "bad",
     "needs_attention": "bad",
     "waiting_for_customer": "warn", "offered": "warn", "appealed": "warn", "declined": "warn",
-    "pending": "warn", "submitted": "warn", "in_review": "info",
+    "pending": "warn", "submitted": "warn", "in_review": "info", "unanswered": "",
     "approve": "ok", "reject": "bad", "review": "warn", "redirect": "",
 }
 
@@ -88,6 +88,14 @@ def tone(status: str) -> str:
 
 
 @register.filter
+def customer_status(status: str) -> str:
+    """A request's status as the customer reads it ("Waiting for your reply"; refunds.states.status_label)."""
+    from refunddesk.refunds.states import status_label
+
+    return status_label(str(status), customer=True)
+
+
+@register.filter
 def explanation(req) -> str:
     """The policy's explanation of a request's decision, in the page's language."""
     return req.explanation(_lang()) if req is not None else ""
@@ -136,10 +144,10 @@ def next_step(req, who: str = "staff") -> dict:
     status = req.status
     if status == Status.WAITING_FOR_CUSTOMER:
         label = _("Waiting for your answer") if who == "customer" else _("Waiting for the customer's answer")
-        return {"label": label, "at": None, "overdue": False}
+        return {"label": label, "at": req.answer_due_at, "overdue": False}
     if status == Status.OFFERED:
         label = _("Accept or decline the offer") if who == "customer" else _("Waiting for the customer to accept or decline")
-        return {"label": label, "at": None, "overdue": False}
+        return {"label": label, "at": req.answer_due_at, "overdue": False}
     if status in REVIEW_CLOCK or status in REFUND_CLOCK:
         if status in REFUND_CLOCK:
             label, at = _("Refund due"), req.refund_due_at

@@ -100,6 +100,55 @@
       }
     }
   }, true);
+  // Validation before confirmation: a form that asks "are you sure?" first says what is missing. Its required
+  // fields (the `required` attribute Django sets) that are empty get the error beside them, in the page's
+  // language (<body data-msg-required>), and nothing is asked or sent; the server checks the same again.
+  function clearClientErrors(form) {
+    form.querySelectorAll("[data-client-error]").forEach(function (el) { el.remove(); });
+    form.querySelectorAll(".field[data-client-invalid]").forEach(function (el) {
+      el.classList.remove("has-error");
+      el.removeAttribute("data-client-invalid");
+    });
+  }
+  function emptyRequired(form) {
+    var empty = [];
+    form.querySelectorAll("input[required], select[required], textarea[required]").forEach(function (el) {
+      if (el.disabled || el.type === "hidden" || el.type === "file") { return; }
+      if (el.type === "checkbox" || el.type === "radio" ? !el.checked : !String(el.value || "").trim()) {
+        empty.push(el);
+      }
+    });
+    return empty;
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var asks = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (!asks) { return; }
+    clearClientErrors(form);
+    var empty = emptyRequired(form);
+    if (!empty.length) { return; }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var message = document.body.getAttribute("data-msg-required") || "This field is required.";
+    empty.forEach(function (el) {
+      var field = el.closest(".field") || el.parentNode;
+      var list = document.createElement("ul");
+      list.className = "errorlist";
+      list.id = el.id + "_error";
+      list.setAttribute("data-client-error", "");
+      var item = document.createElement("li");
+      item.textContent = message;
+      list.appendChild(item);
+      el.insertAdjacentElement("afterend", list);
+      el.setAttribute("aria-invalid", "true");
+      if (field.classList) {
+        field.classList.add("has-error");
+        field.setAttribute("data-client-invalid", "");
+      }
+    });
+    empty[0].focus();
+  }, true);
   // Re-enable buttons when a page is shown again from the back/forward cache.
   // Only those disabled above: a button the page itself disables stays disabled.
   window.addEventListener("pageshow", function (event) {
