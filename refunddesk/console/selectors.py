@@ -57,6 +57,8 @@ STAFF_LABELS = {
     "internal_note": _("Internal note"),
     "assign": _("Assigned"),
     "deadline_set": _("Deadline set (the holiday schedule is now known)"),
+    "customer_message": _("Customer wrote"),
+    "staff_message": _("Message to the customer"),
 }
 
 

@@ -61,6 +61,8 @@ TIMELINE_LABELS = {
     "refund_reverse": _("The refund came back from the bank; our finance team is on it"),
     "mediation": _("Mediation recorded"),
     "reapply": _("You applied again; this request is closed"),
+    "customer_message": _("You wrote to us"),
+    "staff_message": _("We wrote to you"),
 }
 
 
