@@ -70,7 +70,7 @@ class Message(models.Model):
     recipient = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=255, blank=True)
     body = models.TextField(blank=True, help_text="what agents read: quoted history and signature stripped")
-    original = models.TextField(blank=True, help_text="the whole message as received (raw email, WeCom JSON)")
+    original = models.TextField(blank=True, help_text="the whole text as received, quoted history and signature included (WeCom: its JSON)")
     kind = models.CharField(max_length=40, blank=True, help_text="the notification kind, for outbound notices")
     author = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reply_channel = models.CharField(max_length=10, choices=Channel.choices, blank=True,

@@ -188,7 +188,7 @@ def mail_receive(*, raw: bytes, now: dt.datetime | None = None) -> Message:
         message = _store_in(
             channel=Channel.EMAIL, status=S.NEEDS_AGENT, external_id=inbound.message_id, sender=inbound.sender,
             recipient=",".join(inbound.recipients)[:254], subject=inbound.subject, body=body,
-            original=raw.decode("utf-8", "replace"), customer=customer, thread=thread,
+            original=inbound.text, customer=customer, thread=thread,
             request=thread.request if thread is not None else None, reply_channel=Channel.EMAIL, created_at=now,
             data={"attachments": [a.name for a in inbound.attachments]})
         if message is None:
