@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 IN, OUT = Message.Direction.IN, Message.Direction.OUT
 S = Message.Status
 LINK_CODE_MINUTES = 30
+CHAT_DAYS = 7
 
 
 # --- threads ---------------------------------------------------------------------------------------
@@ -140,6 +141,15 @@ def _customer_text(*, customer: Customer, channel: str, text: str, files: Files,
     if len(open_reqs) == 1:
         return _join(customer, open_reqs[0], channel, text, uploads, now)
     return Outcome(S.NEEDS_AGENT)
+
+
+def _chat_request(customer: Customer, now: dt.datetime) -> RefundRequest | None:
+    """The request the customer's WeChat chat is about: that of their last WeChat message in the last
+    CHAT_DAYS days (a chat has no threads; what follows a message is about the same thing)."""
+    last = (Message.objects.filter(customer=customer, channel=Channel.WECHAT, direction=IN,
+                                   created_at__gte=now - dt.timedelta(days=CHAT_DAYS))
+            .exclude(request=None).select_related("request").order_by("-created_at").first())
+    return last.request if last is not None else None
 
 
 def _join(customer, req, channel, text, uploads, now) -> Outcome:
@@ -506,12 +516,14 @@ def wechat_receive(*, item: dict, now: dt.datetime | None = None) -> Message | N
         if photo and not files.accepted:
             outcome = Outcome(S.NEEDS_AGENT, error="; ".join(files.refused))
         elif photo:
-            open_req = _open_requests(customer).first()
-            outcome = (_join(customer, open_req, Channel.WECHAT, "", files.accepted, now) if open_req
-                       else Outcome(S.NEEDS_AGENT, error="a photo without an open request"))
+            target = _open_requests(customer).first() or _chat_request(customer, now)
+            outcome = (_join(customer, target, Channel.WECHAT, "", files.accepted, now) if target
+                       else Outcome(S.NEEDS_AGENT, error="a photo without a request"))
         else:
-            outcome = _customer_text(customer=customer, channel=Channel.WECHAT, text=text, files=files, thread=None,
-                                     now=now)
+            chat = _chat_request(customer, now)
+            outcome = _customer_text(customer=customer, channel=Channel.WECHAT, text=text, files=files,
+                                     thread=thread_for_request(chat) if chat and not reading.asks_refund(text)
+                                     else None, now=now)
         message.status, message.request = outcome.status, outcome.request
         message.data = {"refused": files.refused, "error": outcome.error}
         message.save(update_fields=["status", "request", "data"])

@@ -162,3 +162,17 @@ class HolidayScheduleForm(AppForm):
         widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 22}),
         help_text=_("The official notice as a list: every day off (holidays, weekends inside them included) "
                     "and every make-up working day. calendars/README.md has the 2026 notice as an example."))
+
+
+class CustomerMessageForm(AppForm):
+    """An agent's message to the customer, on one of the channels the customer can be reached on."""
+
+    message = forms.CharField(label=_("Message to the customer"), max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 4}))
+    channel = forms.ChoiceField(label=_("Send by"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, channels: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = channels
+        if channels:
+            self.fields["channel"].initial = channels[0][0]
