@@ -80,7 +80,7 @@ def test_message_and_photo_on_the_request_the_agent_answers_and_the_refund_notic
     # the decision and the refund went to WeChat, where the customer wrote, in Chinese; no email
     texts = [s.content for s in wecom.sent if s.touser == USER]
     assert any("您的退款已批准" in t for t in texts)
-    assert any(req.public_id in t and "退款" in t for t in texts)
+    assert any(t.startswith(f"[{req.public_id}] 您的 ¥30.00 退款已发出") for t in texts), texts
     req.refresh_from_db()
     assert req.status == Status.REFUNDED
     assert mail.outbox == []
