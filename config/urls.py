@@ -19,6 +19,7 @@ urlpatterns = [
     path("status/", include("refunddesk.status.urls")),
     path("policy/", include("refunddesk.policies.urls")),
     path("webhooks/", include("refunddesk.payments.urls")),
+    path("channels/", include("refunddesk.channels.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "refunddesk.refunds",
     "refunddesk.notify",
     "refunddesk.payments",
+    "refunddesk.channels",
     "refunddesk.portal",
     "refunddesk.console",
 ]
@@ -185,7 +186,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "refunds@refunddesk.localhost
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "email", "refunds", "webhooks", "status"],
+        "QUEUES": ["default", "email", "refunds", "webhooks", "status", "channels"],
     }
 }
 
@@ -286,3 +287,24 @@ REFUNDDESK_PORTAL_RETURN_HOSTS = env_list("REFUNDDESK_PORTAL_RETURN_HOSTS", [])
 REFUNDDESK_METRICS_TOKEN = env_str("REFUNDDESK_METRICS_TOKEN", "")
 REFUNDDESK_METRICS_ALLOW = env_networks("REFUNDDESK_METRICS_ALLOW")
 REFUNDDESK_DEADLINE_AT_RISK_HOURS = env_int("REFUNDDESK_DEADLINE_AT_RISK_HOURS", 24)
+
+# --- channels: email and WeChat customer service (refunddesk.channels; README "Channels") ---
+# The support mailbox's address; replies come back to its plus-address (local+<token>@domain). Empty: the
+# address of DEFAULT_FROM_EMAIL.
+REFUNDDESK_MAIL_ADDRESS = env_str("REFUNDDESK_MAIL_ADDRESS", "")
+# The mailbox the worker reads over IMAP every REFUNDDESK_MAIL_FETCH_SECONDS (no host: no fetching).
+REFUNDDESK_IMAP_HOST = env_str("REFUNDDESK_IMAP_HOST", "")
+REFUNDDESK_IMAP_PORT = env_int("REFUNDDESK_IMAP_PORT", 993)
+REFUNDDESK_IMAP_SSL = env_bool("REFUNDDESK_IMAP_SSL", True)
+REFUNDDESK_IMAP_USER = env_str("REFUNDDESK_IMAP_USER", "")
+REFUNDDESK_IMAP_PASSWORD = env_str("REFUNDDESK_IMAP_PASSWORD", "")
+REFUNDDESK_IMAP_FOLDER = env_str("REFUNDDESK_IMAP_FOLDER", "INBOX")
+REFUNDDESK_MAIL_FETCH_SECONDS = env_int("REFUNDDESK_MAIL_FETCH_SECONDS", 60)
+# WeChat customer service (微信客服) through WeCom: the corp id, the customer-service secret, the customer-service
+# account (open_kfid), the callback's Token and EncodingAESKey, and WeCom's API address.
+REFUNDDESK_WECOM_CORP_ID = env_str("REFUNDDESK_WECOM_CORP_ID", "")
+REFUNDDESK_WECOM_SECRET = env_str("REFUNDDESK_WECOM_SECRET", "")
+REFUNDDESK_WECOM_OPEN_KFID = env_str("REFUNDDESK_WECOM_OPEN_KFID", "")
+REFUNDDESK_WECOM_TOKEN = env_str("REFUNDDESK_WECOM_TOKEN", "")
+REFUNDDESK_WECOM_AES_KEY = env_str("REFUNDDESK_WECOM_AES_KEY", "")
+REFUNDDESK_WECOM_API_BASE = env_str("REFUNDDESK_WECOM_API_BASE", "https://qyapi.weixin.qq.com/cgi-bin/")

@@ -206,3 +206,17 @@ def working_days_formset(data=None, *, initial=None):
     """The make-up working days of a schedule: the rows given (`initial`, dicts of day) and blank ones."""
     extra = 3 if initial else 8
     return forms.formset_factory(WorkingDayForm, extra=extra)(data, initial=initial, prefix="work")
+
+
+class CustomerMessageForm(AppForm):
+    """An agent's message to the customer, on one of the channels the customer can be reached on."""
+
+    message = forms.CharField(label=_("Message to the customer"), max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 4}))
+    channel = forms.ChoiceField(label=_("Send by"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, channels: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = channels
+        if channels:
+            self.fields["channel"].initial = channels[0][0]

@@ -63,6 +63,8 @@ STAFF_LABELS = {
     "no_answer_review": _("No answer in time: back to review"),
     "no_answer_accept": _("No answer in time: offer taken as accepted"),
     "no_answer_decline": _("No answer in time: offer taken as declined"),
+    "customer_message": _("Customer wrote"),
+    "staff_message": _("Message to the customer"),
 }
 
 

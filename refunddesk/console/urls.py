@@ -9,6 +9,7 @@ urlpatterns = [
     path("appeals/", views.appeals, name="appeals"),
     path("requests/<str:public_id>/", views.case, name="case"),
     path("requests/<str:public_id>/evidence/<int:pk>/", views.evidence_file, name="evidence"),
+    path("requests/<str:public_id>/message/", views.case_message, name="case_message"),
     path("requests/<str:public_id>/<str:action>/", views.case_action, name="case_action"),
     path("finance/", views.finance, name="finance"),
     path("finance/<int:pk>/<str:action>/", views.finance_action, name="finance_action"),

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from refunddesk.channels import selectors as channel_selectors
+from refunddesk.channels import services as channel_services
 from refunddesk.console import selectors
 from refunddesk.console import services as console_services
 from refunddesk.console.forms import (
@@ -24,6 +26,7 @@ from refunddesk.console.forms import (
     ApproveForm,
     AskInfoForm,
     AssignForm,
+    CustomerMessageForm,
     DisagreementForm,
     HolidayScheduleForm,
     MarkPaidForm,
@@ -168,7 +171,11 @@ def _case_page(request, public_id, *, bound=None, status=200):
     view = or_404(selectors.case_view, public_id=public_id, user=request.user, language=page_language())
     staff = selectors.staff_members()
     forms = _case_forms(view, staff, bound or {})
+    forms["message"] = (bound or {}).get("message") or CustomerMessageForm(
+        prefix="message", channels=channel_selectors.reply_channels(view.req.customer))
     return render(request, "console/case.html", {
+        "conversation": channel_selectors.conversation(view.req),
+        "wechat_state": channel_selectors.wechat_state(view.req.customer),
         "view": view, "req": view.req, "forms": forms, "failed": next(iter(bound or {}), ""),
         "is_supervisor": roles.has_role(request.user, roles.SUPERVISOR),
         "default_amount": selectors.default_amount(view.req),
@@ -212,6 +219,28 @@ def case_action(request: HttpRequest, public_id: str, action: str) -> HttpRespon
                 messages.success(request, _done(action))
             return redirect("console:case", public_id=public_id)
     return _case_page(request, public_id, bound={_form_key(action): form})
+
+
+@role_required(*REVIEWERS)
+@require_http_methods(["POST"])
+def case_message(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The reply box: a message to the customer on the channel chosen (channels.services.staff_message_send)."""
+    req = or_404(selectors.case_view, public_id=public_id, user=request.user, language=page_language()).req
+    form = CustomerMessageForm(request.POST, prefix="message",
+                               channels=channel_selectors.reply_channels(req.customer))
+    if form.is_valid():
+        try:
+            channel_services.staff_message_send(public_id=public_id, user=request.user,
+                                                message=form.cleaned_data["message"],
+                                                channel=form.cleaned_data["channel"])
+        except ApplicationError as exc:
+            if isinstance(exc, NotFound) and exc.field is None:
+                raise_for_page(exc)
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Message sent."))
+            return redirect("console:case", public_id=public_id)
+    return _case_page(request, public_id, bound={"message": form})
 
 
 @role_required(*REVIEWERS)

@@ -17,6 +17,8 @@ LANGUAGES = ("zh-hans", "en")
 KINDS = (
     "received", "info_needed", "offer_made", "decided", "appeal_received", "appeal_decided", "refund_sent",
     "refund_failed", "refund_reversed", "policy_changed", "answer_reminder", "no_answer_outcome",
+    # channels: answers to messages that are not (yet) on a request, and an agent's message
+    "how_to_apply", "which_order", "wechat_how_to_link", "wechat_linked", "agent_message",
 )
 
 
@@ -32,8 +34,20 @@ def render_email(*, kind: str, language: str, context: dict) -> tuple[str, str]:
     return subject.strip(), body.strip() + "\n"
 
 
-def email_enqueue(*, to: str, kind: str, language: str, context: dict) -> None:
+def email_enqueue(*, to: str, kind: str, language: str, context: dict, headers: dict[str, str] | None = None,
+                  reply_to: str | None = None) -> None:
+    """Render email `kind` (KINDS) in `language` and queue it to `to` in the caller's transaction, with optional
+    extra `headers` and a `reply_to` address. Raises ValueError for an unknown kind."""
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
     subject, body = render_email(kind=kind, language=language, context=context)
-    send_email.enqueue(to=to, subject=subject, body=body)
+    send_text_enqueue(to=to, subject=subject, body=body, headers=headers, reply_to=reply_to)
+
+
+def send_text_enqueue(*, to: str, subject: str, body: str, headers: dict[str, str] | None = None,
+                      reply_to: str | None = None) -> None:
+    """Queue an already rendered email (the worker sends it; tasks.send_email)."""
+    kwargs = {"headers": headers} if headers else {}
+    if reply_to:
+        kwargs["reply_to"] = reply_to
+    send_email.enqueue(to=to, subject=subject, body=body, **kwargs)

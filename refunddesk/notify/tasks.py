@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django_tasks import task
 
 
 @task(queue_name="email")
-def send_email(*, to: str, subject: str, body: str) -> None:
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=[to], fail_silently=False)
+def send_email(*, to: str, subject: str, body: str, headers: dict[str, str] | None = None,
+               reply_to: str | None = None) -> None:
+    """Send one plain-text email to `to` from DEFAULT_FROM_EMAIL. `headers` (e.g. Message-ID, In-Reply-To,
+    Auto-Submitted) and `reply_to` are set as given; raises what the mail backend raises (the task is retried)."""
+    EmailMessage(subject=subject, body=body, to=[to], headers=headers or None,
+                 reply_to=[reply_to] if reply_to else None).send(fail_silently=False)
 
 
 @task(queue_name="webhooks")

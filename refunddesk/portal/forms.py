@@ -181,3 +181,14 @@ class AppealForm(AppForm):
 class NoteForm(AppForm):
     note = forms.CharField(label=_("Note (optional)"), required=False, max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class InboxReplyForm(AppForm):
+    """The customer's answer from their inbox (站内信), on one of their requests."""
+
+    request = forms.ChoiceField(label=_("About request"))
+    message = forms.CharField(label=_("Your message"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+
+    def __init__(self, *args, requests: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["request"].choices = requests

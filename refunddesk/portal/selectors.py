@@ -74,6 +74,8 @@ TIMELINE_LABELS = {
     "no_answer_review": _("No answer in time: we decide on what we have"),
     "no_answer_accept": _("No answer in time: the offer counts as accepted"),
     "no_answer_decline": _("No answer in time: the offer counts as declined"),
+    "customer_message": _("You wrote to us"),
+    "staff_message": _("We wrote to you"),
 }
 
 

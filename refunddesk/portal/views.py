@@ -17,10 +17,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from refunddesk.channels import selectors as channel_selectors
+from refunddesk.channels import services as channel_services
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.payments.selectors import refund_held_reason
 from refunddesk.portal import selectors
-from refunddesk.portal.forms import AppealForm, ApplyForm, NoteForm, ReplyForm, uploads
+from refunddesk.portal.forms import AppealForm, ApplyForm, InboxReplyForm, NoteForm, ReplyForm, uploads
 from refunddesk.portal.web import or_404, page_language, raise_for_page, serve_evidence
 from refunddesk.refunds import services
 from refunddesk.refunds.models import Reason
@@ -177,3 +179,36 @@ def request_action(request: HttpRequest, customer, public_id: str, action: str) 
 def evidence_file(request: HttpRequest, customer, public_id: str, pk: int):
     evidence = or_404(selectors.customer_evidence, customer=customer, public_id=public_id, pk=pk)
     return serve_evidence(evidence)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def inbox(request: HttpRequest, customer) -> HttpResponse:
+    """Site messages (站内信): everything sent to the customer on any channel, and their answers from here."""
+    choices = [(r.public_id, f"{r.public_id} · {r.order.external_id}")
+               for r in selectors.customer_requests(customer=customer)]
+    form = InboxReplyForm(request.POST or None, requests=choices)
+    if request.method == "POST" and form.is_valid():
+        try:
+            channel_services.site_reply(customer=customer, public_id=form.cleaned_data["request"],
+                                        message=form.cleaned_data["message"])
+        except ApplicationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Your message was sent."))
+            return redirect("portal:inbox")
+    rows = list(channel_selectors.inbox(customer)[:200])
+    unread = {m.pk for m in rows if m.direction == "out" and m.read_at is None}
+    if request.method == "GET":
+        channel_services.inbox_mark_read(customer=customer)
+    return render(request, "portal/inbox.html", {"rows": rows, "unread": unread, "form": form, "section": "inbox",
+                                                 "has_requests": bool(choices)})
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def wechat_link(request: HttpRequest, customer) -> HttpResponse:
+    """Link WeChat: a one-time code to send in the merchant's WeChat customer-service chat."""
+    code = channel_services.wechat_link_code_create(customer=customer) if request.method == "POST" else None
+    return render(request, "portal/wechat.html", {"code": code, "linked": channel_selectors.wechat_state(customer),
+                                                  "section": "inbox"})

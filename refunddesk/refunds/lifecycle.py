@@ -44,6 +44,12 @@ money_requested = Signal()
 #: answers the list of what it filled (request numbers, or "refund N").
 deadlines_filled = Signal()
 
+#: Sent (in the caller's transaction) for every notice to a customer about a request, before the default email:
+#: keyword arguments `request`, `kind` (notify.services.KINDS) and `context` (the email's context). A receiver
+#: that delivers it itself (channels: the channel the customer uses, the site inbox) answers True; with no
+#: such answer the notice is emailed as before.
+customer_told = Signal()
+
 #: What refund execution can tell a request (`money_moved`): event -> (state machine action or None for a
 #: timeline entry without a move, the customer's email kind or None).
 MONEY_EVENTS: dict[str, tuple[str | None, str | None]] = {
@@ -230,10 +236,11 @@ def email_customer(req: RefundRequest, kind: str, **context: Any) -> None:
         context["clause"], context["clause_link"] = (cite.text, settings.SITE_URL + cite.url) if cite else ("", "")
     if context.get("outcome") == "rejected" and req.status == Status.REJECTED:
         context.update(appeal_until=format_date(appeal_due(req), req.language), reapply=reapply_at_once(req))
-    email_enqueue(
-        to=customer.email, kind=kind, language=req.language,
-        context={"req": req, "name": customer.name or customer.email, "link": request_link(req), **context},
-    )
+    context = {"req": req, "name": customer.name or customer.email, "link": request_link(req), **context}
+    if any(answer for _receiver, answer in customer_told.send(sender=RefundRequest, request=req, kind=kind,
+                                                               context=context)):
+        return
+    email_enqueue(to=customer.email, kind=kind, language=req.language, context=context)
 
 
 # --- money ----------------------------------------------------------------------------------------

@@ -210,6 +210,47 @@ def refund_request_reply(*, customer: Customer, public_id: str, message: str, fi
     return req
 
 
+@_with_files
+def refund_request_message(*, customer: Customer, public_id: str, message: str, channel: str,
+                           files: Sequence[Upload] = (), now: dt.datetime | None = None, _stored: list[str]
+                           ) -> RefundRequest:
+    """A customer's message on their request `public_id` from another channel (`channel`: email, wechat, site),
+    with optional evidence (checked by content like portal uploads). While the request waits for the customer
+    it is their reply (the move `reply`, the review clock runs again); otherwise a timeline entry
+    `customer_message`. Raises ValidationError (message, evidence), NotFound; nothing is written then."""
+    now = now or timezone.now()
+    text = message.strip()
+    checked = evidence_check_all(files)
+    if not text and not checked:
+        raise ValidationError(_("Write your answer before sending it."), field="message")
+    data = {"evidence": [f.name for f in checked], "channel": channel}
+    with transaction.atomic():
+        req = _lock_customer_request(customer, public_id)
+        if req.status == Status.WAITING_FOR_CUSTOMER:
+            lifecycle.move(req, action="reply", actor_kind=Actor.CUSTOMER, user=customer.user, note=text, now=now,
+                           data=data)
+        else:
+            lifecycle.timeline_note(req, action="customer_message", actor_kind=Actor.CUSTOMER, user=customer.user,
+                                    note=text, now=now, data=data)
+        _store_files(req, checked, _stored)
+    return req
+
+
+@transaction.atomic
+def refund_request_staff_message(*, public_id: str, user, message: str, channel: str,
+                                 now: dt.datetime | None = None) -> RefundRequest:
+    """An agent's or supervisor's message to the customer of `public_id`, sent on `channel` (the sending is the
+    caller's: channels): a visible timeline entry `staff_message`. Raises PermissionDenied (not staff),
+    ValidationError (message), NotFound."""
+    now = now or timezone.now()
+    kind = staff_actor(user)
+    text = _required_text(message, "message", _("Write the message first."))
+    req = _lock_request(public_id)
+    lifecycle.timeline_note(req, action="staff_message", actor_kind=kind, user=user, note=text, now=now,
+                            data={"channel": channel})
+    return req
+
+
 @transaction.atomic
 def refund_request_accept_offer(*, customer: Customer, public_id: str, now: dt.datetime | None = None):
     now = now or timezone.now()

@@ -187,3 +187,12 @@ def territory(code: str) -> str:
     from refunddesk.core.money import babel_locale
 
     return Locale.parse(babel_locale(_lang())).territories.get(str(code).upper(), str(code))
+
+
+@register.filter
+def inbox_unread(user) -> int:
+    """How many messages sent to the signed-in customer they have not opened in their inbox (站内信)."""
+    from refunddesk.channels.selectors import unread_count
+    from refunddesk.portal.selectors import customer_of
+
+    return unread_count(customer_of(user)) if getattr(user, "is_authenticated", False) else 0
