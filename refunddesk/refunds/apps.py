@@ -15,6 +15,9 @@ class RefundsConfig(AppConfig):
         from refunddesk.refunds.services import deadlines_fill_on_calendar_change
 
         checks.register(calendar_check, "refunddesk")
+        from refunddesk.policies.services import replay_requested
+
+        replay_requested.connect(_replay_answer, dispatch_uid="refunds-replay")
         from refunddesk.core.metrics import gauge_register
         from refunddesk.refunds.metrics import request_gauges
 
@@ -27,3 +30,10 @@ class RefundsConfig(AppConfig):
         # deadlines a newly recorded holiday schedule allows, once the calendar changed
         periodic_job_register(PeriodicJob("deadlines-fill", lambda: settings.REFUNDDESK_RECONCILE_SECONDS,
                                           fill_deadlines))
+
+
+def _replay_answer(sender, *, document, since=None, limit=50, **kwargs):
+    """Answers policies.services.replay_requested: the draft replayed over the stored decisions."""
+    from refunddesk.refunds.replay import replay_summary
+
+    return replay_summary(document=document, since=since, limit=limit)
