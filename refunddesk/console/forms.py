@@ -145,6 +145,12 @@ class PolicyDraftForm(AppForm):
                             widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 30}))
 
 
+class ReplayForm(AppForm):
+    since = forms.DateField(label=_("Replay the requests submitted since"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                            help_text=_("Empty: every request the policy has decided."))
+
+
 class PublishForm(AppForm):
     effective_at = forms.DateTimeField(
         label=_("In force from"), required=False,

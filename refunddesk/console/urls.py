@@ -13,5 +13,6 @@ urlpatterns = [
     path("finance/", views.finance, name="finance"),
     path("finance/<int:pk>/<str:action>/", views.finance_action, name="finance_action"),
     path("policy/", views.policy_editor, name="policy"),
+    path("policy/replays/<int:pk>/", views.policy_replay, name="policy_replay"),
     path("calendar/", views.calendar_page, name="calendar"),
 ]

@@ -32,6 +32,7 @@ from refunddesk.console.forms import (
     PolicyDraftForm,
     PublishForm,
     QueueFilterForm,
+    ReplayForm,
     RejectForm,
     RetryForm,
     StaffNoteForm,
@@ -45,6 +46,7 @@ from refunddesk.payments.selectors import refund_held_reason
 from refunddesk.policies.services import policy_publish
 from refunddesk.portal.web import or_404, page_language, raise_for_page, role_required, serve_evidence
 from refunddesk.refunds import deadlines
+from refunddesk.refunds import replay as replays
 from refunddesk.refunds.actions import STAFF_ACTIONS, staff_action_run
 from refunddesk.refunds.selectors import QueueFilters
 
@@ -270,18 +272,29 @@ def finance_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 # --- the policy editor ------------------------------------------------------------------------
 
 
+def _since(day):
+    """A day from a form as the start of that day in the merchant's time zone (None stays None)."""
+    import datetime as dt
+
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min)) if day else None
+
+
 @role_required(roles.POLICY_OWNER)
 @require_http_methods(["GET", "POST"])
 def policy_editor(request: HttpRequest) -> HttpResponse:
     draft = selectors.draft_current()
     result = {}
     publish_form = PublishForm(prefix="publish")
+    replay_form = ReplayForm(prefix="replay")
     if request.method == "POST":
         form = PolicyDraftForm(request.POST)
         action = request.POST.get("action", "check")
         if action == "publish":
             publish_form = PublishForm(request.POST, prefix="publish")
-        if form.is_valid() and (action != "publish" or publish_form.is_valid()):
+        if action in ("replay", "diff"):
+            replay_form = ReplayForm(request.POST, prefix="replay")
+        if form.is_valid() and (action != "publish" or publish_form.is_valid()) and (
+                action not in ("replay", "diff") or replay_form.is_valid()):
             document, cases = form.cleaned_data["document"], form.cleaned_data["cases"]
             try:
                 if action == "save":
@@ -289,16 +302,24 @@ def policy_editor(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Draft saved."))
                     return redirect("console:policy")
                 if action == "publish":
+                    run = replays.replay_run_for(document)  # a background replay of this very text, if any
                     version = policy_publish(
                         document=document, cases=cases, effective_at=publish_form.cleaned_data["effective_at"],
                         major_change=publish_form.cleaned_data["major_change"],
-                        change_note=publish_form.cleaned_data["change_note"], user=request.user)
+                        change_note=publish_form.cleaned_data["change_note"], user=request.user,
+                        replay=run.result if run is not None else None)
                     messages.success(request, _("Published %(version)s.") % {"version": version})
-                    return redirect("console:policy")
+                    return redirect("policies:clauses", pk=version.pk)
                 if action == "test":
                     result["test"] = selectors.draft_test(document=document, cases=cases)
-                elif action == "diff":
-                    result["diff"] = selectors.draft_diff(document=document)
+                elif action in ("replay", "diff"):
+                    since = _since(replay_form.cleaned_data.get("since"))
+                    if action == "diff":
+                        result["diff"] = selectors.draft_diff(document=document)
+                    if replays.requests_to_replay(since=since).count() > replays.replay_inline_limit():
+                        run = replays.replay_run_start(document=document, since=since, user=request.user)
+                        return redirect("console:policy_replay", pk=run.pk)
+                    result["replay"] = replays.replay_document(document=document, since=since).to_json(limit=50)
                 else:
                     result["check"] = selectors.draft_check(document=document)
             except ApplicationError as exc:
@@ -314,8 +335,21 @@ def policy_editor(request: HttpRequest) -> HttpResponse:
     else:
         form = PolicyDraftForm(initial={"document": draft.document, "cases": draft.cases})
     return render(request, "console/policy.html", {
-        "form": form, "publish_form": publish_form, "draft": draft, "result": result, "section": "policy_editor",
+        "form": form, "publish_form": publish_form, "replay_form": replay_form, "draft": draft, "result": result,
+        "section": "policy_editor",
     })
+
+
+@role_required(roles.POLICY_OWNER)
+def policy_replay(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background replay's progress (the page reloads itself until it is done), then its summary."""
+    from refunddesk.policies.models import ReplayRun
+
+    run = ReplayRun.objects.filter(pk=pk).first()
+    if run is None:
+        raise Http404("no such replay")
+    return render(request, "console/replay_run.html", {"run": run, "section": "policy_editor",
+                                                        "replay": run.result if run.status == run.DONE else None})
 
 
 # --- the holiday calendar ---------------------------------------------------------------------

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -38,8 +39,6 @@ from refunddesk.refunds.models import RefundRequest
 
 OUTCOMES = ("approve", "reject", "review", "redirect")
 CHUNK = 2000
-#: The console runs a replay of more requests than this as a background job with a progress bar.
-INLINE_LIMIT = 5000
 
 
 def _major(minor: int, currency: str) -> str:
@@ -204,6 +203,39 @@ def replay_summary(*, document: str, since: dt.datetime | None = None, limit: in
 
 
 # --- the background form (the console's progress bar) -----------------------------------------------
+
+
+@transaction.atomic
+def replay_run_start(*, document: str, since: dt.datetime | None, user=None):
+    """Queue a background replay of the draft `document` over the requests submitted since `since`; returns
+    the policies.ReplayRun row (its progress is written as it runs). Raises ValidationError (field document)
+    when the draft does not load, before anything is written."""
+    from refunddesk.policies.models import ReplayRun
+    from refunddesk.refunds.tasks import policy_replay_run
+
+    try:
+        engine.load_policy_text(document, "draft")
+    except engine.PolicyError as exc:
+        from refunddesk.core.errors import ValidationError
+
+        raise ValidationError(str(exc), field="document") from None
+    run = ReplayRun.objects.create(document=document, checksum=ReplayRun.checksum_of(document), since=since,
+                                   total=requests_to_replay(since=since).count(), created_by=user)
+    policy_replay_run.enqueue(run_id=run.pk)  # in this transaction: the job exists exactly when the run does
+    return run
+
+
+def replay_inline_limit() -> int:
+    """Replays of more requests than this run in the background (settings.REFUNDDESK_REPLAY_INLINE_LIMIT)."""
+    return settings.REFUNDDESK_REPLAY_INLINE_LIMIT
+
+
+def replay_run_for(document: str):
+    """The latest finished background replay of exactly this document, or None."""
+    from refunddesk.policies.models import ReplayRun
+
+    return (ReplayRun.objects.filter(checksum=ReplayRun.checksum_of(document), status=ReplayRun.DONE)
+            .order_by("-finished_at", "-id").first())
 
 
 def replay_run_execute(*, run_id: int) -> None:

@@ -110,3 +110,35 @@ def test_the_api_refuses_a_draft_that_does_not_load_in_the_error_shape(api):
                       content_type="application/json", headers={"Accept-Language": "zh-Hans"})
     assert answer.status_code == 422
     assert answer.json()["error"]["field"] == "document"
+
+
+def test_the_policy_editor_replays_inline_and_a_large_replay_runs_with_a_progress_bar(history, settings):
+    from refunddesk.core import roles
+    from tests.console.conftest import client_for
+    from tests.factories import UserFactory
+    from tests.tasks import run_tasks
+
+    owner = UserFactory(username="owner_r", is_staff=True)
+    owner.groups.set(__import__("django.contrib.auth.models", fromlist=["Group"]).Group.objects.filter(
+        name=roles.POLICY_OWNER))
+    client = client_for(owner)
+    form = {"document": TIGHTENED, "cases": CASES, "action": "replay", "replay-since": "2020-01-01"}
+    html = client.post("/console/policy/", form).content.decode()
+    assert "duplicate-charge → default" in html and history["said_usd"].public_id in html and "-12.34" in html
+
+    settings.REFUNDDESK_REPLAY_INLINE_LIMIT = 2
+    response = client.post("/console/policy/", form)
+    assert response.status_code == 302 and "/console/policy/replays/" in response["Location"]
+    waiting = client.get(response["Location"]).content.decode()
+    assert "<progress" in waiting and 'http-equiv="refresh"' in waiting
+    run_tasks()
+    done = client.get(response["Location"]).content.decode()
+    assert "<progress" not in done and history["said_cny"].public_id in done and "-30.00" in done
+
+    # publishing the same text stores that run's summary and shows it beside the diff
+    response = client.post("/console/policy/", {"document": TIGHTENED, "cases": CASES, "action": "publish"})
+    assert response.status_code == 302
+    version = PolicyVersion.objects.get(version="2")
+    assert version.replay["changed"] == 2
+    page = client.get(response["Location"]).content.decode()
+    assert "What changed since version 1" in page and "duplicate-charge → default" in page
