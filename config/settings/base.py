@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "refunddesk.notify",
     "refunddesk.payments",
     "refunddesk.portal",
+    "refunddesk.reports",
     "refunddesk.console",
 ]
 

@@ -145,6 +145,18 @@ class PolicyDraftForm(AppForm):
                             widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 30}))
 
 
+class LedgerForm(AppForm):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label=_("To (included)"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    format = forms.ChoiceField(label=_("File"), choices=[("csv", "CSV"), ("xlsx", "XLSX (Excel)")], initial="csv")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("The period must end on or after its first day."))
+        return data
+
+
 class ReplayForm(AppForm):
     since = forms.DateField(label=_("Replay the requests submitted since"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

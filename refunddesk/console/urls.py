@@ -11,6 +11,7 @@ urlpatterns = [
     path("requests/<str:public_id>/evidence/<int:pk>/", views.evidence_file, name="evidence"),
     path("requests/<str:public_id>/<str:action>/", views.case_action, name="case_action"),
     path("finance/", views.finance, name="finance"),
+    path("finance/ledger/", views.finance_ledger, name="finance_ledger"),
     path("finance/<int:pk>/<str:action>/", views.finance_action, name="finance_action"),
     path("policy/", views.policy_editor, name="policy"),
     path("policy/replays/<int:pk>/", views.policy_replay, name="policy_replay"),

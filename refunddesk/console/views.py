@@ -26,6 +26,7 @@ from refunddesk.console.forms import (
     AssignForm,
     DisagreementForm,
     HolidayScheduleForm,
+    LedgerForm,
     MarkPaidForm,
     MediationForm,
     OfferForm,
@@ -219,14 +220,17 @@ def evidence_file(request: HttpRequest, public_id: str, pk: int):
 # --- finance ----------------------------------------------------------------------------------
 
 
-def _finance_page(request, *, bound=None, status=200):
+def _finance_page(request, *, bound=None, status=200, ledger_form=None):
     rows = list(selectors.refunds_needing_attention())
     bound = bound or {}
     for refund in rows:
         refund.paid_form = bound.get(("paid", refund.pk)) or MarkPaidForm(prefix=f"paid-{refund.pk}")
         refund.retry_form = bound.get(("retry", refund.pk)) or RetryForm(prefix=f"retry-{refund.pk}")
         refund.checked_form = bound.get(("checked", refund.pk)) or DisagreementForm(prefix=f"checked-{refund.pk}")
-    return render(request, "console/finance.html", {"rows": rows, "section": "finance",
+    if ledger_form is None:
+        today = timezone.localdate()
+        ledger_form = LedgerForm(initial={"start": today.replace(day=1), "end": today, "format": "csv"})
+    return render(request, "console/finance.html", {"rows": rows, "section": "finance", "ledger_form": ledger_form,
                                                     "stale_hours": int(selectors.STALE_AFTER.total_seconds() // 3600)},
                   status=status)
 
@@ -234,6 +238,29 @@ def _finance_page(request, *, bound=None, status=200):
 @role_required(roles.FINANCE)
 def finance(request: HttpRequest) -> HttpResponse:
     return _finance_page(request)
+
+
+@role_required(roles.FINANCE)
+def finance_ledger(request: HttpRequest) -> HttpResponse:
+    """The refunds ledger of a period as a CSV or XLSX file (reports.ledger); form errors on the finance page."""
+    from refunddesk.reports import ledger
+
+    form = LedgerForm(request.GET)
+    if not form.is_valid():
+        return _finance_page(request, ledger_form=form, status=400)
+    first, last, kind = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["format"]
+    start, end = ledger.period_of_days(first, last)
+    try:
+        if kind == "xlsx":
+            response = HttpResponse(ledger.ledger_xlsx(start, end), content_type=(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        else:
+            response = HttpResponse(ledger.ledger_csv(start, end), content_type="text/csv; charset=utf-8")
+    except ApplicationError as exc:
+        form.add_service_error(exc)
+        return _finance_page(request, ledger_form=form, status=400)
+    response["Content-Disposition"] = f'attachment; filename="refunds-ledger-{first}-{last}.{kind}"'
+    return response
 
 
 @role_required(roles.FINANCE)
