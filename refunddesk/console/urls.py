@@ -16,4 +16,7 @@ urlpatterns = [
     path("policy/", views.policy_editor, name="policy"),
     path("policy/replays/<int:pk>/", views.policy_replay, name="policy_replay"),
     path("calendar/", views.calendar_page, name="calendar"),
+    path("reports/", views.report, name="reports"),
+    path("reports/<str:name>/", views.report, name="report"),
+    path("reports/<str:name>/<str:chart>.csv", views.report_csv, name="report_csv"),
 ]

@@ -34,6 +34,7 @@ from refunddesk.console.forms import (
     PublishForm,
     QueueFilterForm,
     ReplayForm,
+    ReportFilterForm,
     RejectForm,
     RetryForm,
     StaffNoteForm,
@@ -420,3 +421,79 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "form": form, "years": selectors.calendar_years(calendar=calendar, today=today), "section": "calendar",
         "holidays_version": holidays.__version__, "calendar": calendar, "problem": problem,
     })
+
+
+# --- reports ----------------------------------------------------------------------------------------
+
+
+def _report_filters(request: HttpRequest):
+    """The report filter form from the query string, and the Filters it gives (None when it has errors).
+    Default period: the last 90 days up to today."""
+    import datetime as dt
+
+    from refunddesk.billing.models import Plan
+    from refunddesk.reports import ledger
+    from refunddesk.reports.selectors import Filters
+    from refunddesk.status.models import Region
+
+    lang = page_language()
+    regions = [(r.code, r.name_zh if lang.startswith("zh") else r.name_en) for r in Region.objects.order_by("position")]
+    plans = [(p.external_id, f"{p.name} ({p.external_id})") for p in Plan.objects.order_by("name")]
+    today = timezone.localdate()
+    form = ReportFilterForm(request.GET or None, plans=plans, regions=regions,
+                            initial={"start": today - dt.timedelta(days=89), "end": today})
+    if request.GET and not form.is_valid():
+        return form, None
+    data = form.cleaned_data if request.GET else {}
+    first, last = data.get("start") or today - dt.timedelta(days=89), data.get("end") or today
+    start, end = ledger.period_of_days(first, last)
+    try:
+        filters = Filters(start=start, end=end, plan=data.get("plan", ""), region=data.get("region", ""),
+                          channel=data.get("channel", ""))
+    except ApplicationError as exc:
+        form.add_service_error(exc)
+        return form, None
+    return form, filters
+
+
+@role_required(roles.SUPERVISOR, roles.FINANCE)
+def report(request: HttpRequest, name: str = "requests") -> HttpResponse:
+    """A report's charts (server-rendered SVG) with the filters; each chart links to its CSV."""
+    from django.utils.safestring import mark_safe
+
+    from refunddesk.reports import selectors as reports
+
+    if name not in reports.REPORTS:
+        raise Http404("no such report")
+    form, filters = _report_filters(request)
+    charts = []
+    if filters is not None:
+        for chart in reports.report_charts(name, filters, page_language()):
+            chart.markup = mark_safe(chart.svg())  # noqa: S308 - built with html.escape (reports.charts)
+            charts.append(chart)
+    tabs = [(key, reports.report_title(key)) for key in reports.REPORTS]
+    return render(request, "console/report.html", {
+        "name": name, "title": reports.report_title(name), "tabs": tabs, "form": form, "charts": charts,
+        "query": request.GET.urlencode(), "section": "reports"}, status=200 if filters is not None else 400)
+
+
+@role_required(roles.SUPERVISOR, roles.FINANCE)
+def report_csv(request: HttpRequest, name: str, chart: str) -> HttpResponse:
+    """Exactly the figures of one chart, as CSV."""
+    import csv
+
+    from refunddesk.reports import selectors as reports
+
+    if name not in reports.REPORTS:
+        raise Http404("no such report")
+    form, filters = _report_filters(request)
+    if filters is None:
+        return HttpResponse("\n".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), status=400,
+                            content_type="text/plain; charset=utf-8")
+    found = next((c for c in reports.report_charts(name, filters, page_language()) if c.id == chart), None)
+    if found is None:
+        raise Http404("no such chart")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    csv.writer(response, lineterminator="\n").writerows(found.csv_rows())
+    response["Content-Disposition"] = f'attachment; filename="{found.id}.csv"'
+    return response
