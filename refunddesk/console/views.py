@@ -33,9 +33,9 @@ from refunddesk.console.forms import (
     PolicyDraftForm,
     PublishForm,
     QueueFilterForm,
+    RejectForm,
     ReplayForm,
     ReportFilterForm,
-    RejectForm,
     RetryForm,
     StaffNoteForm,
 )

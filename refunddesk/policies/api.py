@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
+from refunddesk.core import roles
 from refunddesk.core.api_errors import errors
 from refunddesk.core.api_fields import Timestamp
 from refunddesk.core.auth import api_key_auth, user_token_auth
-from refunddesk.core import roles
 from refunddesk.core.errors import ConfigurationError, PermissionDenied, ValidationError
 from refunddesk.core.models import ApiKey
 from refunddesk.policies import engine

@@ -112,9 +112,11 @@ def price_in_force(history: dict, currency: str, at: dt.datetime) -> int | None:
     return prices[i] if i >= 0 else None
 
 
-def facts_for_order(*, order: Order, reason: str, now: dt.datetime, submitted_at: dt.datetime | None = None) -> dict:
+def facts_for_order(*, order: Order, reason: str, now: dt.datetime, submitted_at: dt.datetime | None = None,
+                    usage_at_submission: dict[int, tuple[Decimal, float]] | None = None) -> dict:
     """The facts for one order (see facts_for_orders)."""
-    return facts_for_orders([Row.of(order)], reason=reason, now=now, submitted_at=submitted_at)[order.pk]
+    return facts_for_orders([Row.of(order)], reason=reason, now=now, submitted_at=submitted_at,
+                            usage_at_submission=usage_at_submission)[order.pk]
 
 
 def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitted_at: dt.datetime | None = None,
