@@ -20,7 +20,7 @@ PALETTE = ("#2f5d9e", "#e08a1e", "#4a9a5b", "#8e5ba6")
 LABEL_LINE = 20
 BAR = 12
 GAP = 12
-LEGEND = 24
+FIGURES_PER_LINE = 44  # characters of figures that fit a 390 px screen at 13 px
 
 
 @dataclass(frozen=True)
@@ -82,37 +82,55 @@ class Chart:
         return [header, *([label, *(self.number(c, values.get(c.key)) for c in self.columns)]
                           for label, values in self.rows)]
 
+    def figures(self, values: dict) -> list[str]:
+        """A row's figures with their names ("29 requests", "refund rate 20%"), on one line, or on two when one
+        would not fit a phone's width (FIGURES_PER_LINE characters)."""
+        parts = []
+        for c in self.columns:
+            text = self.text(c, values.get(c.key))
+            parts.append(f"{c.label} {text}" if c.kind == "percent" else f"{text} {c.label}")
+        line = " · ".join(parts)
+        if _width(line) <= FIGURES_PER_LINE or len(parts) < 2:
+            return [line]
+        half = (len(parts) + 1) // 2
+        return [" · ".join(parts[:half]), " · ".join(parts[half:])]
+
     def svg(self) -> str:
-        """The chart as an inline <svg> (module docstring)."""
+        """The chart as an inline <svg> (module docstring): per row its label, its figures with their names,
+        then one bar per measured column; a legend of the bars' colours on top."""
         bars = [c for c in self.columns if c.bar]
-        top = {c.key: max([v.get(c.key) or 0 for _l, v in self.rows] or [0]) for c in bars}
         # columns of one kind share a scale, so that bars of requests and refunds compare
         scale: dict[str, float] = {}
         for c in bars:
-            scale[c.kind] = max(scale.get(c.kind, 0), float(top[c.key]))
-        per_row = LABEL_LINE + BAR * len(bars) + GAP
-        height = LEGEND + per_row * max(1, len(self.rows))
-        out = [f'<svg class="chart" role="img" aria-label="{escape(self.title)}" width="100%" height="{height}" '
-               f'xmlns="http://www.w3.org/2000/svg">']
-        x = 0
-        for i, c in enumerate(bars):  # the legend
-            out.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>'
-                       f'<text class="legend" x="{x + 16}" y="14">{escape(c.label)}</text>')
-            x += 24 + 8 * len(c.label) if c.label.isascii() else 24 + 14 * len(c.label)
-        if not self.rows:
-            out.append('<text class="empty" x="0" y="40">–</text>')
-        for r, (label, values) in enumerate(self.rows):
-            y = LEGEND + r * per_row
-            figures = " · ".join(self.text(c, values.get(c.key)) for c in self.columns)
-            out.append(f'<text class="label" x="0" y="{y + 14}">{escape(label)}</text>'
-                       f'<text class="figures" x="100%" y="{y + 14}" text-anchor="end">{escape(figures)}</text>')
+            top = max([float(v.get(c.key) or 0) for _l, v in self.rows] or [0.0])
+            scale[c.kind] = max(scale.get(c.kind, 0.0), top)
+        out = []
+        # the legend in HTML, so that it wraps on a narrow screen; each key a tiny SVG (a fill, not a style)
+        legend = "".join(f'<li><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" '
+                         f'fill="{PALETTE[i % len(PALETTE)]}"/></svg> {escape(c.label)}</li>'
+                         for i, c in enumerate(bars))
+        y = 4
+        for label, values in self.rows:
+            out.append(f'<text class="label" x="0" y="{y + 14}" fill="#222" font-weight="600">{escape(label)}</text>')
+            y += LABEL_LINE
+            for line in self.figures(values):
+                out.append(f'<text class="figures" x="0" y="{y + 12}" fill="#555">{escape(line)}</text>')
+                y += LABEL_LINE - 2
             for i, c in enumerate(bars):
                 value = float(values.get(c.key) or 0)
-                width = 0 if scale[c.kind] <= 0 else max(0.5 if value > 0 else 0, value / scale[c.kind] * 100)
-                by = y + LABEL_LINE + i * BAR
-                out.append(f'<rect class="track" x="0" y="{by}" width="100%" height="{BAR - 3}"/>'
-                           f'<rect x="0" y="{by}" width="{width:.2f}%" height="{BAR - 3}" '
+                width = 0.0 if scale[c.kind] <= 0 else max(0.5 if value > 0 else 0.0, value / scale[c.kind] * 100)
+                out.append(f'<rect class="track" x="0" y="{y}" width="100%" height="{BAR - 3}" fill="#eef0f3"/>'
+                           f'<rect class="bar" x="0" y="{y}" width="{width:.2f}%" height="{BAR - 3}" '
                            f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(c.label)}: '
                            f'{escape(self.text(c, values.get(c.key)))}</title></rect>')
-        out.append("</svg>")
-        return "".join(out)
+                y += BAR
+            y += GAP
+        head = (f'<ul class="chart-legend">{legend}</ul>'
+                f'<svg class="chart" role="img" aria-label="{escape(self.title)}" width="100%" height="{y}" '
+                f'font-size="13" xmlns="http://www.w3.org/2000/svg">')
+        return head + "".join(out) + "</svg>"
+
+
+def _width(text: str) -> int:
+    """Roughly how many Latin characters wide `text` is (a CJK character counts two)."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

@@ -33,7 +33,8 @@ def report_history(*, agent, supervisor, supervisor2, finance) -> dict:
         for _extra in range(2):  # more orders than requests: a refund rate below 100%
             OrderFactory(customer=CustomerFactory(region=region), plan=plan, currency=currency, sales_channel=channel,
                          purchased_at=now - dt.timedelta(days=days_ago + 1))
-        return customer, s.refund_request_submit(customer=customer, order_number=order.external_id, reason=reason)
+        return customer, s.refund_request_submit(customer=customer, order_number=order.external_id, reason=reason,
+                                                 now=now - dt.timedelta(days=days_ago))
 
     def pay(req):
         refund = Refund.objects.get(request=req)
@@ -47,14 +48,14 @@ def report_history(*, agent, supervisor, supervisor2, finance) -> dict:
     pay(usd)
     submit("changed_mind", days_ago=10)
     submit("technical_issue", channel="app_store", gateway="app_store")
-    _c, reviewed = submit("not_satisfied")
+    _c, reviewed = submit("not_satisfied", days_ago=6)
     s.refund_request_approve(public_id=reviewed.public_id, user=agent, amount="30.00", reason="Fair",
                              clause="default", override_reason="Long-standing customer")
     customer, appealed = submit("changed_mind", days_ago=12)  # the policy rejects; upheld on appeal: an override
     s.refund_request_appeal(customer=customer, public_id=appealed.public_id, reason="It did not work")
     s.refund_request_decide_appeal(public_id=appealed.public_id, user=supervisor, uphold=True, reason="Logs agree",
                                    clause="default", override_reason="An emergency, documented")
-    customer, second = submit("other")
+    customer, second = submit("other", days_ago=2)
     s.refund_request_reject(public_id=second.public_id, user=agent, reason="No fault found", clause="default")
     s.refund_request_appeal(customer=customer, public_id=second.public_id, reason="Please")
     s.refund_request_decide_appeal(public_id=second.public_id, user=supervisor2, uphold=False, reason="Final",
