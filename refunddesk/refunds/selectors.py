@@ -198,6 +198,12 @@ def refunder_signals(req: RefundRequest, *, now: dt.datetime | None = None) -> l
                         signals.append(Signal("usage.since_request_quota_ratio", _(
                             "Decided again with this use, the policy's clause %(clause)s says: %(outcome)s "
                             "(it said %(before)s at submission).")
-                            % {"clause": decision.clause, "outcome": decision.outcome,
-                               "before": req.policy_outcome}))
+                            % {"clause": decision.clause, "outcome": _outcome_word(decision.outcome),
+                               "before": _outcome_word(req.policy_outcome)}))
     return signals
+
+
+def _outcome_word(outcome: str) -> str:
+    """A policy outcome in the page's language (the words the console uses)."""
+    words = {"approve": _("approve"), "reject": _("reject"), "review": _("review"), "redirect": _("redirect")}
+    return words.get(outcome, outcome)

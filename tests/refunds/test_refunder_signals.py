@@ -56,7 +56,7 @@ def test_use_during_review_is_a_fact_and_a_warning_with_what_triggered_it(vpn, a
                                   quota_used_ratio="0.4")
     html = client.get(f"/console/requests/{req.public_id}/").content.decode()
     assert 'data-fact="usage.since_request_days"' in html and "2.5 days of service and 30% of the quota" in html
-    assert "heavy-use-during-review says: review" in html
+    assert "heavy-use-during-review says: review (it said review at submission)" in html
     zh = client.get(f"/console/requests/{req.public_id}/", headers={"Accept-Language": "zh-hans"}).content.decode()
     assert "2.5" in zh and "heavy-use-during-review" in zh and "审核期间" in zh
 
