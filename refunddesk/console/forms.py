@@ -187,6 +187,12 @@ class ReplayForm(AppForm):
                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                             help_text=_("Empty: every request the policy has decided."))
 
+    def clean_since(self):
+        day = self.cleaned_data.get("since")
+        if day and not 1970 <= day.year <= 2999:
+            raise forms.ValidationError(_("Choose a day between the years 1970 and 2999."))
+        return day
+
 
 class PublishForm(AppForm):
     effective_at = forms.DateTimeField(

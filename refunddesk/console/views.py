@@ -250,8 +250,8 @@ def finance_ledger(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _finance_page(request, ledger_form=form, status=400)
     first, last, kind = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["format"]
-    start, end = ledger.period_of_days(first, last)
     try:
+        start, end = ledger.period_of_days(first, last)
         if kind == "xlsx":
             response = HttpResponse(ledger.ledger_xlsx(start, end), content_type=(
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
@@ -446,8 +446,8 @@ def _report_filters(request: HttpRequest):
         return form, None
     data = form.cleaned_data if request.GET else {}
     first, last = data.get("start") or today - dt.timedelta(days=89), data.get("end") or today
-    start, end = ledger.period_of_days(first, last)
     try:
+        start, end = ledger.period_of_days(first, last)
         filters = Filters(start=start, end=end, plan=data.get("plan", ""), region=data.get("region", ""),
                           channel=data.get("channel", ""))
     except ApplicationError as exc:

@@ -17,7 +17,7 @@ from ninja import Field, Router, Schema
 
 from refunddesk.core import roles
 from refunddesk.core.api_errors import errors
-from refunddesk.core.api_fields import Timestamp
+from refunddesk.core.api_fields import Day, Timestamp
 from refunddesk.core.auth import api_key_auth, user_token_auth
 from refunddesk.core.errors import ConfigurationError, PermissionDenied, ValidationError
 from refunddesk.core.models import ApiKey
@@ -126,8 +126,8 @@ REPLAY_ROLES = (roles.POLICY_OWNER, roles.SUPERVISOR, roles.FINANCE)
 
 class ReplayIn(Schema):
     document: str = Field(..., max_length=MAX_DOCUMENT, description="the draft policy document (YAML)")
-    since: dt.date | None = Field(None, description="replay the requests submitted from this day on (the merchant's "
-                                                    "time zone); all when absent")
+    since: Day | None = Field(None, description="replay the requests submitted from this day on (the merchant's "
+                                                "time zone); all when absent")
     limit: int = Field(100, ge=0, le=1000, description="requests listed per clause pair (counts are always exact)")
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from refunddesk.core import roles
 from refunddesk.core.api_errors import errors
+from refunddesk.core.api_fields import Day
 from refunddesk.core.auth import api_key_auth, user_token_auth
 from refunddesk.core.errors import PermissionDenied
 from refunddesk.core.models import ApiKey
@@ -21,8 +20,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class LedgerQuery(Schema):
-    start: dt.date = Field(description="first day of the period (the merchant's time zone)")
-    end: dt.date = Field(description="last day of the period, included")
+    start: Day = Field(description="first day of the period (the merchant's time zone)")
+    end: Day = Field(description="last day of the period, included")
     format: str = Field("csv", pattern="^(csv|xlsx)$", description="csv or xlsx")
 
 

@@ -146,9 +146,12 @@ def ledger_xlsx(start: dt.datetime, end: dt.datetime) -> bytes:
 
 def period_of_days(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The period from the start of day `first` to the end of day `last` (both included) in the merchant's time
-    zone, as [start, end)."""
+    zone, as [start, end). Raises ValidationError (field start or end) for a day outside the years 1970-2999."""
     from django.utils import timezone
 
+    for day, field in ((first, "start"), (last, "end")):
+        if not 1970 <= day.year <= 2999:
+            raise ValidationError(_("Choose a day between the years 1970 and 2999."), field=field)
     start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
     end = timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min))
     return start, end

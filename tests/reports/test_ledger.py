@@ -110,3 +110,15 @@ def test_the_command_and_the_api_export_the_ledger(refunds, api, tmp_path):
     assert answer.status_code == 200 and answer["Content-Type"].startswith("application/vnd.openxmlformats")
     bad = api.get("/api/v1/finance/ledger", {"start": last, "end": first})
     assert bad.status_code == 422 and json.loads(bad.content)["error"]["field"] == "end"
+
+
+def test_a_day_outside_the_years_refunddesk_computes_with_is_refused_clearly(api, finance):
+    """Year 1 or 9999 made Django's time zone arithmetic overflow (a 500); now a 422 / form error naming it."""
+    answer = api.get("/api/v1/finance/ledger", {"start": "0001-01-01", "end": "2026-01-01"})
+    assert answer.status_code == 422 and answer.json()["error"]["field"] == "start"
+    response = client_for(finance).get("/console/finance/ledger/", {"start": "2026-01-01", "end": "9999-12-31",
+                                                                    "format": "csv"})
+    assert response.status_code == 400 and 'id="id_end_error"' in response.content.decode()
+    replay = api.post("/api/v1/policy/replay", data=json.dumps({"document": "id: x", "since": "9999-12-31"}),
+                      content_type="application/json")
+    assert replay.status_code == 422 and replay.json()["error"]["field"] == "since"

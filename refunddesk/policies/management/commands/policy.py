@@ -132,6 +132,8 @@ class Command(BaseCommand):
                 day = dt.date.fromisoformat(options["since"])
             except ValueError:
                 raise CommandError(f"--since {options['since']!r} is not a date, e.g. 2026-01-01") from None
+            if not 1970 <= day.year <= 2999:
+                raise CommandError("--since must be a day between the years 1970 and 2999")
             since = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
         summary = replay_ask(document=document, since=since, limit=max(0, options["limit"]))
         if options["json"]:

@@ -31,8 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="file to write (default: standard output; required for xlsx)")
 
     def handle(self, *args, **options):
-        start, end = ledger.period_of_days(_day(options["first"], "--from"), _day(options["last"], "--to"))
         try:
+            start, end = ledger.period_of_days(_day(options["first"], "--from"), _day(options["last"], "--to"))
             if options["format"] == "xlsx":
                 if not options["output"]:
                     raise CommandError("--format xlsx needs --output FILE.xlsx")
