@@ -76,6 +76,7 @@ def random_facts(rng: random.Random) -> dict:
             "new": rng.random() < 0.3,
             "tos_violation": rng.random() < 0.03,
             "refunds_last_year": rng.randrange(0, 4),
+            "refunded_share": rng.choice([0.0, 0.0, 0.0, 0.25, 0.5, 1.0]),
         },
         "order": {
             "id": f"ORD-{rng.randrange(10**6)}",
@@ -99,6 +100,8 @@ def random_facts(rng: random.Random) -> dict:
             "days_used": str(days_used),
             "paid_features_used": rng.random() < 0.5,
             "quota_used_ratio": rng.choice([0.0, 0.0, round(rng.random(), 3), 1.0]),
+            "since_request_days": rng.choice(["0", "0", "0", "0.5", "3"]),
+            "since_request_quota_ratio": rng.choice([0.0, 0.0, 0.0, 0.05, 0.3]),
         },
         "support": {"contacted": rng.random() < 0.5, "resolved": rng.random() < 0.3},
         "outage": {

@@ -351,6 +351,9 @@ def _register_routers() -> None:
     api.add_router("/v1/", customer_router)
     api.add_router("/v1/staff/", staff_router)
     api.add_router("/v1/", policy_router)
+    from refunddesk.reports.api import router as reports_router
+
+    api.add_router("/v1/", reports_router)
     from refunddesk.payments.api import router as store_router
 
     api.add_router("/v1/store-notifications/", store_router)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "refunddesk.payments",
     "refunddesk.channels",
     "refunddesk.portal",
+    "refunddesk.reports",
     "refunddesk.console",
 ]
 
@@ -215,6 +216,9 @@ REFUNDDESK_REFUND_BUSINESS_DAYS = env_int("REFUNDDESK_REFUND_BUSINESS_DAYS", 5)
 # Business days after a rejection in which the customer may appeal it; meanwhile the rejected request holds its
 # order (one open request per order), unless the rejecting clause lets the customer apply again at once.
 REFUNDDESK_APPEAL_BUSINESS_DAYS = env_int("REFUNDDESK_APPEAL_BUSINESS_DAYS", 10)
+# The console replays a draft over at most this many past requests while the page waits; more run in the
+# background with a progress bar (refunds.replay).
+REFUNDDESK_REPLAY_INLINE_LIMIT = env_int("REFUNDDESK_REPLAY_INLINE_LIMIT", 5000)
 REFUNDDESK_POLICY_FILE = env_str("REFUNDDESK_POLICY_FILE", str(BASE_DIR / "policies" / "subscription-vpn.yaml"))
 # Maximum size of one evidence file, in bytes.
 REFUNDDESK_EVIDENCE_MAX_BYTES = env_int("REFUNDDESK_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)

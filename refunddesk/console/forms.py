@@ -145,6 +145,55 @@ class PolicyDraftForm(AppForm):
                             widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 30}))
 
 
+class LedgerForm(AppForm):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label=_("To (included)"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    format = forms.ChoiceField(label=_("File"), choices=[("csv", "CSV"), ("xlsx", "XLSX (Excel)")], initial="csv")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("The period must end on or after its first day."))
+        return data
+
+
+class ReportFilterForm(AppForm):
+    start = forms.DateField(label=_("From"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label=_("To (included)"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    plan = forms.ChoiceField(label=_("Plan"), required=False)
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    channel = forms.ChoiceField(label=_("Sales channel"), required=False)
+
+    def __init__(self, *args, plans=(), regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        from refunddesk.billing.models import SalesChannel
+
+        everything = [("", _("All"))]
+        self.fields["plan"].choices = everything + list(plans)
+        self.fields["region"].choices = everything + list(regions)
+        self.fields["channel"].choices = everything + list(SalesChannel.choices)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("The period must end on or after its first day."))
+        return data
+
+
+class ReplayForm(AppForm):
+    since = forms.DateField(label=_("Replay the requests submitted since"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                            help_text=_("Empty: every request the policy has decided."))
+
+    def clean_since(self):
+        day = self.cleaned_data.get("since")
+        if day and not 1970 <= day.year <= 2999:
+            raise forms.ValidationError(_("Choose a day between the years 1970 and 2999."))
+        return day
+
+
 class PublishForm(AppForm):
     effective_at = forms.DateTimeField(
         label=_("In force from"), required=False,

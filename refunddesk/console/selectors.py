@@ -122,7 +122,7 @@ class CaseView:
     events: list[dict]
     evidence: list[Evidence]
     history: list[RefundRequest]
-    frequent: bool
+    signals: list  # refunds.selectors.Signal: frequent refunder, use during review (with what triggered it)
     actions: frozenset[str]
     overdue: bool
     policy_error: str = ""
@@ -210,7 +210,7 @@ def case_view(*, public_id: str, user, language: str, now: dt.datetime | None = 
         req=req, refund=refund, facts=fact_rows(req.facts or {}, language), trace=trace, clauses=clauses,
         events=[{"event": e, "label": STAFF_LABELS.get(e.action, e.action)} for e in timeline],
         evidence=list(req.evidence.all()), history=history,
-        frequent=refund_selectors.frequent_refunder(customer=req.customer, now=now),
+        signals=refund_selectors.refunder_signals(req, now=now),
         actions=frozenset(m.action for m in actions_available(req.status, actor_kind(user))),
         overdue=refund_selectors.is_overdue(req, now), policy_error=policy_error,
     )

@@ -12,7 +12,12 @@ urlpatterns = [
     path("requests/<str:public_id>/message/", views.case_message, name="case_message"),
     path("requests/<str:public_id>/<str:action>/", views.case_action, name="case_action"),
     path("finance/", views.finance, name="finance"),
+    path("finance/ledger/", views.finance_ledger, name="finance_ledger"),
     path("finance/<int:pk>/<str:action>/", views.finance_action, name="finance_action"),
     path("policy/", views.policy_editor, name="policy"),
+    path("policy/replays/<int:pk>/", views.policy_replay, name="policy_replay"),
     path("calendar/", views.calendar_page, name="calendar"),
+    path("reports/", views.report, name="reports"),
+    path("reports/<str:name>/", views.report, name="report"),
+    path("reports/<str:name>/<str:chart>.csv", views.report_csv, name="report_csv"),
 ]

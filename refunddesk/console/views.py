@@ -29,6 +29,7 @@ from refunddesk.console.forms import (
     CustomerMessageForm,
     DisagreementForm,
     HolidayScheduleForm,
+    LedgerForm,
     MarkPaidForm,
     MediationForm,
     OfferForm,
@@ -36,6 +37,8 @@ from refunddesk.console.forms import (
     PublishForm,
     QueueFilterForm,
     RejectForm,
+    ReplayForm,
+    ReportFilterForm,
     RetryForm,
     StaffNoteForm,
     days_off_formset,
@@ -51,6 +54,7 @@ from refunddesk.payments.selectors import refund_held_reason
 from refunddesk.policies.services import policy_publish
 from refunddesk.portal.web import or_404, page_language, raise_for_page, role_required, serve_evidence
 from refunddesk.refunds import deadlines
+from refunddesk.refunds import replay as replays
 from refunddesk.refunds.actions import STAFF_ACTIONS, staff_action_run
 from refunddesk.refunds.selectors import QueueFilters
 
@@ -251,14 +255,17 @@ def evidence_file(request: HttpRequest, public_id: str, pk: int):
 # --- finance ----------------------------------------------------------------------------------
 
 
-def _finance_page(request, *, bound=None, status=200):
+def _finance_page(request, *, bound=None, status=200, ledger_form=None):
     rows = list(selectors.refunds_needing_attention())
     bound = bound or {}
     for refund in rows:
         refund.paid_form = bound.get(("paid", refund.pk)) or MarkPaidForm(prefix=f"paid-{refund.pk}")
         refund.retry_form = bound.get(("retry", refund.pk)) or RetryForm(prefix=f"retry-{refund.pk}")
         refund.checked_form = bound.get(("checked", refund.pk)) or DisagreementForm(prefix=f"checked-{refund.pk}")
-    return render(request, "console/finance.html", {"rows": rows, "section": "finance",
+    if ledger_form is None:
+        today = timezone.localdate()
+        ledger_form = LedgerForm(initial={"start": today.replace(day=1), "end": today, "format": "csv"})
+    return render(request, "console/finance.html", {"rows": rows, "section": "finance", "ledger_form": ledger_form,
                                                     "stale_hours": int(selectors.STALE_AFTER.total_seconds() // 3600)},
                   status=status)
 
@@ -266,6 +273,29 @@ def _finance_page(request, *, bound=None, status=200):
 @role_required(roles.FINANCE)
 def finance(request: HttpRequest) -> HttpResponse:
     return _finance_page(request)
+
+
+@role_required(roles.FINANCE)
+def finance_ledger(request: HttpRequest) -> HttpResponse:
+    """The refunds ledger of a period as a CSV or XLSX file (reports.ledger); form errors on the finance page."""
+    from refunddesk.reports import ledger
+
+    form = LedgerForm(request.GET)
+    if not form.is_valid():
+        return _finance_page(request, ledger_form=form, status=400)
+    first, last, kind = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["format"]
+    try:
+        start, end = ledger.period_of_days(first, last)
+        if kind == "xlsx":
+            response = HttpResponse(ledger.ledger_xlsx(start, end), content_type=(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        else:
+            response = HttpResponse(ledger.ledger_csv(start, end), content_type="text/csv; charset=utf-8")
+    except ApplicationError as exc:
+        form.add_service_error(exc)
+        return _finance_page(request, ledger_form=form, status=400)
+    response["Content-Disposition"] = f'attachment; filename="refunds-ledger-{first}-{last}.{kind}"'
+    return response
 
 
 @role_required(roles.FINANCE)
@@ -304,18 +334,29 @@ def finance_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 # --- the policy editor ------------------------------------------------------------------------
 
 
+def _since(day):
+    """A day from a form as the start of that day in the merchant's time zone (None stays None)."""
+    import datetime as dt
+
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min)) if day else None
+
+
 @role_required(roles.POLICY_OWNER)
 @require_http_methods(["GET", "POST"])
 def policy_editor(request: HttpRequest) -> HttpResponse:
     draft = selectors.draft_current()
     result = {}
     publish_form = PublishForm(prefix="publish")
+    replay_form = ReplayForm(prefix="replay")
     if request.method == "POST":
         form = PolicyDraftForm(request.POST)
         action = request.POST.get("action", "check")
         if action == "publish":
             publish_form = PublishForm(request.POST, prefix="publish")
-        if form.is_valid() and (action != "publish" or publish_form.is_valid()):
+        if action in ("replay", "diff"):
+            replay_form = ReplayForm(request.POST, prefix="replay")
+        if form.is_valid() and (action != "publish" or publish_form.is_valid()) and (
+                action not in ("replay", "diff") or replay_form.is_valid()):
             document, cases = form.cleaned_data["document"], form.cleaned_data["cases"]
             try:
                 if action == "save":
@@ -323,16 +364,24 @@ def policy_editor(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Draft saved."))
                     return redirect("console:policy")
                 if action == "publish":
+                    run = replays.replay_run_for(document)  # a background replay of this very text, if any
                     version = policy_publish(
                         document=document, cases=cases, effective_at=publish_form.cleaned_data["effective_at"],
                         major_change=publish_form.cleaned_data["major_change"],
-                        change_note=publish_form.cleaned_data["change_note"], user=request.user)
+                        change_note=publish_form.cleaned_data["change_note"], user=request.user,
+                        replay=run.result if run is not None else None)
                     messages.success(request, _("Published %(version)s.") % {"version": version})
-                    return redirect("console:policy")
+                    return redirect("policies:clauses", pk=version.pk)
                 if action == "test":
                     result["test"] = selectors.draft_test(document=document, cases=cases)
-                elif action == "diff":
-                    result["diff"] = selectors.draft_diff(document=document)
+                elif action in ("replay", "diff"):
+                    since = _since(replay_form.cleaned_data.get("since"))
+                    if action == "diff":
+                        result["diff"] = selectors.draft_diff(document=document)
+                    if replays.requests_to_replay(since=since).count() > replays.replay_inline_limit():
+                        run = replays.replay_run_start(document=document, since=since, user=request.user)
+                        return redirect("console:policy_replay", pk=run.pk)
+                    result["replay"] = replays.replay_document(document=document, since=since).to_json(limit=50)
                 else:
                     result["check"] = selectors.draft_check(document=document)
             except ApplicationError as exc:
@@ -348,8 +397,21 @@ def policy_editor(request: HttpRequest) -> HttpResponse:
     else:
         form = PolicyDraftForm(initial={"document": draft.document, "cases": draft.cases})
     return render(request, "console/policy.html", {
-        "form": form, "publish_form": publish_form, "draft": draft, "result": result, "section": "policy_editor",
+        "form": form, "publish_form": publish_form, "replay_form": replay_form, "draft": draft, "result": result,
+        "section": "policy_editor",
     })
+
+
+@role_required(roles.POLICY_OWNER)
+def policy_replay(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background replay's progress (the page reloads itself until it is done), then its summary."""
+    from refunddesk.policies.models import ReplayRun
+
+    run = ReplayRun.objects.filter(pk=pk).first()
+    if run is None:
+        raise Http404("no such replay")
+    return render(request, "console/replay_run.html", {"run": run, "section": "policy_editor",
+                                                        "replay": run.result if run.status == run.DONE else None})
 
 
 # --- the holiday calendar ---------------------------------------------------------------------
@@ -406,3 +468,79 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "package": selectors.package_days(country=calendar.country, year=year_shown, language=page_language())
         if year_shown else None,
     })
+
+
+# --- reports ----------------------------------------------------------------------------------------
+
+
+def _report_filters(request: HttpRequest):
+    """The report filter form from the query string, and the Filters it gives (None when it has errors).
+    Default period: the last 90 days up to today."""
+    import datetime as dt
+
+    from refunddesk.billing.models import Plan
+    from refunddesk.reports import ledger
+    from refunddesk.reports.selectors import Filters
+    from refunddesk.status.models import Region
+
+    lang = page_language()
+    regions = [(r.code, r.name_zh if lang.startswith("zh") else r.name_en) for r in Region.objects.order_by("position")]
+    plans = [(p.external_id, f"{p.name} ({p.external_id})") for p in Plan.objects.order_by("name")]
+    today = timezone.localdate()
+    form = ReportFilterForm(request.GET or None, plans=plans, regions=regions,
+                            initial={"start": today - dt.timedelta(days=89), "end": today})
+    if request.GET and not form.is_valid():
+        return form, None
+    data = form.cleaned_data if request.GET else {}
+    first, last = data.get("start") or today - dt.timedelta(days=89), data.get("end") or today
+    try:
+        start, end = ledger.period_of_days(first, last)
+        filters = Filters(start=start, end=end, plan=data.get("plan", ""), region=data.get("region", ""),
+                          channel=data.get("channel", ""))
+    except ApplicationError as exc:
+        form.add_service_error(exc)
+        return form, None
+    return form, filters
+
+
+@role_required(roles.SUPERVISOR, roles.FINANCE)
+def report(request: HttpRequest, name: str = "requests") -> HttpResponse:
+    """A report's charts (server-rendered SVG) with the filters; each chart links to its CSV."""
+    from django.utils.safestring import mark_safe
+
+    from refunddesk.reports import selectors as reports
+
+    if name not in reports.REPORTS:
+        raise Http404("no such report")
+    form, filters = _report_filters(request)
+    charts = []
+    if filters is not None:
+        for chart in reports.report_charts(name, filters, page_language()):
+            chart.markup = mark_safe(chart.svg())  # noqa: S308 - built with html.escape (reports.charts)
+            charts.append(chart)
+    tabs = [(key, reports.report_title(key)) for key in reports.REPORTS]
+    return render(request, "console/report.html", {
+        "name": name, "title": reports.report_title(name), "tabs": tabs, "form": form, "charts": charts,
+        "query": request.GET.urlencode(), "section": "reports"}, status=200 if filters is not None else 400)
+
+
+@role_required(roles.SUPERVISOR, roles.FINANCE)
+def report_csv(request: HttpRequest, name: str, chart: str) -> HttpResponse:
+    """Exactly the figures of one chart, as CSV."""
+    import csv
+
+    from refunddesk.reports import selectors as reports
+
+    if name not in reports.REPORTS:
+        raise Http404("no such report")
+    form, filters = _report_filters(request)
+    if filters is None:
+        return HttpResponse("\n".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), status=400,
+                            content_type="text/plain; charset=utf-8")
+    found = next((c for c in reports.report_charts(name, filters, page_language()) if c.id == chart), None)
+    if found is None:
+        raise Http404("no such chart")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    csv.writer(response, lineterminator="\n").writerows(found.csv_rows())
+    response["Content-Disposition"] = f'attachment; filename="{found.id}.csv"'
+    return response

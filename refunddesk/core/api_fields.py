@@ -45,6 +45,16 @@ Timestamp = Annotated[dt.datetime, AfterValidator(_in_range), Field(
     description=f"RFC 3339 date and time with an offset, e.g. 2026-03-01T10:00:00+08:00 (years {MIN_YEAR}-{MAX_YEAR})",
 )]
 
+def _day_in_range(value: dt.date) -> dt.date:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"year {value.year} is outside {MIN_YEAR}..{MAX_YEAR}")
+    return value
+
+
+Day = Annotated[dt.date, AfterValidator(_day_in_range), Field(
+    description=f"a calendar day, YYYY-MM-DD (years {MIN_YEAR}-{MAX_YEAR}), in the merchant's time zone",
+)]
+
 BigId = Annotated[int, Field(ge=1, le=BIG_ID_MAX)]
 
 

@@ -15,14 +15,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
+from refunddesk.core import roles
 from refunddesk.core.api_errors import errors
-from refunddesk.core.api_fields import Timestamp
+from refunddesk.core.api_fields import Day, Timestamp
 from refunddesk.core.auth import api_key_auth, user_token_auth
-from refunddesk.core.errors import ConfigurationError, ValidationError
+from refunddesk.core.errors import ConfigurationError, PermissionDenied, ValidationError
+from refunddesk.core.models import ApiKey
 from refunddesk.policies import engine
 from refunddesk.policies.models import PolicyVersion
 from refunddesk.policies.outcome import effective_json
-from refunddesk.policies.services import compiled, version_in_force
+from refunddesk.policies.services import compiled, replay_ask, version_in_force
 
 router = Router(auth=[api_key_auth, user_token_auth], tags=["policy"])
 
@@ -114,3 +116,89 @@ def evaluate(request: HttpRequest, payload: EvaluateIn):
     version = _in_force(payload.at)
     decision = engine.evaluate(compiled(version), payload.facts).to_json()
     return {**effective_json(decision, payload.facts), "policy": policy_ref(version)}
+
+
+# --- what-if replay -------------------------------------------------------------------------------
+
+MAX_DOCUMENT = 200_000  # characters of a draft (the shipped policies are about 10,000)
+REPLAY_ROLES = (roles.POLICY_OWNER, roles.SUPERVISOR, roles.FINANCE)
+
+
+class ReplayIn(Schema):
+    document: str = Field(..., max_length=MAX_DOCUMENT, description="the draft policy document (YAML)")
+    since: Day | None = Field(None, description="replay the requests submitted from this day on (the merchant's "
+                                                "time zone); all when absent")
+    limit: int = Field(100, ge=0, le=1000, description="requests listed per clause pair (counts are always exact)")
+
+
+class ReplayRequestOut(Schema):
+    request: str
+    url: str
+    currency: str
+    old_outcome: str
+    new_outcome: str
+    old_amount: str | None
+    new_amount: str | None
+    old_amount_minor: int | None
+    new_amount_minor: int | None
+
+
+class ReplayGroupOut(Schema):
+    old_clause: str
+    new_clause: str
+    count: int
+    requests: list[ReplayRequestOut]
+
+
+class ReplayMoneyOut(Schema):
+    currency: str
+    before: str = Field(description="approved automatically under the published versions (major units)")
+    after: str = Field(description="approved automatically under the draft (major units)")
+    difference: str
+    before_minor: int
+    after_minor: int
+    difference_minor: int
+
+
+class ReplayUnevaluableOut(Schema):
+    request: str
+    url: str
+    fact: str = Field(description="the fact the draft reads that the stored facts lack")
+    message: str
+
+
+class ReplayOut(Schema):
+    policy: dict[str, str]
+    since: str | None
+    until: str | None
+    replayed: int = Field(description="requests decided again")
+    counts: dict[str, dict[str, int]] = Field(description="effective outcomes {before: {...}, after: {...}}")
+    money: list[ReplayMoneyOut]
+    changed: int
+    changes: list[ReplayGroupOut] = Field(description="requests whose outcome or amount changes, by clause pair")
+    unevaluable: list[ReplayUnevaluableOut]
+
+
+def _may_replay(request: HttpRequest) -> None:
+    """A merchant API key, or the token of a policy owner, supervisor or finance (403 for anyone else)."""
+    auth = request.auth
+    if isinstance(auth, ApiKey):
+        return
+    if not any(roles.has_role(auth, role) for role in REPLAY_ROLES):
+        raise PermissionDenied(_("A replay needs the merchant's API key or a policy owner's, supervisor's or "
+                                 "finance token."), field="Authorization")
+
+
+@router.post("/policy/replay", response={200: ReplayOut, **errors(403)})
+def replay(request: HttpRequest, payload: ReplayIn):
+    """What-if replay: the draft `document` decides again every request submitted since `since`, from the facts
+    stored at its submission (refunds.replay). Answers counts by effective outcome before and after, the money
+    approved automatically per currency before and after (exact: minor units and major-unit strings), the
+    requests whose outcome or amount changes grouped by clause pair (old -> new) with their case links, and
+    the requests the draft cannot evaluate with the fact they lack. Reads only. 422 (field `document`) for a
+    draft that does not load; 403 for a customer's token."""
+    _may_replay(request)
+    since = None
+    if payload.since is not None:
+        since = timezone.make_aware(dt.datetime.combine(payload.since, dt.time.min))
+    return replay_ask(document=payload.document, since=since, limit=payload.limit)

@@ -30,6 +30,9 @@ class PolicyVersion(models.Model):
     published_at = models.DateTimeField(default=timezone.now, editable=False)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
+    # what this version would have changed on the requests decided before it was published (refunds.replay's
+    # summary: counts, money per currency, changed requests by clause pair), stored when it was published
+    replay = models.JSONField(_("replay at publication"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-effective_at", "-id"]
@@ -62,3 +65,38 @@ class PolicyDraft(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+
+
+class ReplayRun(models.Model):
+    """A what-if replay of a draft over past requests, run in the background (refunds.replay.replay_run_execute):
+    its progress for the console's progress bar, then its summary or what stopped it."""
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    STATUSES = ((QUEUED, QUEUED), (RUNNING, RUNNING), (DONE, DONE), (FAILED, FAILED))
+
+    document = models.TextField()
+    checksum = models.CharField(max_length=64, db_index=True)  # sha256 of the document: a publish finds its run
+    since = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    problem = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    @staticmethod
+    def checksum_of(document: str) -> str:
+        return hashlib.sha256(document.encode()).hexdigest()
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.DONE:
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0

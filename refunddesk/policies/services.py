@@ -9,12 +9,18 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from refunddesk.core.errors import ConfigurationError, ValidationError
 from refunddesk.core.money import Money
 from refunddesk.policies import engine, testing
 from refunddesk.policies.models import PolicyVersion
+
+#: Sent to have a draft replayed over past requests (policies cannot read them; refunds answers in its
+#: AppConfig.ready with refunds.replay.replay_summary). kwargs: document (YAML text), since (datetime or None),
+#: limit (requests listed per clause pair); the answer is the summary dict (refunds.replay.ReplayResult.to_json).
+replay_requested = Signal()
 
 RULE_AT_PURCHASE = "at_purchase"
 RULE_AT_REQUEST = "at_request"
@@ -111,12 +117,26 @@ def policy_validate(*, document: str, cases: str, source: str = "draft") -> tupl
     return policy, report
 
 
+def replay_ask(*, document: str, since: dt.datetime | None = None, limit: int | None = 50) -> dict:
+    """The what-if replay of the draft `document` over the requests submitted since `since` (all when None):
+    the summary dict of refunds.replay (counts before/after, money per currency in minor units and major-unit
+    strings, changed requests by clause pair with at most `limit` listed per pair, the requests it cannot
+    evaluate). {} when no app answers. Raises ValidationError (field document) for a document that does not
+    load."""
+    for _receiver, answer in replay_requested.send(sender=None, document=document, since=since, limit=limit):
+        if answer is not None:
+            return answer
+    return {}
+
+
 @transaction.atomic
 def policy_publish(
     *, document: str, cases: str, effective_at: dt.datetime | None = None, major_change: bool = False,
-    change_note: str = "", user=None,
+    change_note: str = "", user=None, replay: dict | None = None, replay_since: dt.datetime | None = None,
 ) -> PolicyVersion:
-    """Publish a document only when it validates and its test cases pass (and reach every clause)."""
+    """Publish a document only when it validates and its test cases pass (and reach every clause). The version
+    stores its what-if replay (`replay`, the summary of refunds.replay computed beforehand, e.g. by the console's
+    background run; else computed here over the requests submitted since `replay_since`, all by default)."""
     policy, _ = policy_validate(document=document, cases=cases, source="publish")
     if PolicyVersion.objects.filter(policy_id=policy.id, version=str(policy.version)).exists():
         raise ValidationError(
@@ -125,10 +145,12 @@ def policy_publish(
         )
     now = timezone.now()
     effective_at = effective_at or now
+    if replay is None:
+        replay = replay_ask(document=document, since=replay_since)
     version = PolicyVersion.objects.create(
         policy_id=policy.id, version=str(policy.version), title_en=policy.title.en,
         title_zh=policy.title.zh, document=document, cases=cases, effective_at=effective_at,
-        major_change=major_change, change_note=change_note, published_by=user,
+        major_change=major_change, change_note=change_note, published_by=user, replay=replay,
     )
     if major_change:
         from refunddesk.policies.tasks import policy_change_notify

@@ -15,6 +15,9 @@ class RefundsConfig(AppConfig):
         from refunddesk.refunds.services import deadlines_fill_on_calendar_change, no_answer_run
 
         checks.register(calendar_check, "refunddesk")
+        from refunddesk.policies.services import replay_requested
+
+        replay_requested.connect(_replay_answer, dispatch_uid="refunds-replay")
         from refunddesk.core.metrics import gauge_register
         from refunddesk.refunds.metrics import request_gauges
 
@@ -30,3 +33,10 @@ class RefundsConfig(AppConfig):
         # requests whose customer does not answer: reminded, then moved on as the policy says (no_answer)
         periodic_job_register(PeriodicJob("no-answer", lambda: settings.REFUNDDESK_RECONCILE_SECONDS,
                                           lambda: no_answer_run(), shared=True))
+
+
+def _replay_answer(sender, *, document, since=None, limit=50, **kwargs):
+    """Answers policies.services.replay_requested: the draft replayed over the stored decisions."""
+    from refunddesk.refunds.replay import replay_summary
+
+    return replay_summary(document=document, since=since, limit=limit)

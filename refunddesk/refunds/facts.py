@@ -112,17 +112,26 @@ def price_in_force(history: dict, currency: str, at: dt.datetime) -> int | None:
     return prices[i] if i >= 0 else None
 
 
-def facts_for_order(*, order: Order, reason: str, now: dt.datetime, submitted_at: dt.datetime | None = None) -> dict:
+def facts_for_order(*, order: Order, reason: str, now: dt.datetime, submitted_at: dt.datetime | None = None,
+                    usage_at_submission: dict[int, tuple[Decimal, float]] | None = None) -> dict:
     """The facts for one order (see facts_for_orders)."""
-    return facts_for_orders([Row.of(order)], reason=reason, now=now, submitted_at=submitted_at)[order.pk]
+    return facts_for_orders([Row.of(order)], reason=reason, now=now, submitted_at=submitted_at,
+                            usage_at_submission=usage_at_submission)[order.pk]
 
 
 def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitted_at: dt.datetime | None = None,
-                     plans: dict | None = None) -> dict[int, dict]:
+                     plans: dict | None = None,
+                     usage_at_submission: dict[int, tuple[Decimal, float]] | None = None) -> dict[int, dict]:
     """The facts of a request with `reason`, submitted at `submitted_at` (default `now`) and decided at
     `now`, for each order in `rows`, by order id. Seven queries however many orders (six when the caller
     passes `plans`, from plan_table, with their price history): the charge facts (module docstring) read
-    the plans' price history with the plans and the refunds held on earlier orders with those orders."""
+    the plans' price history with the plans and the refunds held on earlier orders with those orders.
+
+    Frequent-refunder facts (seed 000, FAQ Q4 "如果在审核期间继续大量使用,可能会影响审核结果"):
+    `customer.refunded_share` is the share of the customer's orders bought in the 365 days before `now` on
+    which money was refunded (0 with no such order); `usage.since_request_days` / `_quota_ratio` are the usage
+    reported since submission: the current usage minus `usage_at_submission` {order id: (days_used,
+    quota_used_ratio)} (the stored facts of a request being decided again), never below 0; 0 at submission."""
     from refunddesk.refunds.models import RefundRequest
 
     if not rows:
@@ -140,12 +149,18 @@ def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitte
     # customer -> [(purchased_at, plan_id, amount, currency, stands)]; an earlier order "stands" while the
     # money refunded or held by refunds in flight on it is less than its amount
     earlier = defaultdict(list)
+    year_ago = now - dt.timedelta(days=365)
+    orders_in_year, refunded_in_year = defaultdict(int), defaultdict(int)
     for _id, cid, pat, plan_id, amount, currency, refunded, held in (
-            Order.objects.filter(customer_id__any_of=customer_ids, purchased_at__lt=latest)
+            Order.objects.filter(customer_id__any_of=customer_ids, purchased_at__lte=max(latest, now))
             .values_list("id", "customer_id", "purchased_at", "plan_id", "amount_minor", "currency",
                          "refunded_minor")
             .annotate(held=Sum("refunds__amount_minor", filter=Q(refunds__status__in=RESERVING)))):
-        earlier[cid].append((pat, plan_id, amount, currency, max(refunded, held or 0) < amount))
+        if year_ago <= pat <= now:
+            orders_in_year[cid] += 1
+            refunded_in_year[cid] += refunded > 0
+        if pat < latest:
+            earlier[cid].append((pat, plan_id, amount, currency, max(refunded, held or 0) < amount))
     usage = {u[0]: u for u in UsageRecord.objects.filter(order_id__any_of=order_ids)
              .values_list("order_id", "days_used", "paid_features_used", "quota_used_ratio")}
     contacts_by_order, contacts_by_customer = defaultdict(list), defaultdict(list)
@@ -182,6 +197,12 @@ def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitte
             due = price_in_force(history, r.currency, r.purchased_at)
         erroneous = due is not None and due != r.amount_minor and not duplicate
         u = usage.get(r.id)
+        since_days, since_quota = Decimal(0), 0.0
+        then = usage_at_submission.get(r.id) if usage_at_submission else None
+        if then is not None and u is not None:
+            since_days = max(Decimal(0), u[1] - Decimal(then[0]))
+            since_quota = min(1.0, max(0.0, float(u[3]) - float(then[1])))
+        paid = orders_in_year[r.customer_id]
         resolved = contacts_by_order[r.id] + [res for opened, res in contacts_by_customer[r.customer_id]
                                               if opened >= r.purchased_at]
         outage = longest_continuous_outage(intervals.get(region, ()), since=r.purchased_at, now=now)
@@ -193,6 +214,7 @@ def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitte
                 "new": not before,
                 "tos_violation": tos,
                 "refunds_last_year": granted.get(r.customer_id, 0),
+                "refunded_share": round(refunded_in_year[r.customer_id] / paid, 4) if paid else 0.0,
             },
             "order": {
                 "id": r.external_id,
@@ -216,6 +238,8 @@ def facts_for_orders(rows: list[Row], *, reason: str, now: dt.datetime, submitte
                 "days_used": str(u[1]) if u else "0",
                 "paid_features_used": bool(u and u[2]),
                 "quota_used_ratio": float(u[3]) if u else 0.0,
+                "since_request_days": str(since_days),
+                "since_request_quota_ratio": round(since_quota, 4),
             },
             "support": {
                 "contacted": bool(resolved),

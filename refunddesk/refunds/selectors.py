@@ -9,7 +9,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from refunddesk.billing.models import Customer
+from refunddesk.billing.models import Customer, Order
 from refunddesk.core.errors import NotFound
 from refunddesk.refunds.models import RefundRequest, TimelineEvent
 from refunddesk.refunds.states import REFUND_CLOCK, REVIEW_CLOCK, Status
@@ -103,8 +103,107 @@ def customer_history(*, customer: Customer, exclude_pk: int | None = None) -> Qu
     return _base().filter(customer=customer).exclude(pk=exclude_pk).select_related("refund").order_by("-submitted_at")
 
 
-def frequent_refunder(*, customer: Customer, now: dt.datetime | None = None, threshold: int = 3) -> bool:
+# --- frequent refunder and use during review ---------------------------------------------------------
+
+#: Where the case page warns, unless the policy that decided the request compares the fact with its own number.
+FREQUENT_REQUESTS = 3
+REFUNDED_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A warning on the case page: which fact triggered it (`fact`, contract v1 name or "requests") and what
+    the agent reads (`text`, in the page's language, with the figures and the limit)."""
+
+    fact: str
+    text: str
+
+
+def refunder_signals(req: RefundRequest, *, now: dt.datetime | None = None) -> list[Signal]:
+    """What makes this request's customer or its usage worth a second look, each with what triggered it
+    (seed 000, FAQ Q4: heavy use while a request is under review may affect the result):
+
+    * the customer asked for FREQUENT_REQUESTS or more refunds in the last 365 days;
+    * customer.refunded_share (now) at or above the policy's lowest threshold for it (else REFUNDED_SHARE),
+      with at least two orders in the year;
+    * for an open request: usage reported since its submission (usage.since_request_days /
+      _quota_ratio: the current usage minus the usage stored in its facts), and when the deciding
+      policy version, deciding again on today's facts, lands on a clause that reads those facts, that
+      clause and its outcome.
+
+    At most nine queries (the facts of refunds.facts, the counts of requests and orders). Never raises: a policy that cannot
+    decide on today's facts adds nothing."""
+    from decimal import Decimal
+
+    from django.utils.translation import get_language
+
+    from refunddesk.core.dates import format_date
+    from refunddesk.core.errors import ApplicationError
+    from refunddesk.core.i18n import is_zh
+    from refunddesk.policies import engine
+    from refunddesk.policies.facts import number_text, share_text
+    from refunddesk.policies.services import compiled
+    from refunddesk.refunds.facts import facts_for_order
+    from refunddesk.refunds.states import OPEN
+
     now = now or timezone.now()
-    return RefundRequest.objects.filter(
-        customer=customer, submitted_at__gte=now - dt.timedelta(days=365),
-    ).count() >= threshold
+    language = "zh-hans" if is_zh(get_language()) else "en"
+    signals: list[Signal] = []
+    asked = RefundRequest.objects.filter(customer_id=req.customer_id,
+                                         submitted_at__gte=now - dt.timedelta(days=365)).count()
+    if asked >= FREQUENT_REQUESTS:
+        signals.append(Signal("requests", _("Frequent refunder: %(n)s requests in the last 365 days (the warning "
+                                            "starts at %(limit)s). Check their history below before deciding.")
+                              % {"n": asked, "limit": FREQUENT_REQUESTS}))
+    stored = (req.facts or {}).get("usage") or {}
+    then = None
+    if req.status in OPEN and "days_used" in stored:
+        then = {req.order_id: (Decimal(str(stored["days_used"])), float(stored.get("quota_used_ratio", 0)))}
+    try:
+        facts = facts_for_order(order=req.order, reason=req.reason, now=now, submitted_at=req.submitted_at,
+                                **({"usage_at_submission": then} if then else {}))
+    except ApplicationError:
+        return signals
+    policy = None
+    if req.policy_version_id:
+        try:
+            policy = compiled(req.policy_version)
+        except ApplicationError:
+            policy = None
+    share = facts["customer"]["refunded_share"]
+    limits = policy.thresholds("customer.refunded_share") if policy is not None else ()
+    share_limit = min(limits) if limits else REFUNDED_SHARE
+    orders = (Order.objects.filter(customer_id=req.customer_id, purchased_at__gte=now - dt.timedelta(days=365),
+                                   purchased_at__lte=now).count() if share >= share_limit else 0)
+    if share >= share_limit and orders >= 2:
+        signals.append(Signal("customer.refunded_share", _(
+            "Frequent refunder: %(share)s of this customer's orders of the last 365 days were refunded (the "
+            "warning starts at %(limit)s).") % {"share": share_text(share), "limit": share_text(share_limit)}))
+    if then:
+        days = Decimal(facts["usage"]["since_request_days"])
+        quota = facts["usage"]["since_request_quota_ratio"]
+        if days > 0 or quota > 0:
+            signals.append(Signal("usage.since_request_days", _(
+                "Used during the review: %(days)s days of service and %(quota)s of the quota since the request "
+                "was submitted on %(date)s.") % {"days": number_text(days), "quota": share_text(quota),
+                                                  "date": format_date(req.submitted_at, language)}))
+            if policy is not None:
+                try:
+                    decision = engine.evaluate(policy, facts)
+                except engine.EvaluationError:
+                    decision = None
+                if decision is not None and decision.clause != req.policy_clause:
+                    rule = policy.clause(decision.clause)
+                    if "usage.since_request" in getattr(rule, "condition", ""):
+                        signals.append(Signal("usage.since_request_quota_ratio", _(
+                            "Decided again with this use, the policy's clause %(clause)s says: %(outcome)s "
+                            "(it said %(before)s at submission).")
+                            % {"clause": decision.clause, "outcome": _outcome_word(decision.outcome),
+                               "before": _outcome_word(req.policy_outcome)}))
+    return signals
+
+
+def _outcome_word(outcome: str) -> str:
+    """A policy outcome in the page's language (the words the console uses)."""
+    words = {"approve": _("approve"), "reject": _("reject"), "review": _("review"), "redirect": _("redirect")}
+    return words.get(outcome, outcome)

@@ -12,7 +12,8 @@ SHIPPED = ["subscription-vpn", "standard-14-day"]
 BASE_FACTS = {
     "now": "2025-03-10T12:00:00+08:00",
     "request": {"reason": "other", "submitted_at": "2025-03-10T12:00:00+08:00"},
-    "customer": {"region": "cn-east", "new": False, "tos_violation": False, "refunds_last_year": 0},
+    "customer": {"region": "cn-east", "new": False, "tos_violation": False, "refunds_last_year": 0,
+                 "refunded_share": 0.0},
     "order": {
         "id": "ORD-1",
         "currency": "CNY",
@@ -26,7 +27,8 @@ BASE_FACTS = {
         "channel_fee": "0.18",
     },
     "plan": {"id": "vpn-monthly", "period_days": 30, "refund_window_days": 7, "trial_hours": 24},
-    "usage": {"days_used": "3", "paid_features_used": False, "quota_used_ratio": 0.0},
+    "usage": {"days_used": "3", "paid_features_used": False, "quota_used_ratio": 0.0,
+              "since_request_days": "0", "since_request_quota_ratio": 0.0},
     "support": {"contacted": False, "resolved": False},
     "outage": {"longest_hours": 0.0, "force_majeure": False},
     "charge": {"duplicate": False, "erroneous": False},

@@ -154,7 +154,7 @@ def test_evaluate_prints_one_json_decision(tmp_path: Path):
     assert "(CN¥30.00 paid − CN¥5.00 already refunded) × (30 days in the period − 3 days used)" in (
         data["explanation"]["en"]
     )
-    assert [step["matched"] for step in data["trace"]] == [False] * 7 + [True]
+    assert [step["matched"] for step in data["trace"]] == [False] * 8 + [True]
     assert data["trace"][-1]["notes"] == [
         "amount prorate_unused(order.amount - order.refunded, usage.days_used, plan.period_days) = 22.50 CNY"
     ]
@@ -192,7 +192,7 @@ def test_explain_in_both_languages():
     english = run("explain", VPN, "--lang", "en")
     chinese = run("explain", VPN, "--lang", "zh-Hans")
     assert english.startswith(f"Subscription VPN refund policy (subscription-vpn, version {version_of(VPN)})")
-    assert "17. charge-claim-unverified" in english and "Otherwise (no clause applies)" in english
+    assert "18. charge-claim-unverified" in english and "Otherwise (no clause applies)" in english
     assert chinese.startswith("订阅制网络加速服务退款政策") and "其他情况" in chinese
     assert "‹购买以来用户所在区域最长的连续中断时长（小时）›" in chinese
 

@@ -116,10 +116,13 @@ def test_a_rule_is_said_by_its_summary_else_by_its_explanation_with_placeholders
     assert public_text(policy.store_rule, "en") == "Ask where the order was bought."
 
 
+SHIPPED_VERSIONS = {"subscription-vpn": 5, "standard-14-day": 5}  # 5: no_answer (issue 17); the VPN one also heavy use during review (issue 20)
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_the_shipped_documents_place_every_rule_and_say_each_without_a_placeholder(name):
     policy = load_policy(POLICY_DIR / f"{name}.yaml")
-    assert policy.warnings == () and policy.version == 5 and policy.changes is not None
+    assert policy.warnings == () and policy.version == SHIPPED_VERSIONS[name] and policy.changes is not None
     shown = [cid for section in public_sections(policy) for cid in section.clauses]
     assert sorted(shown) == sorted(policy.rule_ids)
     for rule in (*policy.clauses, policy.default):

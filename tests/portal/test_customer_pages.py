@@ -88,12 +88,14 @@ def test_the_public_policy_has_no_placeholder_no_cel_and_no_clause_id(vpn, langu
             "Card", "3–10 business days", "within 10 business days of the decision",
             "ask a third party, such as a consumer association, to mediate", "Version 5",
             "What comes back: what you paid − what was already refunded − the fee the payment channel kept.",
-            "we remind you after 3 business days; after 7 without an answer, the request is closed"]),
+            "we remind you after 3 business days; after 7 without an answer, the request is closed",
+            "If you keep using the service heavily after applying"]),
     ("zh-hans", ["哪些情况可以退款", "哪些情况不予退款", "如何申请", "各环节所需时间", "退款金额", "对处理结果有异议",
                  "政策变更如何通知", "联系我们", "Monthly：24 小时；Yearly：无体验期",
                  "Monthly：购买后 7 天内；Yearly：购买后 30 天内", "支付宝", "银行卡", "在决定作出后 10 个工作日内",
                  "消费者协会", "第 5 版", "退款金额：支付金额 − 已退款金额 − 支付通道收取的手续费。",
-                 "7个工作日内仍未回复的，申请将被关闭"]),
+                 "7个工作日内仍未回复的，申请将被关闭",
+                 "提交申请后，如在审核期间继续大量使用服务"]),
 ])
 def test_the_public_policy_is_a_document_in_the_pages_language(vpn, language, expected):
     text = " ".join(visible_text(client_in(language).get("/policy/").content.decode()).split())

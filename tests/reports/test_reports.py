@@ -1,0 +1,64 @@
+"""Reports (issue 20): aggregate figures, exactly the same in the chart and in its CSV, both languages."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from refunddesk.billing.models import Order
+from refunddesk.refunds.models import RefundRequest
+from tests.console.conftest import client_for
+from tests.reports.data import report_history
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(published_policy, agent, supervisor, supervisor2, finance):
+    return report_history(agent=agent, supervisor=supervisor, supervisor2=supervisor2, finance=finance)
+
+
+def _csv(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, response.content
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_every_chart_has_data_and_its_csv_holds_the_figures_it_shows(history, supervisor, finance):
+    client = client_for(finance)
+    for name in ("requests", "handling", "money"):
+        for lang in ("en", "zh-hans"):
+            html = client.get(f"/console/reports/{name}/", headers={"Accept-Language": lang}).content.decode()
+            assert 'data-has-data="0"' not in html, (name, lang)
+            assert "<svg" in html
+    money = _csv(client, "/console/reports/money/refunded-usd.csv")
+    assert money == [["label", "total (USD)", "refunds"], ["manual", "12.34", "1"]]
+    cny = _csv(client, "/console/reports/money/refunded-cny.csv")
+    assert cny[1] == ["manual", "90.00", "3"]
+    appeals = dict(_csv(client, "/console/reports/handling/appeals.csv")[1:])
+    assert appeals == {"appeals": "2", "upheld": "1", "rejected": "1", "waiting": "0"}
+    overrides = {r[0]: r[1:3] for r in _csv(client, "/console/reports/handling/overrides-per-agent.csv")[1:]}
+    assert overrides == {"super_a": ["1", "1"], "agent_a": ["2", "0"], "super_b": ["1", "0"]}
+    channel = {r[0]: r for r in _csv(client, "/console/reports/requests/requests-by-channel.csv")[1:]}
+    web_requests = RefundRequest.objects.filter(order__sales_channel="web").count()
+    web_orders = Order.objects.filter(sales_channel="web").count()
+    assert channel["Website"][1:] == [str(web_requests), "4", str(web_orders), f"{400 / web_orders:.2f}"]
+    # a filter narrows every chart: the plan vpn-yearly has the USD refund only
+    plan = _csv(client, "/console/reports/requests/requests-by-plan.csv?plan=vpn-yearly")
+    assert [r[0] for r in plan[1:]] == ["VPN yearly (vpn-yearly)"]
+    # the shown figures are the CSV's: the page says 12.34 USD
+    html = client.get("/console/reports/money/").content.decode()
+    assert "12.34 USD" in html
+
+
+def test_a_period_that_ends_before_it_starts_is_a_form_error_in_the_users_language(history, supervisor):
+    client = client_for(supervisor)
+    response = client.get("/console/reports/requests/?start=2026-03-10&end=2026-03-01",
+                          headers={"Accept-Language": "zh-hans"})
+    assert response.status_code == 400 and 'id="id_end_error"' in response.content.decode()
+
+
+def test_agents_cannot_open_reports(history, agent):
+    assert client_for(agent).get("/console/reports/").status_code == 403
