@@ -153,6 +153,8 @@ def _show(name: str, value: object, language: str) -> str:
             return value
     if spec is not None and isinstance(value, int | float) and spec.kind in ("int", "double"):
         return display(name, value, language)  # 80.1 hours, 35%, not 80.13053137416667 or 0.35
+    if spec is not None and isinstance(value, str) and spec.kind == "string":
+        return display(name, value, language)  # "Alipay", "Technical problem": the vocabulary's words
     return "" if value is None else str(value)
 
 
