@@ -155,6 +155,8 @@ def _show(name: str, value: object, language: str) -> str:
             return value
     if spec is not None and isinstance(value, int | float) and spec.kind in ("int", "double"):
         return display(name, value, language)  # 80.1 hours, 35%, not 80.13053137416667 or 0.35
+    if spec is not None and isinstance(value, str) and spec.kind == "string":
+        return display(name, value, language)  # "Alipay", "Technical problem": the vocabulary's words
     return "" if value is None else str(value)
 
 
@@ -296,14 +298,35 @@ class CheckResult:
     ok: bool
     message: str = ""  # the PolicyError text: one problem per line, naming clause and line
     policy: engine.Policy | None = None
+    # what the editor shows at the document's lines: {"line": 1-based, "kind": "error" | "warning", "text"}
+    marks: list[dict] = field(default_factory=list)
+
+
+def _problem_marks(problems, kind: str) -> list[dict]:
+    return [{"line": p.line or 1, "kind": kind,
+             "text": (f"{p.clause}: " if p.clause else "") + p.message} for p in problems]
 
 
 def draft_check(*, document: str) -> CheckResult:
+    """Check a draft document: valid (with the policy and its warnings as marks) or not (every problem as a
+    mark at its line)."""
     try:
         policy = engine.load_policy_text(document, "draft")
     except ApplicationError as exc:
-        return CheckResult(ok=False, message=str(exc.message))
-    return CheckResult(ok=True, policy=policy)
+        return CheckResult(ok=False, message=str(exc.message), marks=_problem_marks(getattr(exc, "problems", ()),
+                                                                                     "error"))
+    return CheckResult(ok=True, policy=policy, marks=_problem_marks(policy.warnings, "warning"))
+
+
+@dataclass(frozen=True)
+class ClauseTests:
+    """The test cases a clause decided (or was expected to decide), for the report beside that clause."""
+
+    clause: str
+    line: int  # where the clause starts in the document (0: the engine's standard rule)
+    passed: list[str]  # case names
+    failed: list[str]  # "name: what went wrong"
+    reached: bool
 
 
 @dataclass
@@ -312,17 +335,53 @@ class TestResult:
     lines: list[tuple[bool, str]] = field(default_factory=list)  # (passed, line)
     summary: str = ""
     error: str = ""
+    by_clause: list[ClauseTests] = field(default_factory=list)  # in the document's order
+    marks: list[dict] = field(default_factory=list)  # at the document's lines (beside each clause)
+    case_marks: list[dict] = field(default_factory=list)  # at the cases' lines (each failing case)
 
 
 def draft_test(*, document: str, cases: str) -> TestResult:
-    """Run the draft's test cases against it (policies.testing.run_cases)."""
+    """Run the draft's test cases against it (policies.testing.run_cases): the report, and the cases grouped by
+    the clause they exercise (the one that decided, else the one expected), shown beside that clause."""
+    from django.utils.translation import gettext
+
     try:
         policy = engine.load_policy_text(document, "draft")
         report = testing.run_cases(policy, testing.load_cases_text(cases, "draft.cases"))
     except ApplicationError as exc:
-        return TestResult(ok=False, error=str(exc.message))
+        problems = getattr(exc, "problems", ())
+        marks = _problem_marks(problems, "error") if isinstance(exc, engine.PolicyError) else []
+        return TestResult(ok=False, error=str(exc.message), marks=marks)
+    groups: dict[str, ClauseTests] = {
+        rid: ClauseTests(rid, policy.clause(rid).line or 0, [], [], rid not in report.uncovered)
+        for rid in policy.rule_ids}
+    case_marks = []
+    for result in report.results:
+        rid = result.decision.clause if result.decision is not None else result.case.clause
+        group = groups.get(rid) or groups.get(result.case.clause)
+        if result.passed:
+            if group is not None:
+                group.passed.append(result.case.name)
+        else:
+            why = "; ".join(result.problems)
+            if group is not None:
+                group.failed.append(f"{result.case.name}: {why}")
+            case_marks.append({"line": result.case.line or 1, "kind": "error", "text": why})
+    marks = []
+    for group in groups.values():
+        if not group.line:
+            continue
+        if group.failed:
+            marks.append({"line": group.line, "kind": "error", "text": gettext("Tests failing here: %(cases)s")
+                          % {"cases": " · ".join(group.failed)}})
+        elif group.passed:
+            marks.append({"line": group.line, "kind": "pass", "text": gettext("Tests passing here: %(cases)s")
+                          % {"cases": ", ".join(group.passed)}})
+        else:
+            marks.append({"line": group.line, "kind": "error", "text": gettext("No test case reaches this clause.")})
     return TestResult(ok=report.ok, summary=report.summary(),
-                      lines=[(not line.startswith("FAIL"), line) for line in report.lines()])
+                      lines=[(not line.startswith("FAIL"), line) for line in report.lines()],
+                      by_clause=list(groups.values()), marks=marks, case_marks=case_marks)
 
 
 @dataclass

@@ -173,6 +173,7 @@ class PolicyDocument:
     evidence_files: int
     evidence_mb: int
     evidence_total_mb: int
+    no_answer: object = None  # policies.policy.NoAnswer: what happens when the customer does not answer, or None
 
 
 def _joined(items: list[str], language: str) -> str:
@@ -266,7 +267,7 @@ def policy_document(version: PolicyVersion, language: str) -> PolicyDocument:
         changes=changes_in_words(old=previous, new=version, language=language), previous=previous,
         evidence_files=settings.REFUNDDESK_EVIDENCE_MAX_FILES,
         evidence_mb=settings.REFUNDDESK_EVIDENCE_MAX_BYTES // mb,
-        evidence_total_mb=settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES // mb,
+        evidence_total_mb=settings.REFUNDDESK_EVIDENCE_MAX_TOTAL_BYTES // mb, no_answer=policy.no_answer,
     )
 
 

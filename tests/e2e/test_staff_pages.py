@@ -6,6 +6,7 @@ languages (staff-<page>-<language>-<width>.png)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -173,3 +174,41 @@ def test_no_console_page_scrolls_sideways_on_a_phone(at, agent, supervisor, publ
             status, form = page.evaluate("""[document.querySelector('#id_status').getBoundingClientRect().width,
                 document.querySelector('form.filters').getBoundingClientRect().width]""")
             assert status > form * 0.8, (language, width, status, form)
+
+
+# --- the policy editor --------------------------------------------------------------------------------------
+
+
+def test_the_policy_editor_highlights_yaml_and_shows_problems_and_tests_at_their_lines(at, published_policy):
+    owner = _boss()
+    page = at("en", 1280)
+    refused: list[str] = []
+    page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
+    sign_in_as(page, owner.username, "en")
+    page.goto("/console/policy/")
+    editor = page.locator(".CodeMirror[data-editor-for=document]")
+    expect(editor).to_be_visible()
+    expect(editor.locator(".cm-atom, .cm-string, .cm-meta, .cm-comment").first).to_be_visible()  # highlighted
+    page.locator("button[value=test]").click()
+    # the tests beside the clause they exercise: after the line "  - id: changed-mind"
+    expect(page.locator("#tests-by-clause")).to_contain_text("changed-mind")
+    passing = editor.locator(".CodeMirror-linewidget .cm-mark-pass")
+    expect(passing.first).to_be_visible()
+    lines = page.evaluate("""() => { const cm = document.querySelector('.CodeMirror[data-editor-for=document]').CodeMirror;
+        const out = []; cm.eachLine(h => { if (h.widgets && h.widgets.some(w => w.node.classList.contains('cm-mark-pass')))
+        out.push(cm.getLine(cm.getLineNumber(h))); }); return out; }""")
+    assert any("id: changed-mind" in line for line in lines), lines  # at each clause's own line
+    assert all(re.search(r"id:|default:|store_purchases:|outcome: review", line) for line in lines), lines
+    page.screenshot(path=str(SCREENSHOTS / "staff-policy-editor-tests-en-1280.png"), full_page=True)
+    # a mistake: said at its line, in the editor
+    page.evaluate("""() => { const cm = document.querySelector('.CodeMirror[data-editor-for=document]').CodeMirror;
+        cm.setValue(cm.getValue().replace('outcome: reject', 'outcome: rejekt')); }""")
+    page.locator("button[value=check]").click()
+    error = editor.locator(".CodeMirror-linewidget .cm-mark-error").first
+    expect(error).to_contain_text("rejekt")
+    line_of_error = page.evaluate("""() => { const cm = document.querySelector('.CodeMirror[data-editor-for=document]').CodeMirror;
+        let found = -1; cm.eachLine(h => { if (h.widgets && h.widgets.some(w => w.node.classList.contains('cm-mark-error')))
+        found = cm.getLineNumber(h); }); return cm.getLine(found); }""")
+    assert "rejekt" in line_of_error
+    page.screenshot(path=str(SCREENSHOTS / "staff-policy-editor-error-en-1280.png"), full_page=True)
+    assert refused == []

@@ -185,3 +185,20 @@ def test_no_answer_is_validated_at_load(block, says):
     with pytest.raises(PolicyError) as info:
         load_policy_text(text, "draft")
     assert says in str(info.value)
+
+
+@pytest.mark.parametrize(("language", "says"), [
+    ("en", "We remind you after 3 business days. After 7 business days without an answer: a question we asked "
+           "closes the request (you can apply again); an offer we made closes the request."),
+    ("zh-hans", "3 个工作日后我们会提醒您。7 个工作日仍未答复的"),
+])
+def test_the_public_policy_says_what_happens_without_an_answer(language, says):
+    from django.test import Client
+
+    from tests.portal.test_customer_pages import visible_text
+
+    document = open("policies/subscription-vpn.yaml", encoding="utf-8").read()
+    cases = open("policies/subscription-vpn.cases.yaml", encoding="utf-8").read()
+    policy_publish(document=document, cases=cases, effective_at=timezone.now() - dt.timedelta(days=1))
+    html = Client(HTTP_ACCEPT_LANGUAGE=language).get("/policy/").content.decode()
+    assert says in " ".join(visible_text(html).split())
