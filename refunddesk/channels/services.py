@@ -196,7 +196,7 @@ def mail_receive(*, raw: bytes, now: dt.datetime | None = None) -> Message:
             or _customer_by_email(inbound.sender)
         body = mail.reply_text(inbound.text)
         message = _store_in(
-            channel=Channel.EMAIL, status=S.NEEDS_AGENT, external_id=inbound.message_id, sender=inbound.sender,
+            channel=Channel.EMAIL, status=S.NEEDS_AGENT, external_id=inbound.message_id, sender=inbound.sender[:254],
             recipient=",".join(inbound.recipients)[:254], subject=inbound.subject, body=body,
             original=inbound.text, customer=customer, thread=thread,
             request=thread.request if thread is not None else None, reply_channel=Channel.EMAIL, created_at=now,
@@ -250,7 +250,7 @@ def email_out(*, thread: Thread, to: str, kind: str, language: str, context: dic
                   reply_to=mail.reply_address(thread.token))
     return Message.objects.create(
         thread=thread, customer=customer, request=request, channel=Channel.EMAIL, direction=OUT, status=S.SENT,
-        external_id=message_id, sender=mail.own_address(), recipient=to, subject=subject,
+        external_id=message_id, sender=mail.own_address()[:254], recipient=to[:254], subject=subject[:255],
         body=text or body, kind=kind, author=author, created_at=now, sent_at=now)
 
 
@@ -547,6 +547,14 @@ def _wechat_answer(external_userid: str, open_kfid: str, kind: str, language: st
                                      data={"open_kfid": open_kfid or settings.REFUNDDESK_WECOM_OPEN_KFID})
     wechat_send.enqueue(message_id=message.pk)
     return message
+
+
+def wechat_pull_enqueue() -> None:
+    """The worker's periodic job: queue a pull of WeChat messages when WeChat customer service is configured."""
+    if wecom.configured():
+        from refunddesk.channels.tasks import wechat_pull
+
+        wechat_pull.enqueue()
 
 
 def wechat_callback(*, signature: str, timestamp: str, nonce: str, body: bytes) -> dict[str, str]:
