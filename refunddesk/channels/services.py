@@ -206,6 +206,7 @@ def mail_receive(*, raw: bytes, now: dt.datetime | None = None) -> Message:
         if inbound.automated:
             message.status, message.reply_channel, message.data["automated"] = S.AUTOMATED, "", inbound.automated
             message.save(update_fields=["status", "reply_channel", "data"])
+            _bounced(raw, inbound, message)
             return message
         language = customer.language if customer else reading.language_of(inbound.text)
         files = files_check([(a.name, a.data) for a in inbound.attachments], language)
@@ -229,6 +230,19 @@ def mail_receive(*, raw: bytes, now: dt.datetime | None = None) -> Message:
                                "portal_link": f"{settings.SITE_URL}/portal/", **(outcome.answer_context or {})},
                       answering=inbound, auto=True, now=now)
     return message
+
+
+def _bounced(raw: bytes, inbound: mail.Inbound, report: Message) -> None:
+    """A delivery report that names emails we sent (their Message-IDs, in its returned headers): those are
+    marked not delivered, so that agents see the customer did not get them."""
+    import re
+
+    domain = re.escape(mail.own_address().partition("@")[2].encode())
+    ids = {i.decode("ascii", "replace") for i in re.findall(rb"<[^<>\s]+@" + domain + rb">", raw)}
+    ids.update(inbound.in_reply_to + inbound.references)
+    if ids and any(why in inbound.automated for why in ("report", "system sender", "Return-Path")):
+        Message.objects.filter(channel=Channel.EMAIL, direction=OUT, external_id__in=ids).update(
+            status=S.FAILED, error=f"bounced: {inbound.subject}"[:1000])
 
 
 def email_out(*, thread: Thread, to: str, kind: str, language: str, context: dict, now: dt.datetime,

@@ -181,3 +181,22 @@ def test_the_support_address_and_its_plus_addresses(settings):
     assert m.reply_address("abcdef0123456789abcd") == "refunds+abcdef0123456789abcd@shop.test"
     assert m.token_in(["x@y.z", "Refunds+ABCDEF0123456789ABCD@Shop.test"]) == "abcdef0123456789abcd"
     assert m.token_in(["other+abcdef0123456789abcd@shop.test"]) == ""
+
+
+def test_a_bounce_marks_the_email_it_returns_as_not_delivered(published_policy, mailbox, li, agent):
+    mailbox.deliver(email(sender="li@example.cn", subject="refund", text="Please refund ORD-2026-0042, not satisfied"))
+    fetch()
+    req = RefundRequest.objects.get()
+    sent = Message.objects.get(direction="out", request=req, channel="email")
+    bounce = _bounce().replace(b"--b1--", b"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: "
+                               + sent.external_id.encode() + b"\r\nTo: li@example.cn\r\n--b1--")
+    mailbox.deliver(bounce)
+    fetch()
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.FAILED and "bounced" in sent.error
+    assert len(mail.outbox) == 1  # the bounce itself is never answered
+    from django.test import Client
+
+    staff = Client()
+    staff.force_login(agent)
+    assert "not delivered" in staff.get(f"/console/requests/{req.public_id}/").content.decode()
