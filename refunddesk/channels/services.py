@@ -345,6 +345,27 @@ def staff_message_send(*, public_id: str, user, message: str, channel: str, now:
             status=S.SENT, body=text, kind="agent_message", author=user, created_at=now, sent_at=now)
 
 
+@transaction.atomic
+def message_handle(*, message_id: int, user, note: str = "", now: dt.datetime | None = None) -> Message:
+    """An agent has dealt with a message kept for them (answered it from the mailbox, linked the sender...):
+    it leaves the console's Messages page, with who and when. Raises PermissionDenied (not an agent or
+    supervisor), NotFound, Conflict (it was not waiting)."""
+    from refunddesk.core.errors import NotFound
+    from refunddesk.refunds.states import staff_actor
+
+    staff_actor(user)
+    message = Message.objects.select_for_update().filter(pk=message_id, direction=IN).first()
+    if message is None:
+        raise NotFound(_("There is no such message."))
+    if message.status not in (S.NEEDS_AGENT, S.UNKNOWN_SENDER):
+        raise Conflict(_("This message was already dealt with."))
+    message.status = S.HANDLED
+    message.data = {**message.data, "handled_by": user.username, "handled_at": (now or timezone.now()).isoformat(),
+                    "handled_note": note.strip()}
+    message.save(update_fields=["status", "data"])
+    return message
+
+
 # --- site messages (站内信) -------------------------------------------------------------------------------
 
 

@@ -200,3 +200,19 @@ def test_a_bounce_marks_the_email_it_returns_as_not_delivered(published_policy, 
     staff = Client()
     staff.force_login(agent)
     assert "not delivered" in staff.get(f"/console/requests/{req.public_id}/").content.decode()
+
+
+def test_agents_see_the_messages_kept_for_them_and_mark_them_handled(published_policy, mailbox, agent):
+    from django.test import Client
+
+    mailbox.deliver(email(sender="stranger@example.org", subject="Hello", text="Can I get my money back?"))
+    fetch()
+    staff = Client()
+    staff.force_login(agent)
+    page = staff.get("/console/messages/").content.decode()
+    assert "Can I get my money back?" in page and "stranger@example.org" in page and 'id="nav-kept"' in page
+    kept = Message.objects.get(direction="in")
+    assert staff.post("/console/messages/", {"message": kept.pk}).status_code == 302
+    kept.refresh_from_db()
+    assert kept.status == Message.Status.HANDLED and kept.data["handled_by"] == agent.username
+    assert "Can I get my money back?" not in staff.get("/console/messages/").content.decode()
