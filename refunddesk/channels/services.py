@@ -218,6 +218,9 @@ def mail_receive(*, raw: bytes, now: dt.datetime | None = None) -> Message:
             outcome = _customer_text(customer=customer, channel=Channel.EMAIL, text=body, files=files,
                                      thread=thread, now=now)
             if outcome.request is not None:
+                if thread is not None and thread.request_id is None:  # e.g. the answer to "which order?"
+                    Message.objects.filter(thread=thread, request=None, direction=IN, status=S.NEEDS_AGENT).update(
+                        request=outcome.request, status=S.JOINED)
                 thread = thread_for_request(outcome.request)
             elif thread is None:
                 thread = Thread.objects.create(customer=customer)

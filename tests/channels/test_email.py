@@ -131,6 +131,9 @@ def test_a_known_customer_without_an_order_number_is_asked_which_order(published
     fetch()
     req = RefundRequest.objects.get()
     assert req.order.external_id == "ORD-2026-0042" and req.language == "zh-hans"
+    # both messages are on the request's conversation, and none is left waiting for an agent
+    assert set(Message.objects.filter(direction="in").values_list("request", flat=True)) == {req.pk}
+    assert not Message.objects.filter(status=Message.Status.NEEDS_AGENT).exists()
 
 
 def _auto_reply() -> EmailMessage:
