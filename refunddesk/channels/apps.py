@@ -18,3 +18,6 @@ class ChannelsConfig(AppConfig):
         customer_told.connect(services.notice_route, dispatch_uid="channels.notice")
         periodic_job_register(PeriodicJob("mail-fetch", lambda: settings.REFUNDDESK_MAIL_FETCH_SECONDS,
                                           services.mail_fetch_enqueue, shared=True))
+        # WeChat's callbacks say when to pull; this catches up on any whose pull failed or never came
+        periodic_job_register(PeriodicJob("wechat-pull", lambda: settings.REFUNDDESK_MAIL_FETCH_SECONDS,
+                                          services.wechat_pull_enqueue, shared=True))

@@ -53,6 +53,7 @@ class Message(models.Model):
         UNKNOWN_SENDER = "unknown_sender", _("unknown sender, told how to apply")
         AUTOMATED = "automated", _("automatic message, not answered")
         LINKED = "linked", _("linked WeChat to the customer")
+        HANDLED = "handled", _("handled by an agent")
         # outbound
         QUEUED = "queued", _("queued")
         SENT = "sent", _("sent")

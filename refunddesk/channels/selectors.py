@@ -67,3 +67,18 @@ def unread_count(customer: Customer | None) -> int:
     if customer is None:
         return 0
     return Message.objects.filter(customer=customer, direction=Message.Direction.OUT, read_at=None).count()
+
+
+#: Inbound messages on no request that a person must read (the console's Messages page).
+KEPT = (Message.Status.NEEDS_AGENT, Message.Status.UNKNOWN_SENDER)
+
+
+def kept_for_agents() -> QuerySet[Message]:
+    """Messages from customers or strangers that are on no request and wait for an agent, oldest first."""
+    return (Message.objects.filter(direction=Message.Direction.IN, request=None, status__in=KEPT)
+            .select_related("customer").order_by("created_at", "id"))
+
+
+def kept_count() -> int:
+    """How many messages wait for an agent (the console's menu)."""
+    return kept_for_agents().count()

@@ -196,7 +196,7 @@ def mail_receive(*, raw: bytes, now: dt.datetime | None = None) -> Message:
             or _customer_by_email(inbound.sender)
         body = mail.reply_text(inbound.text)
         message = _store_in(
-            channel=Channel.EMAIL, status=S.NEEDS_AGENT, external_id=inbound.message_id, sender=inbound.sender,
+            channel=Channel.EMAIL, status=S.NEEDS_AGENT, external_id=inbound.message_id, sender=inbound.sender[:254],
             recipient=",".join(inbound.recipients)[:254], subject=inbound.subject, body=body,
             original=inbound.text, customer=customer, thread=thread,
             request=thread.request if thread is not None else None, reply_channel=Channel.EMAIL, created_at=now,
@@ -206,6 +206,7 @@ def mail_receive(*, raw: bytes, now: dt.datetime | None = None) -> Message:
         if inbound.automated:
             message.status, message.reply_channel, message.data["automated"] = S.AUTOMATED, "", inbound.automated
             message.save(update_fields=["status", "reply_channel", "data"])
+            _bounced(raw, inbound, message)
             return message
         language = customer.language if customer else reading.language_of(inbound.text)
         files = files_check([(a.name, a.data) for a in inbound.attachments], language)
@@ -217,6 +218,9 @@ def mail_receive(*, raw: bytes, now: dt.datetime | None = None) -> Message:
             outcome = _customer_text(customer=customer, channel=Channel.EMAIL, text=body, files=files,
                                      thread=thread, now=now)
             if outcome.request is not None:
+                if thread is not None and thread.request_id is None:  # e.g. the answer to "which order?"
+                    Message.objects.filter(thread=thread, request=None, direction=IN, status=S.NEEDS_AGENT).update(
+                        request=outcome.request, status=S.JOINED)
                 thread = thread_for_request(outcome.request)
             elif thread is None:
                 thread = Thread.objects.create(customer=customer)
@@ -229,6 +233,19 @@ def mail_receive(*, raw: bytes, now: dt.datetime | None = None) -> Message:
                                "portal_link": f"{settings.SITE_URL}/portal/", **(outcome.answer_context or {})},
                       answering=inbound, auto=True, now=now)
     return message
+
+
+def _bounced(raw: bytes, inbound: mail.Inbound, report: Message) -> None:
+    """A delivery report that names emails we sent (their Message-IDs, in its returned headers): those are
+    marked not delivered, so that agents see the customer did not get them."""
+    import re
+
+    domain = re.escape(mail.own_address().partition("@")[2].encode())
+    ids = {i.decode("ascii", "replace") for i in re.findall(rb"<[^<>\s]+@" + domain + rb">", raw)}
+    ids.update(inbound.in_reply_to + inbound.references)
+    if ids and any(why in inbound.automated for why in ("report", "system sender", "Return-Path")):
+        Message.objects.filter(channel=Channel.EMAIL, direction=OUT, external_id__in=ids).update(
+            status=S.FAILED, error=f"bounced: {inbound.subject}"[:1000])
 
 
 def email_out(*, thread: Thread, to: str, kind: str, language: str, context: dict, now: dt.datetime,
@@ -250,7 +267,7 @@ def email_out(*, thread: Thread, to: str, kind: str, language: str, context: dic
                   reply_to=mail.reply_address(thread.token))
     return Message.objects.create(
         thread=thread, customer=customer, request=request, channel=Channel.EMAIL, direction=OUT, status=S.SENT,
-        external_id=message_id, sender=mail.own_address(), recipient=to, subject=subject,
+        external_id=message_id, sender=mail.own_address()[:254], recipient=to[:254], subject=subject[:255],
         body=text or body, kind=kind, author=author, created_at=now, sent_at=now)
 
 
@@ -329,6 +346,27 @@ def staff_message_send(*, public_id: str, user, message: str, channel: str, now:
         return Message.objects.create(
             thread=thread_for_request(req), customer=customer, request=req, channel=Channel.SITE, direction=OUT,
             status=S.SENT, body=text, kind="agent_message", author=user, created_at=now, sent_at=now)
+
+
+@transaction.atomic
+def message_handle(*, message_id: int, user, note: str = "", now: dt.datetime | None = None) -> Message:
+    """An agent has dealt with a message kept for them (answered it from the mailbox, linked the sender...):
+    it leaves the console's Messages page, with who and when. Raises PermissionDenied (not an agent or
+    supervisor), NotFound, Conflict (it was not waiting)."""
+    from refunddesk.core.errors import NotFound
+    from refunddesk.refunds.states import staff_actor
+
+    staff_actor(user)
+    message = Message.objects.select_for_update().filter(pk=message_id, direction=IN).first()
+    if message is None:
+        raise NotFound(_("There is no such message."))
+    if message.status not in (S.NEEDS_AGENT, S.UNKNOWN_SENDER):
+        raise Conflict(_("This message was already dealt with."))
+    message.status = S.HANDLED
+    message.data = {**message.data, "handled_by": user.username, "handled_at": (now or timezone.now()).isoformat(),
+                    "handled_note": note.strip()}
+    message.save(update_fields=["status", "data"])
+    return message
 
 
 # --- site messages (站内信) -------------------------------------------------------------------------------
@@ -547,6 +585,14 @@ def _wechat_answer(external_userid: str, open_kfid: str, kind: str, language: st
                                      data={"open_kfid": open_kfid or settings.REFUNDDESK_WECOM_OPEN_KFID})
     wechat_send.enqueue(message_id=message.pk)
     return message
+
+
+def wechat_pull_enqueue() -> None:
+    """The worker's periodic job: queue a pull of WeChat messages when WeChat customer service is configured."""
+    if wecom.configured():
+        from refunddesk.channels.tasks import wechat_pull
+
+        wechat_pull.enqueue()
 
 
 def wechat_callback(*, signature: str, timestamp: str, nonce: str, body: bytes) -> dict[str, str]:

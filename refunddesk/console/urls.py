@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("queue/", views.queue, name="queue"),
     path("appeals/", views.appeals, name="appeals"),
+    path("messages/", views.kept_messages, name="messages"),
     path("requests/<str:public_id>/", views.case, name="case"),
     path("requests/<str:public_id>/evidence/<int:pk>/", views.evidence_file, name="evidence"),
     path("requests/<str:public_id>/message/", views.case_message, name="case_message"),

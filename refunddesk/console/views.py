@@ -248,6 +248,22 @@ def case_message(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @role_required(*REVIEWERS)
+@require_http_methods(["GET", "POST"])
+def kept_messages(request: HttpRequest) -> HttpResponse:
+    """Messages on no request that wait for an agent (unknown senders, questions); POST marks one handled."""
+    if request.method == "POST":
+        try:
+            channel_services.message_handle(message_id=int(request.POST.get("message") or 0), user=request.user)
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, str(getattr(exc, "message", exc)))
+        else:
+            messages.success(request, _("Marked as handled."))
+        return redirect("console:messages")
+    return render(request, "console/messages.html", {"rows": channel_selectors.kept_for_agents()[:500],
+                                                     "section": "messages"})
+
+
+@role_required(*REVIEWERS)
 def evidence_file(request: HttpRequest, public_id: str, pk: int):
     return serve_evidence(or_404(selectors.staff_evidence, public_id=public_id, pk=pk))
 

@@ -131,6 +131,9 @@ def test_a_known_customer_without_an_order_number_is_asked_which_order(published
     fetch()
     req = RefundRequest.objects.get()
     assert req.order.external_id == "ORD-2026-0042" and req.language == "zh-hans"
+    # both messages are on the request's conversation, and none is left waiting for an agent
+    assert set(Message.objects.filter(direction="in").values_list("request", flat=True)) == {req.pk}
+    assert not Message.objects.filter(status=Message.Status.NEEDS_AGENT).exists()
 
 
 def _auto_reply() -> EmailMessage:
@@ -181,3 +184,38 @@ def test_the_support_address_and_its_plus_addresses(settings):
     assert m.reply_address("abcdef0123456789abcd") == "refunds+abcdef0123456789abcd@shop.test"
     assert m.token_in(["x@y.z", "Refunds+ABCDEF0123456789ABCD@Shop.test"]) == "abcdef0123456789abcd"
     assert m.token_in(["other+abcdef0123456789abcd@shop.test"]) == ""
+
+
+def test_a_bounce_marks_the_email_it_returns_as_not_delivered(published_policy, mailbox, li, agent):
+    mailbox.deliver(email(sender="li@example.cn", subject="refund", text="Please refund ORD-2026-0042, not satisfied"))
+    fetch()
+    req = RefundRequest.objects.get()
+    sent = Message.objects.get(direction="out", request=req, channel="email")
+    bounce = _bounce().replace(b"--b1--", b"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: "
+                               + sent.external_id.encode() + b"\r\nTo: li@example.cn\r\n--b1--")
+    mailbox.deliver(bounce)
+    fetch()
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.FAILED and "bounced" in sent.error
+    assert len(mail.outbox) == 1  # the bounce itself is never answered
+    from django.test import Client
+
+    staff = Client()
+    staff.force_login(agent)
+    assert "not delivered" in staff.get(f"/console/requests/{req.public_id}/").content.decode()
+
+
+def test_agents_see_the_messages_kept_for_them_and_mark_them_handled(published_policy, mailbox, agent):
+    from django.test import Client
+
+    mailbox.deliver(email(sender="stranger@example.org", subject="Hello", text="Can I get my money back?"))
+    fetch()
+    staff = Client()
+    staff.force_login(agent)
+    page = staff.get("/console/messages/").content.decode()
+    assert "Can I get my money back?" in page and "stranger@example.org" in page and 'id="nav-kept"' in page
+    kept = Message.objects.get(direction="in")
+    assert staff.post("/console/messages/", {"message": kept.pk}).status_code == 302
+    kept.refresh_from_db()
+    assert kept.status == Message.Status.HANDLED and kept.data["handled_by"] == agent.username
+    assert "Can I get my money back?" not in staff.get("/console/messages/").content.decode()

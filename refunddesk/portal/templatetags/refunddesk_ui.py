@@ -196,3 +196,11 @@ def inbox_unread(user) -> int:
     from refunddesk.portal.selectors import customer_of
 
     return unread_count(customer_of(user)) if getattr(user, "is_authenticated", False) else 0
+
+
+@register.filter
+def messages_kept(user) -> int:
+    """How many messages on no request wait for an agent (shown to agents and supervisors)."""
+    from refunddesk.channels.selectors import kept_count
+
+    return kept_count() if has_role(user, roles.AGENT) or has_role(user, roles.SUPERVISOR) else 0
