@@ -235,7 +235,9 @@ def part_reports(requests: int) -> None:
         with connection.cursor() as cur:
             for statement in FILL_SQL.split(";\n"):
                 if statement.strip():
-                    cur.execute(statement % {"n": requests, "customers": max(1, requests // 3), "agent": agent.pk})
+                    for key, value in (("n", requests), ("customers", max(1, requests // 3)), ("agent", agent.pk)):
+                        statement = statement.replace(f"%({key})s", str(value))
+                    cur.execute(statement)
         filled = time.perf_counter() - start
         from django.utils import timezone
 

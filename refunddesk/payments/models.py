@@ -49,7 +49,7 @@ class Refund(models.Model):
     arrival_min_days = models.PositiveIntegerField(null=True, blank=True)
     arrival_max_days = models.PositiveIntegerField(null=True, blank=True)
     arrival_by = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)  # the ledger and reports read periods
     submitted_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)

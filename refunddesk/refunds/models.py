@@ -65,7 +65,7 @@ class RefundRequest(models.Model):
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="assigned_requests")
     # clocks
-    submitted_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)  # reports and replay read periods
     review_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     refund_due_at = models.DateTimeField(null=True, blank=True)
     # a rejection may be appealed until then; afterwards it no longer holds its order (states.holds_order)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -167,9 +168,10 @@ def by_reason(f: Filters, language: str) -> Chart:
 
 
 def decided_by(f: Filters, language: str) -> Chart:
+    # the policy's move is made at submission: the events of the period are those of the period's requests
     events = _grouped(TimelineEvent.objects.filter(
-        action__in=("policy_approve", "policy_reject", "policy_redirect", "policy_review"),
-        request__in=_requests(f).values("id")), "action", n=Count("id"))
+        f.q("request__order__", "request__customer__"), at__gte=f.start, at__lt=f.end,
+        action__in=("policy_approve", "policy_reject", "policy_redirect", "policy_review")), "action", n=Count("id"))
     at_once = sum(events.get(a, {}).get("n", 0) for a in ("policy_approve", "policy_reject", "policy_redirect"))
     people = events.get("policy_review", {}).get("n", 0)
     total = at_once + people
@@ -224,10 +226,22 @@ def time_to_decision(f: Filters, language: str) -> Chart:
     cal = calendar()
     days: dict[float, int] = defaultdict(int)
     unknown = 0
+    years: dict[int, list[dt.date]] = {}  # year -> its business days, read once per year
+
+    def position(day: dt.date) -> int:
+        """How many business days of its year fall on or before `day`."""
+        business = years.get(day.year)
+        if business is None:
+            business = years[day.year] = cal.business_days(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31))
+        return bisect_right(business, day)
+
     for row in pairs:
-        a, b = row["a"], row["b"]
+        a, b = _day(row["a"]), _day(row["b"])
         try:
-            days[float(len(cal.business_days(a + dt.timedelta(days=1), b)))] += row["n"]
+            if a.year == b.year:
+                days[float(max(0, position(b) - position(a)))] += row["n"]
+            else:
+                days[float(len(cal.business_days(a + dt.timedelta(days=1), b)))] += row["n"]
         except ApplicationError:  # a year with no holiday schedule recorded: not counted, said in the note
             unknown += row["n"]
     decided = sum(days.values())
@@ -243,8 +257,10 @@ def time_to_decision(f: Filters, language: str) -> Chart:
 
 def overrides(f: Filters, language: str) -> Chart:
     groups = _grouped(TimelineEvent.objects.filter(
-        action__in=("approve", "reject", "offer", "appeal_approve", "appeal_reject"), actor__isnull=False,
-        request__in=_requests(f).values("id")), "actor__username",
+        f.q("request__order__", "request__customer__"), at__gte=f.start,  # decided after submission
+        request__submitted_at__gte=f.start, request__submitted_at__lt=f.end,
+        action__in=("approve", "reject", "offer", "appeal_approve", "appeal_reject"), actor__isnull=False),
+        "actor__username",
         decisions=Count("id"), overrides=Count("id", filter=Q(override=True)))
     rows = sorted(((name, {"decisions": v["decisions"], "overrides": v["overrides"],
                            "share": v["overrides"] / v["decisions"]}) for name, v in groups.items()),
@@ -257,7 +273,10 @@ def overrides(f: Filters, language: str) -> Chart:
 
 
 def appeals(f: Filters, language: str) -> Chart:
-    counts = TimelineEvent.objects.filter(request__in=_requests(f).values("id")).aggregate(
+    counts = TimelineEvent.objects.filter(
+        f.q("request__order__", "request__customer__"), at__gte=f.start, action__in=(
+            "appeal", "appeal_approve", "appeal_reject"),
+        request__submitted_at__gte=f.start, request__submitted_at__lt=f.end).aggregate(
         appealed=Count("id", filter=Q(action="appeal")), upheld=Count("id", filter=Q(action="appeal_approve")),
         rejected=Count("id", filter=Q(action="appeal_reject")))
     waiting = counts["appealed"] - counts["upheld"] - counts["rejected"]
