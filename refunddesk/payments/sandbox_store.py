@@ -26,7 +26,7 @@ class DatabaseSandboxStore:
                     return dict(existing.record), "exists"
                 if charge_ref is not None:
                     SandboxCharge.objects.get_or_create(charge_ref=charge_ref)
-                    charge = SandboxCharge.objects.select_for_update().get(charge_ref=charge_ref)
+                    charge = SandboxCharge.objects.select_for_update(no_key=True).get(charge_ref=charge_ref)
                     if limit_minor is not None and charge.refunded_minor + amount > limit_minor:
                         return None, "over_limit"
                     charge.refunded_minor += amount

@@ -177,7 +177,8 @@ def submit(request: HttpRequest, order_number: str = Form(..., max_length=100),
 
 @customer_router.get("/requests", response={200: list[RequestOut], **errors(403)})
 def my_requests(request: HttpRequest):
-    return [_out(r, actor=Actor.CUSTOMER) for r in selectors.customer_requests(customer=_customer(request))]
+    """Your requests, newest first, without their timelines."""
+    return [_out(r, actor=Actor.CUSTOMER) for r in selectors.customer_request_list(customer=_customer(request))]
 
 
 @customer_router.get("/requests/{public_id}", response={200: RequestOut, **errors(403, 404)})

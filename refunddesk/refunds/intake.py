@@ -140,11 +140,12 @@ def order_release(order: Order, *, actor=None, now: dt.datetime) -> RefundReques
     apply again, or its appeal window has passed) is closed by the move `reapply` and returned; any other
     open request refuses with Conflict (409, field order_number) naming it, and for a rejection until when
     it may be appealed."""
-    existing = (RefundRequest.objects.select_for_update(of=("self",))  # the request only (policy_version may be null)
-                .select_related("order", "customer", "policy_version")
-                .filter(order=order, status__in=OPEN).first())
+    # the request's row alone (PostgreSQL refuses FOR UPDATE on the nullable side of an outer join; the
+    # order is the caller's, locked already); nearly always there is none, so nothing else is read
+    existing = RefundRequest.objects.select_for_update(no_key=True).filter(order=order, status__in=OPEN).first()
     if existing is None:
         return None
+    existing.order = order
     if lifecycle.holds(existing, now=now):
         if existing.status == Status.REJECTED:
             until = lifecycle.appeal_due(existing)
@@ -290,7 +291,7 @@ def decisions_apply(request_ids: list[int], *, now_fn=None) -> int:
     applied = 0
     for request_id in request_ids:
         with transaction.atomic():
-            req = (RefundRequest.objects.select_for_update().select_related("order", "customer")
+            req = (RefundRequest.objects.select_for_update(of=("self",), no_key=True).select_related("order", "customer")
                    .filter(pk=request_id, status=Status.SUBMITTED).first())
             if req is None:
                 continue

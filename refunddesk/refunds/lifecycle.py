@@ -258,7 +258,7 @@ def money_moved(*, request: RefundRequest, event: str, now: dt.datetime, refund:
     if event == "started":  # inside the approving transaction: the caller's locked object moves on
         req = request
     else:
-        req = RefundRequest.objects.select_for_update().select_related("order", "customer").get(pk=request.pk)
+        req = RefundRequest.objects.select_for_update(of=("self",), no_key=True).select_related("order", "customer").get(pk=request.pk)
     actor = Actor.FINANCE if user is not None else Actor.SYSTEM
     notes = dict(data or {})
     amount_minor = getattr(refund, "amount_minor", None)
