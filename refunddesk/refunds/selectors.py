@@ -98,6 +98,17 @@ def customer_request_list(*, customer: Customer) -> QuerySet[RefundRequest]:
             .select_related("order", "policy_version", "refund").only(*LIST_COLUMNS).order_by("-submitted_at"))
 
 
+def customer_request_shown(*, customer: Customer, public_id: str) -> RefundRequest:
+    """One of the customer's requests as the API shows it: the list's columns (LIST_COLUMNS) and the timeline
+    the customer may see, in three queries. Raises NotFound (another customer's request looks missing)."""
+    req = (customer_request_list(customer=customer).filter(public_id=public_id)
+           .prefetch_related(Prefetch("timeline", queryset=TimelineEvent.objects.filter(visible_to_customer=True)))
+           .first())
+    if req is None:
+        raise NotFound(_("There is no refund request %(id)s in your account.") % {"id": public_id})
+    return req
+
+
 def customer_request(*, customer: Customer, public_id: str) -> RefundRequest:
     req = (_base().select_related("refund").filter(customer=customer, public_id=public_id)
            .prefetch_related(Prefetch("timeline", queryset=TimelineEvent.objects.filter(visible_to_customer=True)),

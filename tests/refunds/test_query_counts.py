@@ -19,10 +19,10 @@ from tests.factories import OrderFactory, UsageFactory
 pytestmark = pytest.mark.django_db
 
 #: statements per operation: {vendor: count}
-SUBMISSION = {"postgresql": 0, "sqlite": 0}
-REQUEST_LIST = {"postgresql": 0, "sqlite": 0}
-EVALUATE = {"postgresql": 0, "sqlite": 0}
-PAYOUT = {"postgresql": 0, "sqlite": 0}
+SUBMISSION = {"postgresql": 23, "sqlite": 23}
+REQUEST_LIST = {"postgresql": 3, "sqlite": 3}
+EVALUATE = {"postgresql": 1, "sqlite": 1}
+PAYOUT = {"postgresql": 28, "sqlite": 28}
 
 
 def _client(user) -> Client:
@@ -79,3 +79,36 @@ def test_one_payout_through_the_sandbox(published_policy, customer, agent):
     print("PAYOUT", n)
     assert Refund.objects.get(pk=refund.pk).status == "succeeded"
     assert n == PAYOUT[connection.vendor], "\n".join(sql)
+
+
+def test_the_business_calendar_is_read_once_until_a_schedule_is_recorded(db):
+    from refunddesk.core.services import holiday_schedule_record
+    from refunddesk.refunds import deadlines
+
+    first = deadlines.calendar()
+    n, sql = _count(deadlines.calendar)
+    assert n == 0 and deadlines.calendar() is first, sql  # no query, the folder not listed again
+    year = first.source(2031)  # a year nobody recorded
+    holiday_schedule_record(document="country: CN\nyear: 2031\ndays_off: [{name: New Year, from: 2031-01-01}]\n",
+                            country="CN")
+    again = deadlines.calendar()
+    assert again is not first and again.source(2031) != year
+
+
+def test_a_published_version_is_in_force_at_once_and_a_later_one_when_its_time_comes(published_policy, api):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from refunddesk.policies.services import policy_publish, version_in_force
+    from tests.conftest import TEST_POLICY
+
+    assert api.get("/api/v1/policy").json()["version"] == "1"
+    text = TEST_POLICY.read_text(encoding="utf-8")
+    cases = TEST_POLICY.with_name("policy.cases.yaml").read_text(encoding="utf-8")
+    policy_publish(document=text.replace("version: 1", "version: 2"), cases=cases)
+    assert api.get("/api/v1/policy").json()["version"] == "2"
+    soon = timezone.now() + dt.timedelta(days=3)
+    policy_publish(document=text.replace("version: 1", "version: 3"), cases=cases, effective_at=soon)
+    assert api.get("/api/v1/policy").json()["version"] == "2"
+    assert version_in_force(at=soon + dt.timedelta(seconds=1)).version == "3"
