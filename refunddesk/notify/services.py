@@ -7,11 +7,16 @@ the same transaction, so an email exists exactly when the change it reports was 
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from refunddesk.core.i18n import is_zh
-from refunddesk.notify.tasks import send_email
+from refunddesk.notify.tasks import send_email, send_emails
+
+_batch = threading.local()
 
 LANGUAGES = ("zh-hans", "en")
 KINDS = (
@@ -33,7 +38,31 @@ def render_email(*, kind: str, language: str, context: dict) -> tuple[str, str]:
 
 
 def email_enqueue(*, to: str, kind: str, language: str, context: dict) -> None:
+    """Render email `kind` (KINDS) in `language` now and queue it in the caller's transaction: one `send_email`
+    task, or, inside `emails_batched()`, a part of that batch's one `send_emails` task."""
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
     subject, body = render_email(kind=kind, language=language, context=context)
+    messages = getattr(_batch, "messages", None)
+    if messages is not None:
+        messages.append({"to": to, "subject": subject, "body": body})
+        return
     send_email.enqueue(to=to, subject=subject, body=body)
+
+
+@contextmanager
+def emails_batched():
+    """The emails queued inside are queued as ONE task at the end (`send_emails`: one connection to the mail
+    server for all of them) instead of a task each. Nested: the outermost queues. Nothing is queued when the
+    block raises."""
+    if getattr(_batch, "messages", None) is not None:
+        yield
+        return
+    _batch.messages = []
+    try:
+        yield
+        messages, _batch.messages = _batch.messages, None
+        if messages:
+            send_emails.enqueue(messages=messages)
+    finally:
+        _batch.messages = None

@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refunddesk.billing.models import Order
-from refunddesk.core import roles
+from refunddesk.core import queued, roles
 from refunddesk.core.errors import ConfigurationError, Conflict, NotFound, PermissionDenied, ValidationError
 from refunddesk.core.faults import crash_point
 from refunddesk.core.money import Money
@@ -127,7 +127,7 @@ def refund_create_for_request(*, request, now: dt.datetime) -> Refund:
     lifecycle.money_moved(request=request, event="started", refund=refund, now=now,
                           data={"refund": refund.idempotency_key, "gateway": refund.gateway})
     if order.gateway != "manual":
-        refund_execute.enqueue(refund_id=refund.pk)
+        queued.enqueue(refund_execute, refund_id=refund.pk)  # with the others of a batch (lifecycle.batch)
     return refund
 
 

@@ -40,6 +40,10 @@ class Published:
         """The earliest version, or None when none is published."""
         return self.versions[0] if self.versions else None
 
+    def get(self, pk: int | None):
+        """The version with id `pk`, or None."""
+        return next((v for v in reversed(self.versions) if v.pk == pk), None) if pk is not None else None
+
     def count_by(self, at: dt.datetime) -> int:
         """How many versions took effect by `at`: equal counts mean the same version in force."""
         return bisect.bisect_right(self.bounds, at)

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import threading
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 
@@ -29,6 +30,9 @@ def calendar() -> BusinessCalendar:
     minute (RELIST_SECONDS: a file edited in place). The same calendar object is answered while nothing
     changed (services.deadlines_fill_on_calendar_change compares it)."""
     global _held
+    pinned = getattr(_pin, "calendar", None)
+    if pinned is not None:
+        return pinned
     country = settings.REFUNDDESK_HOLIDAY_COUNTRY.strip().upper()
     folder = settings.REFUNDDESK_CALENDARS_DIR
     try:
@@ -48,6 +52,23 @@ def calendar() -> BusinessCalendar:
     with _lock:
         _held = (key, cal)
     return cal
+
+
+_pin = threading.local()
+
+
+@contextmanager
+def pinned():
+    """Inside, `calendar()` answers the calendar it answered on entry, without asking again (a batch of
+    thousands of requests computes their deadlines on one calendar). Nested: the outermost pins."""
+    if getattr(_pin, "calendar", None) is not None:
+        yield
+        return
+    _pin.calendar = calendar()
+    try:
+        yield
+    finally:
+        _pin.calendar = None
 
 
 def due_after(start: dt.datetime, business_days: int) -> dt.datetime:
