@@ -156,10 +156,9 @@ def refund_claim_attempt(*, refund_id: int, now: dt.datetime, recheck: bool = Fa
         refund.save(update_fields=["lease_until"])
         return refund, "fetch"  # it may have gone out: ask before anything else
     refund.status = RefundStatus.SUBMITTED
-    refund.attempts = F("attempts") + 1
+    refund.attempts += 1  # the row is locked: no other writer (no F() and read back)
     refund.submitted_at = refund.submitted_at or now
     refund.save(update_fields=["status", "attempts", "submitted_at", "lease_until"])
-    refund.refresh_from_db(fields=["attempts"])
     return refund, "send"
 
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 SUBMISSION = {"postgresql": 23, "sqlite": 23}
 REQUEST_LIST = {"postgresql": 3, "sqlite": 3}
 EVALUATE = {"postgresql": 1, "sqlite": 1}
-PAYOUT = {"postgresql": 28, "sqlite": 28}
+PAYOUT = {"postgresql": 22, "sqlite": 22}
 
 
 def _client(user) -> Client:
