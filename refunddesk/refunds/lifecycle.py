@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.dispatch import Signal
+from django.utils import timezone
 
 from refunddesk.core import queued
 from refunddesk.core.dates import format_date
@@ -80,7 +81,7 @@ def move(
     if target in (Status.APPROVED, Status.ACCEPTED, Status.REJECTED, Status.REDIRECTED, Status.REJECTED_FINAL):
         req.decided_at = now
     req.status = target
-    req.save()
+    _save(req)
     return _event(TimelineEvent(
         request=req, at=now, actor=user, actor_kind=actor_kind, action=action, from_status=source,
         to_status=target, note=note, clause=clause, amount_minor=amount_minor, override=override,
@@ -100,6 +101,14 @@ def timeline_note(req: RefundRequest, *, action: str, actor_kind: str, user=None
 _batch = threading.local()
 
 
+def _save(req: RefundRequest) -> None:
+    requests = getattr(_batch, "requests", None)
+    if requests is None:
+        req.save()
+    else:
+        requests[req.pk] = req  # written with the others at the end of the batch (one UPDATE per few hundred)
+
+
 def _event(event: TimelineEvent) -> TimelineEvent:
     events = getattr(_batch, "events", None)
     if events is None:
@@ -115,18 +124,25 @@ def batch():
     inside are written in one INSERT at the end, the customers' emails queued as one task
     (notify.services.emails_batched) and the tasks queued through core.queued in one INSERT; the business
     calendar is looked up once (deadlines.pinned). Nothing is
-    written when the block raises. Inside, an event returned by `move` has no id yet."""
+    written when the block raises. The requests moved are written at the end too, together (bulk_update):
+    inside, the database does not see their moves yet, and an event returned by `move` has no id."""
     if getattr(_batch, "events", None) is not None:
         yield
         return
-    _batch.events = []
+    _batch.events, _batch.requests = [], {}
     try:
         with queued.batched(), emails_batched(), deadlines.pinned():
             yield
-            events, _batch.events = _batch.events, None
+            events, requests = _batch.events, list(_batch.requests.values())
+            _batch.events = _batch.requests = None
+            if requests:
+                stamp = timezone.now()
+                for req in requests:
+                    req.updated_at = stamp  # auto_now, which bulk_update does not apply
+                RefundRequest.objects.bulk_update(requests, fields=RefundRequest.saved_fields(), batch_size=500)
             TimelineEvent.objects.bulk_create(events, batch_size=1000)
     finally:
-        _batch.events = None
+        _batch.events = _batch.requests = None
 
 
 # --- deadlines ----------------------------------------------------------------------------------

@@ -99,9 +99,13 @@ class RefundRequest(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding and not kwargs.get("force_insert") and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
-                                       if not f.primary_key and f.name not in self.SUBMISSION_RECORD]
+            kwargs["update_fields"] = self.saved_fields()
         super().save(*args, **kwargs)
+
+    @classmethod
+    def saved_fields(cls) -> list[str]:
+        """The fields an update writes: all but the id and the submission's record (written once)."""
+        return [f.name for f in cls._meta.concrete_fields if not f.primary_key and f.name not in cls.SUBMISSION_RECORD]
 
     def get_status_display(self) -> str:
         """The status's label in the active language. One translation: Django's own get_FIELD_display hashes
