@@ -50,21 +50,18 @@ def main() -> int:
 
         call_command("migrate", verbosity=0)
         print(f"database: {url.split('@')[-1]}   refunds per round: {args.refunds}")
-        print(f"{'workers':>8} {'refunds':>8} {'seconds':>8} {'refunds/s':>10}  check")
+        print(f"{'workers':>8} {'refunds':>8} {'seconds':>8} {'refunds/s':>10} {'no-op tasks/s':>14} {'ratio':>6}  check")
         for workers in [int(w) for w in args.workers.split(",")]:
+            # the ceiling first, then the refunds, in the same minute: as many no-op tasks through the same workers
+            ceiling = len(seed_noop(args.refunds)) / run_workers(workers, env)
             ids = seed(args.refunds, tag=f"w{workers}")
-            start = time.perf_counter()
-            procs = [subprocess.Popen([sys.executable, "-m", "refunddesk", "worker", "--batch", "--interval", "0.05"],
-                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                     for _ in range(workers)]
-            for p in procs:
-                _, err = p.communicate(timeout=1800)
-                if p.returncode:
-                    print(err.decode()[-2000:])
-                    return 1
-            seconds = time.perf_counter() - start
+            seconds = run_workers(workers, env)
             check = verify(ids)
-            print(f"{workers:>8} {len(ids):>8} {seconds:>8.2f} {len(ids) / seconds:>10.1f}  {check}")
+            rate = len(ids) / seconds
+            print(f"{workers:>8} {len(ids):>8} {seconds:>8.2f} {rate:>10.1f} {ceiling:>14.1f} {rate / ceiling:>6.2f}  "
+                  f"{check}", flush=True)
+        print("no-op tasks/s: a task that does nothing, through the same worker processes (claim, run, record):")
+        print("the ceiling for any task. Target: 85 refunds/s per worker.")
     finally:
         from django.db import connections
 
@@ -75,6 +72,28 @@ def main() -> int:
             with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{created_db}" WITH (FORCE)')
     return 0
+
+
+def run_workers(workers: int, env: dict) -> float:
+    """Start `workers` `refunddesk worker --batch` processes and wait until the queue is empty; seconds taken."""
+    start = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "refunddesk", "worker", "--batch", "--interval", "0.05"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for _ in range(workers)]
+    for p in procs:
+        _, err = p.communicate(timeout=1800)
+        if p.returncode:
+            raise SystemExit(err.decode()[-2000:])
+    return time.perf_counter() - start
+
+
+def seed_noop(n: int) -> list[int]:
+    from django.db import transaction
+
+    from bench.payout_tasks import noop
+
+    with transaction.atomic():
+        return [noop.enqueue(n=i).id for i in range(n)]
 
 
 def seed(n: int, *, tag: str) -> list[int]:

@@ -279,7 +279,7 @@ def demo_showcase_refresh(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     moved = 0
     for n, show in enumerate(SHOWCASE, start=1):
-        order = Order.objects.select_for_update().select_related("plan").filter(external_id=f"ORD-DEMO-{n}").first()
+        order = Order.objects.select_for_update(of=("self",), no_key=True).select_related("plan").filter(external_id=f"ORD-DEMO-{n}").first()
         if order is None or RefundRequest.objects.filter(order=order).exists():
             continue
         order.purchased_at = now - show.age

@@ -16,7 +16,10 @@ MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 for _folder in (VAR_DIR, STATIC_ROOT):  # noqa: F405  (a bare `pytest` in a fresh clone)
     _folder.mkdir(parents=True, exist_ok=True)
 if "CACHE_URL" not in os.environ:  # each test process its own, emptied between tests (see tests/conftest.py)
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"},
+              # not used by the tests' own process: named so that `migrate` makes the table of the default
+              # CACHE_URL (db://) in the test database, as in a real one, for the refunddesk processes tests start
+              "database": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "refunddesk_cache"}}
 LANGUAGE_CODE = "en"  # tests assert English messages unless they ask for another language
 # Not the developer's calendars/ (its files must not change the results): the test run's own, where
 # tests/conftest.py records an illustrative schedule for a year around today that `holidays` lacks.

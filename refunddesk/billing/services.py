@@ -95,7 +95,7 @@ def customer_upsert(
         raise ValidationError(f"'{email}' is not an email address.", field="email")
     _choice(language, Language, "language")
     values = {"email": email, "name": name, "region": region, "language": language, "tos_violation": tos_violation}
-    customer = Customer.objects.select_for_update().filter(external_id=external_id).first()
+    customer = Customer.objects.select_for_update(no_key=True).filter(external_id=external_id).first()
     other = Customer.objects.filter(email__iexact=email).exclude(external_id=external_id).first()
     if other is not None:
         raise Conflict(_("customer %(other)s already has the email %(email)s; one email signs in to one "
@@ -171,7 +171,7 @@ def customer_account_ensure(*, customer: Customer):
     account has the email as user name, the customer's name and language, and no usable password (it signs
     in by link, by portal session, or by a password the merchant sets).
     """
-    customer = Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(of=("self",), no_key=True).select_related("user").get(pk=customer.pk)
     if customer.user is not None:
         return customer.user
     users = get_user_model().objects
@@ -274,7 +274,7 @@ def plan_upsert(
         "name": name, "period_days": int(period_days), "refund_window_days": int(refund_window_days),
         "trial_hours": int(trial_hours), "refundable": refundable, "currency": currency or "",
     }
-    plan = Plan.objects.select_for_update().filter(external_id=external_id).first()
+    plan = Plan.objects.select_for_update(no_key=True).filter(external_id=external_id).first()
     created = plan is None
     if created:
         plan = Plan.objects.create(external_id=external_id, price_minor=None, **values)
@@ -428,7 +428,7 @@ def order_upsert(*, data: OrderInput) -> tuple[Order, bool]:
     row is locked first; nothing is written when it raises.
     """
     values = _order_values(data)
-    order = Order.objects.select_for_update().filter(external_id=data.external_id).first()
+    order = Order.objects.select_for_update(no_key=True).filter(external_id=data.external_id).first()
     if order is None:
         return Order.objects.create(external_id=data.external_id, **values), True
     _check_order_change(order, values)
@@ -454,7 +454,7 @@ def usage_report(
     if not (Decimal(0) <= ratio <= Decimal(1)) or ratio.as_tuple().exponent < -4:  # type: ignore[operator]
         raise ValidationError("must be between 0 and 1, with at most 4 decimals.", field="quota_used_ratio")
     when = _not_future(reported_at, "reported_at") if reported_at else timezone.now()
-    record = UsageRecord.objects.select_for_update().filter(order=order).first()
+    record = UsageRecord.objects.select_for_update(no_key=True).filter(order=order).first()
     values = {"days_used": days, "paid_features_used": bool(paid_features_used), "quota_used_ratio": ratio}
     if record is None:
         return UsageRecord.objects.create(order=order, reported_at=when, **values)
@@ -487,7 +487,7 @@ def support_contact_upsert(
         _not_future(resolved_at, "resolved_at")
     values = {"customer": customer, "order": order, "topic": topic, "opened_at": opened_at,
               "resolved": bool(resolved), "resolved_at": resolved_at if resolved else None}
-    contact = SupportContact.objects.select_for_update().filter(external_id=external_id).first()
+    contact = SupportContact.objects.select_for_update(no_key=True).filter(external_id=external_id).first()
     if contact is None:
         return SupportContact.objects.create(external_id=external_id, **values), True
     contact, _ = _save_if_changed(contact, values)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from refunddesk.core.calendar import parse_schedule
 from refunddesk.core.errors import AuthenticationFailed, NotFound, ValidationError
 from refunddesk.core.models import ApiKey, HolidaySchedule, hash_key
+from refunddesk.core.stamps import stamp_bump
 
 
 @transaction.atomic
@@ -22,7 +23,11 @@ def api_key_create(*, name: str) -> tuple[ApiKey, str]:
 
 
 def api_key_authenticate(*, raw: str) -> ApiKey:
-    key = ApiKey.objects.filter(key_hash=hash_key(raw or ""), active=True).first()
+    # key_hash is unique: .get() (no ORDER BY for the planner to consider on every API call)
+    try:
+        key = ApiKey.objects.get(key_hash=hash_key(raw or ""), active=True)
+    except ApiKey.DoesNotExist:
+        key = None
     if key is None:
         raise AuthenticationFailed("missing or unknown API key; send 'Authorization: Bearer <key>'.")
     now = timezone.now()
@@ -48,7 +53,10 @@ def access_token_create(*, user, name: str = "api", days: int | None = 90):
 def access_token_authenticate(*, raw: str):
     from refunddesk.core.models import AccessToken
 
-    token = (AccessToken.objects.select_related("user").filter(key_hash=hash_key(raw or "")).first())
+    try:  # key_hash is unique: .get(), no ORDER BY
+        token = AccessToken.objects.select_related("user").get(key_hash=hash_key(raw or ""))
+    except AccessToken.DoesNotExist:
+        token = None
     now = timezone.now()
     if token is None or not token.user.is_active or (token.expires_at and token.expires_at < now):
         raise AuthenticationFailed("missing, unknown or expired token; sign in again to get a new one.")
@@ -58,6 +66,9 @@ def access_token_authenticate(*, raw: str):
 
 
 # --- holiday schedules recorded in the console -------------------------------------------------
+
+#: The shared-cache stamp (core.stamps) that changes whenever a schedule is recorded or removed.
+HOLIDAY_SCHEDULES_STAMP = "refunddesk:holiday-schedules"
 
 
 @transaction.atomic
@@ -73,11 +84,13 @@ def holiday_schedule_record(*, document: str, country: str, user=None) -> Holida
     row, _created = HolidaySchedule.objects.update_or_create(
         country=schedule.country, year=schedule.year,
         defaults={"document": document, "recorded_by": user, "recorded_at": timezone.now()})
+    stamp_bump(HOLIDAY_SCHEDULES_STAMP)  # every process's calendar (refunds.deadlines) reads them again
     return row
 
 
 @transaction.atomic
 def holiday_schedule_remove(*, country: str, year: int) -> None:
     deleted, _rows = HolidaySchedule.objects.filter(country=country.strip().upper(), year=year).delete()
+    stamp_bump(HOLIDAY_SCHEDULES_STAMP)
     if not deleted:
         raise NotFound(_("No schedule for %(year)s was recorded here.") % {"year": year})

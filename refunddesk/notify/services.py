@@ -7,11 +7,16 @@ the same transaction, so an email exists exactly when the change it reports was 
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from refunddesk.core.i18n import is_zh
-from refunddesk.notify.tasks import send_email
+from refunddesk.notify.tasks import send_email, send_emails
+
+_batch = threading.local()
 
 LANGUAGES = ("zh-hans", "en")
 KINDS = (
@@ -36,8 +41,9 @@ def render_email(*, kind: str, language: str, context: dict) -> tuple[str, str]:
 
 def email_enqueue(*, to: str, kind: str, language: str, context: dict, headers: dict[str, str] | None = None,
                   reply_to: str | None = None) -> None:
-    """Render email `kind` (KINDS) in `language` and queue it to `to` in the caller's transaction, with optional
-    extra `headers` and a `reply_to` address. Raises ValueError for an unknown kind."""
+    """Render email `kind` (KINDS) in `language` now and queue it to `to` in the caller's transaction, with
+    optional extra `headers` and a `reply_to` address: one `send_email` task, or, inside `emails_batched()`, a
+    part of that batch's one `send_emails` task. Raises ValueError for an unknown kind."""
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
     subject, body = render_email(kind=kind, language=language, context=context)
@@ -46,8 +52,33 @@ def email_enqueue(*, to: str, kind: str, language: str, context: dict, headers: 
 
 def send_text_enqueue(*, to: str, subject: str, body: str, headers: dict[str, str] | None = None,
                       reply_to: str | None = None) -> None:
-    """Queue an already rendered email (the worker sends it; tasks.send_email)."""
-    kwargs = {"headers": headers} if headers else {}
+    """Queue an already rendered email (the worker sends it: tasks.send_email, or tasks.send_emails for the
+    batch `emails_batched()` is collecting)."""
+    message = {"to": to, "subject": subject, "body": body}
+    if headers:
+        message["headers"] = headers
     if reply_to:
-        kwargs["reply_to"] = reply_to
-    send_email.enqueue(to=to, subject=subject, body=body, **kwargs)
+        message["reply_to"] = reply_to
+    messages = getattr(_batch, "messages", None)
+    if messages is not None:
+        messages.append(message)
+        return
+    send_email.enqueue(**message)
+
+
+@contextmanager
+def emails_batched():
+    """The emails queued inside are queued as ONE task at the end (`send_emails`: one connection to the mail
+    server for all of them) instead of a task each. Nested: the outermost queues. Nothing is queued when the
+    block raises."""
+    if getattr(_batch, "messages", None) is not None:
+        yield
+        return
+    _batch.messages = []
+    try:
+        yield
+        messages, _batch.messages = _batch.messages, None
+        if messages:
+            send_emails.enqueue(messages=messages)
+    finally:
+        _batch.messages = None

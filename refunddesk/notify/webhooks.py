@@ -71,7 +71,7 @@ def webhook_enqueue(*, event: str, payload: dict) -> WebhookDelivery:
 def webhook_attempt(*, delivery_id: int) -> dt.datetime | None:
     """Send once. Returns when to try again, or None when done (delivered or given up)."""
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        delivery = WebhookDelivery.objects.select_for_update(no_key=True).get(pk=delivery_id)
         if delivery.status != WebhookDelivery.Status.PENDING:
             return None
         delivery.attempts += 1
@@ -95,7 +95,7 @@ def webhook_attempt(*, delivery_id: int) -> dt.datetime | None:
         ok, error = False, f"{type(exc).__name__}: {exc}"[:500]
     now = timezone.now()
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        delivery = WebhookDelivery.objects.select_for_update(no_key=True).get(pk=delivery_id)
         delivery.last_status_code, delivery.last_error = code, error
         delivery.log = [*delivery.log, {"at": now.isoformat(), "status": code, "error": error}]
         retry_at = None

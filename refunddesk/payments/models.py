@@ -30,6 +30,9 @@ class Origin(models.TextChoices):
     STORE = "store", _("Made by the app store")
 
 
+REFUND_STATUS_LABELS = dict(RefundStatus.choices)  # value -> lazy label
+
+
 class Refund(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     request = models.OneToOneField("refunds.RefundRequest", null=True, blank=True, on_delete=models.PROTECT,
@@ -75,6 +78,11 @@ class Refund(models.Model):
     @property
     def amount(self) -> Money:
         return Money(self.amount_minor, self.currency)
+
+    def get_status_display(self) -> str:
+        """The status's label in the active language, one translation (not one per choice, as Django's own)."""
+        label = REFUND_STATUS_LABELS.get(self.status)
+        return str(label) if label is not None else self.status
 
     @property
     def final(self) -> bool:

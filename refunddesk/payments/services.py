@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refunddesk.billing.models import Order
-from refunddesk.core import roles
+from refunddesk.core import queued, roles
 from refunddesk.core.errors import ConfigurationError, Conflict, NotFound, PermissionDenied, ValidationError
 from refunddesk.core.faults import crash_point
 from refunddesk.core.money import Money
@@ -112,7 +112,7 @@ def refund_create_for_request(*, request, now: dt.datetime) -> Refund:
 
     if Refund.objects.filter(request=request).exists():
         raise Conflict(_("This request already has a refund."))
-    order = Order.objects.select_for_update().get(pk=request.order_id)
+    order = Order.objects.select_for_update(no_key=True).get(pk=request.order_id)
     amount = request.approved_amount
     if order.gateway in STORE_GATEWAYS:
         raise Conflict(_("Order %(order)s was paid through %(gateway)s; only the store can refund it.")
@@ -127,7 +127,7 @@ def refund_create_for_request(*, request, now: dt.datetime) -> Refund:
     lifecycle.money_moved(request=request, event="started", refund=refund, now=now,
                           data={"refund": refund.idempotency_key, "gateway": refund.gateway})
     if order.gateway != "manual":
-        refund_execute.enqueue(refund_id=refund.pk)
+        queued.enqueue(refund_execute, refund_id=refund.pk)  # with the others of a batch (lifecycle.batch)
     return refund
 
 
@@ -143,7 +143,7 @@ def _command(refund: Refund) -> RefundCommand:
 def refund_claim_attempt(*, refund_id: int, now: dt.datetime, recheck: bool = False) -> tuple[Refund, str]:
     """Step 2. Returns (refund, what to do): 'send', 'fetch', 'busy' or 'done'. With `recheck` a final
     refund is looked up too (what the gateway holds now may have moved: a reversal)."""
-    refund = Refund.objects.select_for_update(of=("self",)).select_related("order").get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).select_related("order").get(pk=refund_id)
     if refund.gateway == "manual" or (refund.final and not recheck):
         return refund, "done"
     if refund.final:
@@ -156,10 +156,9 @@ def refund_claim_attempt(*, refund_id: int, now: dt.datetime, recheck: bool = Fa
         refund.save(update_fields=["lease_until"])
         return refund, "fetch"  # it may have gone out: ask before anything else
     refund.status = RefundStatus.SUBMITTED
-    refund.attempts = F("attempts") + 1
+    refund.attempts += 1  # the row is locked: no other writer (no F() and read back)
     refund.submitted_at = refund.submitted_at or now
     refund.save(update_fields=["status", "attempts", "submitted_at", "lease_until"])
-    refund.refresh_from_db(fields=["attempts"])
     return refund, "send"
 
 
@@ -175,7 +174,7 @@ def refund_apply_result(*, refund_id: int, result: GatewayResult, now: dt.dateti
     succeeded -> failed/abnormal is a reversal, failed -> succeeded a late success. An answer about an
     earlier attempt of this refund (another idempotency key) or with another amount changes no money
     and is put in front of finance as a disagreement."""
-    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).select_related("order", "request").get(pk=refund_id)
     if result.idempotency_key and result.idempotency_key != refund.idempotency_key:
         if result.status == SUCCEEDED:
             _disagree(refund, f"an earlier attempt ({result.idempotency_key}) succeeded at the gateway: "
@@ -252,7 +251,7 @@ def _reverse(refund: Refund, result: GatewayResult, now: dt.datetime) -> Refund:
 
 def _late_success(refund: Refund, result: GatewayResult, now: dt.datetime) -> Refund:
     """A refund we hold as failed succeeded at the gateway after all: the money did go back."""
-    order = Order.objects.select_for_update().get(pk=refund.order_id)
+    order = Order.objects.select_for_update(no_key=True).get(pk=refund.order_id)
     if max(_reserved_minor(order, exclude_pk=refund.pk), order.refunded_minor) + refund.amount_minor \
             > order.amount_minor:
         return _disagree(refund, f"the gateway reports this failed refund as succeeded ({result.amount}), which "
@@ -298,7 +297,7 @@ def refunds_arrival_fill() -> list[Refund]:
 def _succeed(refund: Refund, *, now: dt.datetime, user=None, note: str = "") -> Refund:
     from refunddesk.notify.webhooks import service_terminate_enqueue
 
-    order = Order.objects.select_for_update().get(pk=refund.order_id)
+    order = Order.objects.select_for_update(no_key=True).get(pk=refund.order_id)
     if order.refunded_minor + refund.amount_minor > order.amount_minor:
         # never book more than was paid (the order's check constraint would refuse it anyway)
         return _needs_attention(refund, f"the gateway reports {refund.amount} refunded, but only "
@@ -341,7 +340,7 @@ def _needs_attention(refund: Refund, reason: str, now: dt.datetime) -> Refund:
 @transaction.atomic
 def refund_record_error(*, refund_id: int, error: str, retry: bool, now: dt.datetime) -> Refund:
     """A transient error (retry) puts the refund back to pending; it will be sent again, same key."""
-    refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).get(pk=refund_id)
     if refund.final:
         return refund
     refund.last_error = error[:2000]
@@ -358,7 +357,7 @@ def refund_record_error(*, refund_id: int, error: str, retry: bool, now: dt.date
 @transaction.atomic
 def refund_mark_submitted_unknown(*, refund_id: int, error: str, now: dt.datetime) -> Refund:
     """Ambiguous: it may have gone through. Settle by asking, never by sending again."""
-    refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).get(pk=refund_id)
     if refund.final:
         return refund
     refund.status = RefundStatus.SUBMITTED
@@ -370,7 +369,7 @@ def refund_mark_submitted_unknown(*, refund_id: int, error: str, now: dt.datetim
 
 @transaction.atomic
 def refund_declined(*, refund_id: int, reason: str, now: dt.datetime) -> Refund:
-    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).select_related("order", "request").get(pk=refund_id)
     if refund.final:
         return refund
     return _fail(refund, reason=reason, now=now)
@@ -379,7 +378,7 @@ def refund_declined(*, refund_id: int, reason: str, now: dt.datetime) -> Refund:
 @transaction.atomic
 def refund_after_fetch_none(*, refund_id: int, now: dt.datetime) -> Refund:
     """The gateway never saw this key: it is safe to send it (again), same key."""
-    refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).get(pk=refund_id)
     if refund.final:
         return refund
     refund.status = RefundStatus.PENDING
@@ -397,7 +396,7 @@ def refund_mark_paid(*, refund_id: int, user, reference: str, now: dt.datetime |
     reference = (reference or "").strip()
     if not reference:
         raise ValidationError(_("Give the payment reference (bank transfer or gateway number)."), field="reference")
-    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").filter(pk=refund_id).first()
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).select_related("order", "request").filter(pk=refund_id).first()
     if refund is None:
         raise NotFound(_("There is no such refund."))
     if refund.status == RefundStatus.SUCCEEDED:
@@ -405,7 +404,7 @@ def refund_mark_paid(*, refund_id: int, user, reference: str, now: dt.datetime |
     if refund.origin != Origin.REFUNDDESK:
         raise Conflict(_("This refund was made outside refunddesk; settle it where it was made."))
     if refund.status == RefundStatus.FAILED:  # paid by other means after the gateway failed it
-        refund_reserve(order=Order.objects.select_for_update().get(pk=refund.order_id), amount=refund.amount)
+        refund_reserve(order=Order.objects.select_for_update(no_key=True).get(pk=refund.order_id), amount=refund.amount)
         refund.failure_reason = ""
     refund.gateway_ref = reference
     refund.marked_paid_by = user
@@ -423,7 +422,7 @@ def refund_disagreement_clear(*, refund_id: int, user, note: str, now: dt.dateti
     note = (note or "").strip()
     if not note:
         raise ValidationError(_("Say what you checked."), field="note")
-    refund = Refund.objects.select_for_update(of=("self",)).select_related("request").filter(pk=refund_id).first()
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).select_related("request").filter(pk=refund_id).first()
     if refund is None:
         raise NotFound(_("There is no such refund."))
     if not refund.disagreement:
@@ -446,12 +445,12 @@ def refund_retry(*, refund_id: int, user, now: dt.datetime | None = None) -> Ref
     now = now or timezone.now()
     if not roles.has_role(user, roles.FINANCE):
         raise PermissionDenied(_("Only finance can retry refunds."))
-    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).select_related("order", "request").get(pk=refund_id)
     if refund.status == RefundStatus.SUCCEEDED:
         raise Conflict(_("This refund has already succeeded."))
     if refund.origin != Origin.REFUNDDESK:
         raise Conflict(_("This refund was made outside refunddesk; settle it where it was made."))
-    order = Order.objects.select_for_update().get(pk=refund.order_id)
+    order = Order.objects.select_for_update(no_key=True).get(pk=refund.order_id)
     if refund.status == RefundStatus.FAILED:
         refund_reserve(order=order, amount=refund.amount)
         if refund.request_id:
@@ -517,7 +516,7 @@ def refund_record_external(*, gateway: str, charge_ref: str, gateway_ref: str, a
     with transaction.atomic():
         if Refund.objects.filter(gateway=gateway, gateway_ref=gateway_ref).exists():
             return None
-        rows = Order.objects.select_for_update()
+        rows = Order.objects.select_for_update(no_key=True)
         order = (rows.filter(pk=order.pk) if order is not None
                  else rows.filter(gateway=gateway, gateway_charge_ref__in=refs)).first()
         if order is None:
@@ -550,7 +549,7 @@ def refund_record_external_reversal(*, gateway: str, gateway_ref: str, reason: s
     refund = Refund.objects.filter(gateway=gateway, gateway_ref=gateway_ref).first()
     if refund is None:
         return None
-    refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "request").get(pk=refund.pk)
+    refund = Refund.objects.select_for_update(of=("self",), no_key=True).select_related("order", "request").get(pk=refund.pk)
     if refund.status != RefundStatus.SUCCEEDED:
         return None
     return _reverse(refund, GatewayResult(status=FAILED, gateway_ref=gateway_ref, amount=refund.amount,
@@ -638,7 +637,7 @@ def _recheck_final(refund: Refund, *, now: dt.datetime) -> Refund:
         raise
     if result is None:
         with transaction.atomic():
-            locked = Refund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
+            locked = Refund.objects.select_for_update(of=("self",), no_key=True).get(pk=refund.pk)
             _release(locked.pk)
             if locked.status == RefundStatus.SUCCEEDED and locked.origin == Origin.REFUNDDESK:
                 return _disagree(locked, "the gateway does not know this refund, which refunddesk holds as paid", now)
@@ -741,7 +740,7 @@ def charge_reconcile(*, order_id: int, now: dt.datetime | None = None) -> Charge
     for refund in ours:
         if refund.pk not in seen and refund.status == RefundStatus.SUCCEEDED and refund.gateway_ref:
             with transaction.atomic():
-                locked = Refund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
+                locked = Refund.objects.select_for_update(of=("self",), no_key=True).get(pk=refund.pk)
                 if locked.status == RefundStatus.SUCCEEDED and not locked.disagreement:
                     _disagree(locked, "the gateway lists no such refund on the charge, which refunddesk "
                                       "holds as paid", now)

@@ -25,6 +25,7 @@ from refunddesk.policies import engine
 from refunddesk.policies.models import PolicyVersion
 from refunddesk.policies.outcome import effective_json
 from refunddesk.policies.services import compiled, replay_ask, version_in_force
+from refunddesk.policies.versions import published
 
 router = Router(auth=[api_key_auth, user_token_auth], tags=["policy"])
 
@@ -86,7 +87,7 @@ def _in_force(at: dt.datetime | None = None) -> PolicyVersion:
     version = version_in_force(at=at or timezone.now())
     if version is not None:
         return version
-    first = PolicyVersion.objects.order_by("effective_at", "id").first()
+    first = published().first()
     if first is None:
         raise ConfigurationError(_("No refund policy is published yet."))
     if at is None:

@@ -12,7 +12,8 @@ trace), by a compiled `Policy`.
    at a time to name the one that cannot be evaluated (EvaluationError).
 3. An approve rule's amount is computed exactly and settled (amounts.py: not negative, capped at
    what is still refundable), and the trace says so.
-4. The explanation is rendered in both languages (templates.py); when the engine changed the
+4. The explanation (templates.py) is rendered in a language when that language is asked for
+   (`Explanation`: a page in Chinese does not pay for the English); when the engine changed the
    clause's figure and the explanation does not quote `{computation}`, the computation is added
    as a sentence (computation.py).
 
@@ -30,13 +31,14 @@ from typing import Any
 
 from cel_expr_python import cel
 
+from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money
 from refunddesk.policies.amounts import settle
 from refunddesk.policies.cel_env import native_durations, run_env
 from refunddesk.policies.facts import EvaluationError, Facts
 from refunddesk.policies.policy import Clause, Policy, Rule, Text
 
-__all__ = ["Decision", "TraceStep", "compile_chain", "evaluate"]
+__all__ = ["Decision", "Explanation", "TraceStep", "compile_chain", "evaluate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ class Decision:
     outcome: str
     clause: str  # the deciding clause id, or "default"
     refund: Money | None  # approve only: after the non-negative rule and the cap
-    explanation: Text
+    explanation: Text | Explanation  # an Explanation renders each language when first asked for
     trace: tuple[TraceStep, ...]
     computed_refund: Money | None = None  # approve only: what the amount expression gave
 
@@ -186,12 +188,8 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
         trace = policy._decided[index]  # prebuilt: the unmatched clauses, then this one matched
 
     explanation = rule._fixed
-    if explanation is None:
-        extras = {"refund": refund, "computed": computed, "computation": rule._computation}
-        en_t, zh_t = rule._templates  # type: ignore[misc]
-        explanation = Text(en_t.render(converted, extras), zh_t.render(converted, extras))
-    if computed is not None and computed.minor != refund.minor:  # type: ignore[union-attr]
-        explanation = _stating_the_change(rule, explanation, converted, refund, computed)
+    if explanation is None or (computed is not None and computed.minor != refund.minor):  # type: ignore[union-attr]
+        explanation = Explanation(rule, converted, refund, computed)
     return Decision(
         policy_id=policy.id,
         policy_version=policy.version,
@@ -204,18 +202,74 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
     )
 
 
-def _stating_the_change(rule: Rule, explanation: Text, converted: Facts, refund: Any, computed: Money) -> Text:
-    """The engine changed the clause's figure (capped it at what is still refundable, or made a
-    negative amount 0): an explanation that does not quote {computation} gets it as a sentence,
-    so that no customer is told an amount the clause's words do not account for."""
-    en_missing, zh_missing = rule._unstated
-    if not (en_missing or zh_missing):
-        return explanation
-    computation = rule._computation
-    assert computation is not None  # noqa: S101 - every approve rule has one
-    sentence_en, sentence_zh = computation.sentences(converted, refund.minor, computed.minor)
-    return Text(
-        f"{explanation.en} {sentence_en}" if en_missing else explanation.en,
-        f"{explanation.zh}{sentence_zh}" if zh_missing else explanation.zh,
-    )
+class Explanation:
+    """A decision's explanation, rendered in a language only when that language is asked for (`en`, `zh`,
+    `get(lang)`, `text["zh-Hans"]`): a caller that shows one language does not pay for the other; each is
+    rendered once. Equal to the `Text` with the same two strings.
 
+    When the engine changed the clause's figure (capped it at what is still refundable, or made a negative
+    amount 0), an explanation that does not quote {computation} gets the computation as a sentence, so that no
+    customer is told an amount the clause's words do not account for."""
+
+    __slots__ = ("_rule", "_facts", "_extras", "_refund", "_computed", "_en", "_zh")
+
+    def __init__(self, rule: Rule, facts: Facts, refund: Any, computed: Money | None):
+        self._rule, self._facts, self._refund, self._computed = rule, facts, refund, computed
+        self._extras = {"refund": refund, "computed": computed, "computation": rule._computation}
+        self._en = self._zh = None
+
+    def _render(self, zh: bool) -> str:
+        rule = self._rule
+        if rule._fixed is not None:
+            text = rule._fixed.zh if zh else rule._fixed.en
+        else:
+            text = rule._templates[zh].render(self._facts, self._extras)  # type: ignore[index]
+        computed = self._computed
+        if computed is not None and computed.minor != self._refund.minor and rule._unstated[zh]:
+            sentences = rule._computation.sentences(self._facts, self._refund.minor, computed.minor)  # type: ignore[union-attr]
+            text = f"{text}{sentences[1]}" if zh else f"{text} {sentences[0]}"
+        return text
+
+    @property
+    def en(self) -> str:
+        """The explanation in English."""
+        if self._en is None:
+            self._en = self._render(False)
+        return self._en
+
+    @property
+    def zh(self) -> str:
+        """The explanation in Chinese."""
+        if self._zh is None:
+            self._zh = self._render(True)
+        return self._zh
+
+    def get(self, lang: str) -> str:
+        """The text in `lang` (zh* is Chinese, anything else English): only that one is rendered."""
+        return self.zh if is_zh(lang) else self.en
+
+    def __getitem__(self, lang: str) -> str:
+        if lang == "en":
+            return self.en
+        if is_zh(lang):
+            return self.zh
+        raise KeyError(lang)
+
+    def to_dict(self) -> dict[str, str]:
+        """{"en": ..., "zh-Hans": ...}, as in the document (both rendered)."""
+        return {"en": self.en, "zh-Hans": self.zh}
+
+    def text(self) -> Text:
+        """Both languages, as a plain Text."""
+        return Text(self.en, self.zh)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Text, Explanation)):
+            return (self.en, self.zh) == (other.en, other.zh)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.en, self.zh))
+
+    def __repr__(self) -> str:
+        return f"Explanation(en={self.en!r}, zh={self.zh!r})"

@@ -49,6 +49,9 @@ class PolicyVersion(models.Model):
             raise ImmutableVersionError("a published policy version never changes; publish a new version")
         self.checksum = hashlib.sha256((self.document + "\0" + self.cases).encode()).hexdigest()
         super().save(*args, **kwargs)
+        from refunddesk.policies.versions import changed
+
+        changed()  # every process reads the published versions again
 
     def delete(self, *args, **kwargs):
         raise ImmutableVersionError("a published policy version is never deleted")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +15,7 @@ from refunddesk.core.errors import ConfigurationError, ValidationError
 from refunddesk.core.money import Money
 from refunddesk.policies import engine, testing
 from refunddesk.policies.models import PolicyVersion
+from refunddesk.policies.versions import published
 
 #: Sent to have a draft replayed over past requests (policies cannot read them; refunds answers in its
 #: AppConfig.ready with refunds.replay.replay_summary). kwargs: document (YAML text), since (datetime or None),
@@ -28,7 +28,7 @@ RULE_AT_REQUEST = "at_request"
 
 @lru_cache(maxsize=64)
 def _compiled(version_pk: int, checksum: str) -> engine.Policy:
-    version = PolicyVersion.objects.get(pk=version_pk)
+    version = PolicyVersion.objects.only("document", "policy_id", "version").get(pk=version_pk)
     return engine.load_policy_text(version.document, f"{version.policy_id}@{version.version}")
 
 
@@ -38,17 +38,22 @@ def compiled(version: PolicyVersion) -> engine.Policy:
 
 
 def version_in_force(*, at: dt.datetime) -> PolicyVersion | None:
-    return PolicyVersion.objects.filter(effective_at__lte=at).order_by("-effective_at", "-id").first()
+    """The version in force at `at` (the last to take effect by then), or None. From the list each process
+    holds (policies.versions: no query unless a version was published since); its document and cases are read
+    from the database when first touched."""
+    return published().in_force(at)
 
 
 def version_for_order(*, purchased_at: dt.datetime, now: dt.datetime) -> PolicyVersion:
     """Which version decides: per settings.REFUNDDESK_POLICY_VERSION_RULE (default: at purchase)."""
     rule = getattr(settings, "REFUNDDESK_POLICY_VERSION_RULE", RULE_AT_PURCHASE)
     at = purchased_at if rule == RULE_AT_PURCHASE else now
-    version = version_in_force(at=at)
+    versions = published()
+    version = versions.in_force(at)
     if version is None:
         # bought before the first published version: the earliest one applies
-        version = PolicyVersion.objects.filter(effective_at__lte=now).order_by("effective_at", "id").first()
+        first = versions.first()
+        version = first if first is not None and first.effective_at <= now else None
     if version is None:
         raise ConfigurationError(
             "no refund policy is published yet; a policy owner must publish one "
@@ -63,11 +68,11 @@ class VersionPicker:
 
     def __init__(self, now: dt.datetime):
         self.now = now
-        self.bounds = sorted(PolicyVersion.objects.values_list("effective_at", flat=True))
+        self.versions = published()
         self.cache: dict[int, PolicyVersion] = {}
 
     def for_order(self, purchased_at: dt.datetime) -> PolicyVersion:
-        key = bisect.bisect_right(self.bounds, purchased_at)
+        key = self.versions.count_by(purchased_at)
         version = self.cache.get(key)
         if version is None:
             version = self.cache[key] = version_for_order(purchased_at=purchased_at, now=self.now)

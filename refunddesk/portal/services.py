@@ -252,7 +252,7 @@ def portal_session_open(*, token: str, now: dt.datetime | None = None) -> Portal
     customer.
     """
     now = now or timezone.now()
-    session = (PortalSession.objects.select_for_update(of=("self",)).select_related("customer__user")
+    session = (PortalSession.objects.select_for_update(of=("self",), no_key=True).select_related("customer__user")
                .filter(token_hash=_hash(token or "")).first())
     if session is None:
         raise PortalSessionUnusable(gettext_lazy(

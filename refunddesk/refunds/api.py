@@ -171,23 +171,24 @@ def submit(request: HttpRequest, order_number: str = Form(..., max_length=100),
             customer=_customer(request), order_number=order_number, reason=reason, description=description,
             language=language or None, files=_uploads(files),
         )
-    req = selectors.customer_request(customer=req.customer, public_id=req.public_id)
+    req = selectors.customer_request_shown(customer=req.customer, public_id=req.public_id)
     return Status(201, _out(req, actor=Actor.CUSTOMER, timeline=True))
 
 
 @customer_router.get("/requests", response={200: list[RequestOut], **errors(403)})
 def my_requests(request: HttpRequest):
-    return [_out(r, actor=Actor.CUSTOMER) for r in selectors.customer_requests(customer=_customer(request))]
+    """Your requests, newest first, without their timelines."""
+    return [_out(r, actor=Actor.CUSTOMER) for r in selectors.customer_request_list(customer=_customer(request))]
 
 
 @customer_router.get("/requests/{public_id}", response={200: RequestOut, **errors(403, 404)})
 def my_request(request: HttpRequest, public_id: str = RequestId):
-    req = selectors.customer_request(customer=_customer(request), public_id=public_id)
+    req = selectors.customer_request_shown(customer=_customer(request), public_id=public_id)
     return _out(req, actor=Actor.CUSTOMER, timeline=True)
 
 
 def _customer_show(request, public_id):
-    return _out(selectors.customer_request(customer=_customer(request), public_id=public_id),
+    return _out(selectors.customer_request_shown(customer=_customer(request), public_id=public_id),
                 actor=Actor.CUSTOMER, timeline=True)
 
 

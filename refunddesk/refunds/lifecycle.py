@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.dispatch import Signal
+from django.utils import timezone
 
+from refunddesk.core import queued
 from refunddesk.core.dates import format_date
 from refunddesk.core.errors import ConfigurationError
-from refunddesk.notify.services import email_enqueue
+from refunddesk.notify.services import email_enqueue, emails_batched
 from refunddesk.refunds import deadlines
 from refunddesk.refunds.models import RefundRequest, TimelineEvent
 from refunddesk.refunds.states import NO_ANSWER_WAITS, OPEN, Actor, Status, holds_order, move_for
@@ -83,21 +87,68 @@ def move(
     if target in (Status.APPROVED, Status.ACCEPTED, Status.REJECTED, Status.REDIRECTED, Status.REJECTED_FINAL):
         req.decided_at = now
     req.status = target
-    req.save()
-    return TimelineEvent.objects.create(
+    _save(req)
+    return _event(TimelineEvent(
         request=req, at=now, actor=user, actor_kind=actor_kind, action=action, from_status=source,
         to_status=target, note=note, clause=clause, amount_minor=amount_minor, override=override,
         visible_to_customer=visible, data=notes,
-    )
+    ))
 
 
 def timeline_note(req: RefundRequest, *, action: str, actor_kind: str, user=None, note: str = "", visible: bool = True,
          now: dt.datetime, data: dict | None = None) -> TimelineEvent:
     """A timeline entry without a change of state (a message, an assignment, a mediation, finance's note)."""
-    return TimelineEvent.objects.create(
+    return _event(TimelineEvent(
         request=req, at=now, actor=user, actor_kind=actor_kind, action=action, from_status=req.status,
         to_status=req.status, note=note, visible_to_customer=visible, data=data or {},
-    )
+    ))
+
+
+_batch = threading.local()
+
+
+def _save(req: RefundRequest) -> None:
+    requests = getattr(_batch, "requests", None)
+    if requests is None:
+        req.save()
+    else:
+        requests[req.pk] = req  # written with the others at the end of the batch (one UPDATE per few hundred)
+
+
+def _event(event: TimelineEvent) -> TimelineEvent:
+    events = getattr(_batch, "events", None)
+    if events is None:
+        event.save(force_insert=True)
+    else:
+        events.append(event)  # written at the end of the batch (it has no id until then)
+    return event
+
+
+@contextmanager
+def batch():
+    """Many requests moved in one transaction (intake.decisions_apply): the timeline events of every move
+    inside are written in one INSERT at the end, the customers' emails queued as one task
+    (notify.services.emails_batched) and the tasks queued through core.queued in one INSERT; the business
+    calendar is looked up once (deadlines.pinned). Nothing is
+    written when the block raises. The requests moved are written at the end too, together (bulk_update):
+    inside, the database does not see their moves yet, and an event returned by `move` has no id."""
+    if getattr(_batch, "events", None) is not None:
+        yield
+        return
+    _batch.events, _batch.requests = [], {}
+    try:
+        with queued.batched(), emails_batched(), deadlines.pinned():
+            yield
+            events, requests = _batch.events, list(_batch.requests.values())
+            _batch.events = _batch.requests = None
+            if requests:
+                stamp = timezone.now()
+                for req in requests:
+                    req.updated_at = stamp  # auto_now, which bulk_update does not apply
+                RefundRequest.objects.bulk_update(requests, fields=RefundRequest.saved_fields(), batch_size=500)
+            TimelineEvent.objects.bulk_create(events, batch_size=1000)
+    finally:
+        _batch.events = _batch.requests = None
 
 
 # --- deadlines ----------------------------------------------------------------------------------
@@ -229,10 +280,16 @@ def email_customer(req: RefundRequest, kind: str, **context: Any) -> None:
     rejection says until when it may be appealed (`appeal_until`) and whether the customer may apply again at
     once (`reapply`)."""
     from refunddesk.policies.selectors import clause_citation
+    from refunddesk.policies.versions import published
 
     customer = req.customer
     if context.get("clause"):
-        cite = clause_citation(req.policy_version, context["clause"], req.language)
+        # the version from the list each process holds (policies.versions), not a query per email
+        version = (req.policy_version if "policy_version" in req._state.fields_cache
+                   else published().get(req.policy_version_id))
+        if version is None and req.policy_version_id is not None:
+            version = req.policy_version
+        cite = clause_citation(version, context["clause"], req.language)
         context["clause"], context["clause_link"] = (cite.text, settings.SITE_URL + cite.url) if cite else ("", "")
     if context.get("outcome") == "rejected" and req.status == Status.REJECTED:
         context.update(appeal_until=format_date(appeal_due(req), req.language), reapply=reapply_at_once(req))
@@ -288,7 +345,7 @@ def money_moved(*, request: RefundRequest, event: str, now: dt.datetime, refund:
     if event == "started":  # inside the approving transaction: the caller's locked object moves on
         req = request
     else:
-        req = RefundRequest.objects.select_for_update().select_related("order", "customer").get(pk=request.pk)
+        req = RefundRequest.objects.select_for_update(of=("self",), no_key=True).select_related("order", "customer").get(pk=request.pk)
     actor = Actor.FINANCE if user is not None else Actor.SYSTEM
     notes = dict(data or {})
     amount_minor = getattr(refund, "amount_minor", None)

@@ -15,6 +15,8 @@ from refunddesk.core.money import Money
 from refunddesk.core.vocabulary import REASONS, text_choices
 from refunddesk.refunds.states import OPEN, Actor, Status
 
+STATUS_LABELS = dict(Status.choices)  # value -> lazy label
+
 # The values come from the facts contract's vocabulary (core.vocabulary.REASONS); the labels are the
 # customer's words on the application form.
 Reason = text_choices("Reason", REASONS, {
@@ -102,9 +104,19 @@ class RefundRequest(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding and not kwargs.get("force_insert") and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
-                                       if not f.primary_key and f.name not in self.SUBMISSION_RECORD]
+            kwargs["update_fields"] = self.saved_fields()
         super().save(*args, **kwargs)
+
+    @classmethod
+    def saved_fields(cls) -> list[str]:
+        """The fields an update writes: all but the id and the submission's record (written once)."""
+        return [f.name for f in cls._meta.concrete_fields if not f.primary_key and f.name not in cls.SUBMISSION_RECORD]
+
+    def get_status_display(self) -> str:
+        """The status's label in the active language. One translation: Django's own get_FIELD_display hashes
+        every choice's lazy label (a translation each) on every call, a millisecond per row of a list."""
+        label = STATUS_LABELS.get(self.status)
+        return str(label) if label is not None else self.status
 
     def money(self, minor: int | None) -> Money | None:
         return None if minor is None else Money(minor, self.currency)

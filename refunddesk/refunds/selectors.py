@@ -81,6 +81,34 @@ def customer_requests(*, customer: Customer) -> QuerySet[RefundRequest]:
     return _base().filter(customer=customer).select_related("refund").order_by("-submitted_at")
 
 
+#: The columns a request shows in a customer's list (refunds.api: RequestOut without its timeline).
+LIST_COLUMNS = (
+    "public_id", "order__external_id", "reason", "description", "status", "submitted_at", "review_due_at",
+    "refund_due_at", "currency", "policy_version__policy_id", "policy_version__version", "policy_outcome",
+    "policy_clause", "policy_amount_minor", "policy_explanation", "offered_amount_minor", "approved_amount_minor",
+    "redirect_instructions", "refund__status", "refund__amount_minor", "refund__currency", "refund__gateway",
+    "refund__arrival_by",
+)
+
+
+def customer_request_list(*, customer: Customer) -> QuerySet[RefundRequest]:
+    """A customer's requests, newest first, with only the columns the list shows (LIST_COLUMNS: one query of
+    three joins, not the 120 columns of five tables; a column outside them costs a query per row when read)."""
+    return (RefundRequest.objects.filter(customer=customer)
+            .select_related("order", "policy_version", "refund").only(*LIST_COLUMNS).order_by("-submitted_at"))
+
+
+def customer_request_shown(*, customer: Customer, public_id: str) -> RefundRequest:
+    """One of the customer's requests as the API shows it: the list's columns (LIST_COLUMNS) and the timeline
+    the customer may see, in three queries. Raises NotFound (another customer's request looks missing)."""
+    req = (customer_request_list(customer=customer).filter(public_id=public_id)
+           .prefetch_related(Prefetch("timeline", queryset=TimelineEvent.objects.filter(visible_to_customer=True)))
+           .first())
+    if req is None:
+        raise NotFound(_("There is no refund request %(id)s in your account.") % {"id": public_id})
+    return req
+
+
 def customer_request(*, customer: Customer, public_id: str) -> RefundRequest:
     req = (_base().select_related("refund").filter(customer=customer, public_id=public_id)
            .prefetch_related(Prefetch("timeline", queryset=TimelineEvent.objects.filter(visible_to_customer=True)),

@@ -70,7 +70,7 @@ def _with_files(func):
 
 
 def _lock_customer_request(customer: Customer, public_id: str) -> RefundRequest:
-    req = (RefundRequest.objects.select_for_update().select_related("order", "customer")
+    req = (RefundRequest.objects.select_for_update(of=("self",), no_key=True).select_related("order", "customer")
            .filter(public_id=public_id, customer=customer).first())
     if req is None:  # another customer's request looks exactly like a missing one
         raise NotFound(_("There is no refund request %(id)s in your account.") % {"id": public_id})
@@ -78,7 +78,7 @@ def _lock_customer_request(customer: Customer, public_id: str) -> RefundRequest:
 
 
 def _lock_request(public_id: str) -> RefundRequest:
-    req = (RefundRequest.objects.select_for_update().select_related("order", "customer")
+    req = (RefundRequest.objects.select_for_update(of=("self",), no_key=True).select_related("order", "customer")
            .filter(public_id=public_id).first())
     if req is None:
         raise NotFound(_("There is no refund request %(id)s.") % {"id": public_id})
@@ -171,7 +171,7 @@ def refund_request_submit(
             _("Choose a reason from the list: %(reasons)s.") % {"reasons": ", ".join(Reason.values)}, field="reason")
     checked = evidence_check_all(files)  # before any write
     with transaction.atomic():
-        order = (Order.objects.select_for_update().select_related("plan", "customer")
+        order = (Order.objects.select_for_update(of=("self",), no_key=True).select_related("plan", "customer")
                  .filter(external_id=(order_number or "").strip(), customer=customer).first())
         if order is None:
             raise NotFound(_("There is no order %(number)s in your account. Check the order number on your "
@@ -188,6 +188,7 @@ def refund_request_submit(
             event["replaces"] = replaced.public_id
         req = intake.request_create(fields, actor_kind=Actor.CUSTOMER, actor=customer.user, now=now,
                                     event_data=event)
+        req.order, req.customer = order, customer  # read above: not again
         _store_files(req, checked, _stored)
         intake.decision_apply(req, now=now)
     return req
@@ -484,7 +485,7 @@ def deadlines_fill(*, now: dt.datetime | None = None) -> DeadlinesFilled:
            .order_by("pk"))
     for pk in ids:
         with transaction.atomic():
-            req = RefundRequest.objects.select_for_update().get(pk=pk)
+            req = RefundRequest.objects.select_for_update(no_key=True).get(pk=pk)
             replay = copy.copy(req)
             replay.review_due_at = replay.refund_due_at = replay.appeal_due_at = replay.paused_at = None
             replay.answer_remind_at = replay.answer_due_at = replay.answer_reminded_at = None

@@ -195,7 +195,7 @@ def compensation_execute(
     started = time.monotonic()
     now = timezone.now()
     with transaction.atomic():
-        run = CompensationRun.objects.select_for_update().select_related("incident").get(pk=run_id)
+        run = CompensationRun.objects.select_for_update(of=("self",), no_key=True).select_related("incident").get(pk=run_id)
         if run.status == RunStatus.DONE:
             return run
         incident = run.incident
@@ -274,7 +274,8 @@ def _lock_orders(qs):
     if not features.has_select_for_update:
         return qs  # SQLite: the write transaction locks the whole database anyway
     return qs.select_for_update(of=("self",) if features.has_select_for_update_of else (),
-                                skip_locked=features.has_select_for_update_skip_locked)
+                                skip_locked=features.has_select_for_update_skip_locked,
+                                no_key=features.has_select_for_no_key_update)
 
 
 def _batch(*, run_id: int, incident: Incident, regions: list[str], plans: dict,

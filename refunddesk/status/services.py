@@ -112,7 +112,7 @@ def _free_texts(**given: str | None) -> dict[str, str]:
 
 
 def _lock(incident_id: int) -> Incident:
-    incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+    incident = Incident.objects.select_for_update(no_key=True).filter(pk=incident_id).first()
     if incident is None:
         raise NotFound(_("There is no incident %(id)s.") % {"id": incident_id}, field="incident")
     return incident
@@ -321,7 +321,7 @@ def compensation_start(*, incident_id: int, user=None, source: str = "", force: 
             check = compensation.eligibility(incident, now=now)
             if not check.eligible:
                 raise Conflict(check.reason, field="incident")
-        run = CompensationRun.objects.select_for_update().filter(incident=incident, status__in=UNFINISHED).first()
+        run = CompensationRun.objects.select_for_update(no_key=True).filter(incident=incident, status__in=UNFINISHED).first()
         started = True
         if run is None:
             run = CompensationRun.objects.create(incident=incident, created_by=user, created_at=now,
