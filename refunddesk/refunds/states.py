@@ -159,7 +159,7 @@ def move_for(action: str, status: str, actor: str) -> Move:
         allowed = ", ".join(sorted(m.action for m in MOVES if status in m.sources)) or _("nothing: it is closed")
         raise IllegalTransition(
             _("This request is %(status)s, so it cannot be moved by '%(action)s'. Possible now: %(allowed)s.")
-            % {"status": status_label(status), "action": action, "allowed": allowed},
+            % {"status": status_label(status, customer=actor == A.CUSTOMER), "action": action, "allowed": allowed},
         )
     if actor not in move.actors:
         raise IllegalTransition(

@@ -67,7 +67,7 @@ def test_ask_answer_offer_accept_paid(new_page, published_policy, customer, orde
     staff.get_by_text("Ask the customer").click()
     staff.get_by_label("What should the customer send or try?").fill("Which server do you connect to?")
     staff.get_by_role("button", name="Send the question").click()
-    expect(staff.locator("#status-badge")).to_have_text("Waiting for your reply")
+    expect(staff.locator("#status-badge")).to_have_text("Waiting for the customer")  # staff's words
 
     me = new_page()
     sign_in(me, "cust_a@example.test")
@@ -159,14 +159,19 @@ def test_finance_and_policy_editor(new_page, published_policy, agent, finance):
     editor = new_page()
     sign_in(editor, owner.username)
     expect(editor).to_have_url(re.compile(r"/console/policy/$"))
-    document = editor.locator("#id_document")
-    document.fill(document.input_value().replace('request.reason == "changed_mind"', "request.reasn == 1"))
+    editor.locator(".CodeMirror[data-editor-for=document]").wait_for()
+
+    def edit(old: str, new: str) -> None:  # the document is in CodeMirror (its textarea is hidden)
+        editor.evaluate("""([a, b]) => { const cm = document.querySelector('.CodeMirror[data-editor-for=document]')
+            .CodeMirror; cm.setValue(cm.getValue().replace(a, b)); }""", [old, new])
+
+    edit('request.reason == "changed_mind"', "request.reasn == 1")
     editor.get_by_role("button", name="Check").click()
     expect(editor.locator("#check-result")).to_contain_text("changed-mind")
     shoot(editor, "console-policy-check")
-    document = editor.locator("#id_document")
-    document.fill(document.input_value().replace("request.reasn == 1", 'request.reason == "changed_mind"')
-                  .replace("version: 1", "version: 2"))
+    editor.locator(".CodeMirror[data-editor-for=document]").wait_for()
+    edit("request.reasn == 1", 'request.reason == "changed_mind"')
+    edit("version: 1", "version: 2")
     editor.get_by_role("button", name="Run the tests").click()
     expect(editor.locator("#test-result")).to_contain_text("OK:")
     editor.get_by_role("button", name="Compare with the version in force").click()

@@ -35,6 +35,9 @@ def fits(page, path: str, name: str, language: str, width: int) -> None:
     page.wait_for_load_state("load")
     wide = page.evaluate("document.documentElement.scrollWidth")
     assert wide <= width, f"{path} in {language} scrolls sideways at {width} px: {wide} px wide"
+    if width < 500:  # the top bar is two short rows (brand, name, language; the navigation), not a tall block
+        bar = page.evaluate("document.querySelector('.topbar').getBoundingClientRect().height")
+        assert bar < 110, f"{path} in {language}: the top bar is {bar} px high at {width} px"
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"staff-{name}-{language}-{width}.png"), full_page=True)
 
