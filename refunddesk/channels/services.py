@@ -25,7 +25,7 @@ from refunddesk.channels import mail, reading, wecom
 from refunddesk.channels.models import Channel, Cursor, Message, Thread, WeChatLink, WeChatLinkCode
 from refunddesk.core.dates import format_date
 from refunddesk.core.errors import ApplicationError, Conflict, ValidationError
-from refunddesk.notify.services import email_enqueue, language_of, render_email
+from refunddesk.notify.services import language_of, render_email, send_text_enqueue
 from refunddesk.refunds import services as refund_services
 from refunddesk.refunds.evidence import Upload, evidence_check, max_files
 from refunddesk.refunds.models import RefundRequest
@@ -42,9 +42,11 @@ CHAT_DAYS = 7
 
 
 def thread_for_request(req: RefundRequest) -> Thread:
-    """The request's thread (created on first use): its token is in the Reply-To of every email about it."""
-    thread, _created = Thread.objects.get_or_create(request=req, defaults={"customer_id": req.customer_id})
-    return thread
+    """The request's thread (created on first use): its token is in the Reply-To of every email about it.
+    Called where the request is being changed, so its row is locked and no other transaction creates the thread
+    meanwhile: a plain INSERT, without get_or_create's savepoint."""
+    thread = Thread.objects.filter(request=req).first()
+    return thread if thread is not None else Thread.objects.create(request=req, customer_id=req.customer_id)
 
 
 def _thread_of_email(inbound: mail.Inbound) -> Thread | None:
@@ -263,8 +265,7 @@ def email_out(*, thread: Thread, to: str, kind: str, language: str, context: dic
     if author is None:
         headers["Auto-Submitted"] = "auto-replied" if auto else "auto-generated"
     subject, body = render_email(kind=kind, language=language, context=context)
-    email_enqueue(to=to, kind=kind, language=language, context=context, headers=headers,
-                  reply_to=mail.reply_address(thread.token))
+    send_text_enqueue(to=to, subject=subject, body=body, headers=headers, reply_to=mail.reply_address(thread.token))
     return Message.objects.create(
         thread=thread, customer=customer, request=request, channel=Channel.EMAIL, direction=OUT, status=S.SENT,
         external_id=message_id, sender=mail.own_address()[:254], recipient=to[:254], subject=subject[:255],
