@@ -21,6 +21,15 @@ class CoreConfig(AppConfig):
         post_migrate.connect(_ensure_roles, dispatch_uid="refunddesk.roles")
         post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="refunddesk.cache_table")
 
+        from django.db.models.signals import post_delete, post_save
+
+        from refunddesk.core.models import ApiKey
+        from refunddesk.core.services import api_keys_changed
+
+        # a key created, revoked (active off) or deleted anywhere, the admin included: every process forgets
+        post_save.connect(api_keys_changed, sender=ApiKey, dispatch_uid="refunddesk.api_keys_saved")
+        post_delete.connect(api_keys_changed, sender=ApiKey, dispatch_uid="refunddesk.api_keys_deleted")
+
 
 def _ensure_roles(sender, **kwargs) -> None:
     from refunddesk.core.roles import roles_ensure

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from refunddesk.core.calendar import parse_schedule
 from refunddesk.core.errors import AuthenticationFailed, NotFound, ValidationError
 from refunddesk.core.models import ApiKey, HolidaySchedule, hash_key
-from refunddesk.core.stamps import stamp_bump
+from refunddesk.core.stamps import stamp, stamp_bump
 
 
 @transaction.atomic
@@ -22,17 +22,37 @@ def api_key_create(*, name: str) -> tuple[ApiKey, str]:
     return key, raw
 
 
+#: The shared-cache stamp (core.stamps) that changes whenever an API key is created, changed or deleted.
+API_KEYS_STAMP = "refunddesk:api-keys"
+_keys: dict = {"stamp": None, "by_hash": {}}  # this process's known active keys, by hash
+
+
+def api_keys_changed(sender=None, **kwargs) -> None:
+    """post_save / post_delete of ApiKey (core.apps): every process looks its keys up again."""
+    stamp_bump(API_KEYS_STAMP, local=lambda: _keys.update(stamp=None, by_hash={}))
+
+
 def api_key_authenticate(*, raw: str) -> ApiKey:
-    # key_hash is unique: .get() (no ORDER BY for the planner to consider on every API call)
-    try:
-        key = ApiKey.objects.get(key_hash=hash_key(raw or ""), active=True)
-    except ApiKey.DoesNotExist:
-        key = None
+    """The active API key `raw` is (Authorization: Bearer <key>), stamping when it was last used (at most once a
+    minute). Raises AuthenticationFailed. A key found is kept by this process until any key is created,
+    revoked or deleted (API_KEYS_STAMP: then every process looks again): the routes integrators call most
+    cost no query for the key."""
+    digest = hash_key(raw or "")
+    current = stamp(API_KEYS_STAMP)
+    if _keys["stamp"] != current or not current:
+        _keys.update(stamp=current, by_hash={})
+    key = _keys["by_hash"].get(digest)
     if key is None:
-        raise AuthenticationFailed("missing or unknown API key; send 'Authorization: Bearer <key>'.")
+        try:  # key_hash is unique: .get(), no ORDER BY
+            key = ApiKey.objects.get(key_hash=digest, active=True)
+        except ApiKey.DoesNotExist:
+            raise AuthenticationFailed("missing or unknown API key; send 'Authorization: Bearer <key>'.") from None
+        if len(_keys["by_hash"]) < 1000:
+            _keys["by_hash"][digest] = key
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
     return key
 
 

@@ -115,6 +115,7 @@ def test_queue_query_count_does_not_grow(customer, agent, agent2):
     client = client_for(agent)
     _queue_rows(customer, 5)
     RefundRequest.objects.filter(pk=RefundRequest.objects.first().pk).update(assignee=agent2)
+    client.get("/console/queue/")  # the process's first page reads what it then keeps (the calendar, the policy)
     few, html = _queries(client, "/console/queue/")
     assert html.count('href="/console/requests/RR-') == 5
     _queue_rows(customer, 195)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 #: customer last wrote on, and the message itself: +4 on a submission, +3 on a payout.
 SUBMISSION = {"postgresql": 27, "sqlite": 27}
 REQUEST_LIST = {"postgresql": 3, "sqlite": 3}
-EVALUATE = {"postgresql": 1, "sqlite": 1}
+EVALUATE = {"postgresql": 0, "sqlite": 0}
 PAYOUT = {"postgresql": 25, "sqlite": 25}
 
 
@@ -114,3 +114,15 @@ def test_a_published_version_is_in_force_at_once_and_a_later_one_when_its_time_c
     policy_publish(document=text.replace("version: 1", "version: 3"), cases=cases, effective_at=soon)
     assert api.get("/api/v1/policy").json()["version"] == "2"
     assert version_in_force(at=soon + dt.timedelta(seconds=1)).version == "3"
+
+
+def test_a_revoked_api_key_is_refused_at_once_though_keys_are_kept_per_process(published_policy, api):
+    from refunddesk.core.models import ApiKey
+
+    assert api.get("/api/v1/policy").status_code == 200
+    n, _sql = _count(lambda: api.get("/api/v1/policy"))
+    assert n == 0  # the key is known to this process
+    key = ApiKey.objects.get()
+    key.active = False
+    key.save()  # as the admin revokes it
+    assert api.get("/api/v1/policy").status_code == 401
