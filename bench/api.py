@@ -39,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.pgdb import database_drop, database_new  # noqa: E402  (after the path above)
 
 READS = ("policy", "evaluate", "status", "list")
 TARGET_READ_RATIO = 0.5
@@ -67,22 +68,11 @@ FACTS = {
 
 
 def _database(url: str) -> tuple[str, str | None]:
+    """The database to measure on: `url` as given, else a throwaway one (its name returned, to drop after)."""
     if url:
         return url, None
-    import psycopg
-
     name = f"refunddesk_bench_api_{os.getpid()}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgres://postgres@127.0.0.1:5432/{name}", name
-
-
-def _drop(name: str | None) -> None:
-    if name:
-        import psycopg
-
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return database_new(name), name
 
 
 def _setup(url: str, cache_url: str) -> dict:
@@ -405,7 +395,7 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        _drop(created)
+        database_drop(created)
     return 0
 
 

@@ -30,26 +30,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+from bench.pgdb import database_drop, database_new  # noqa: E402  (after the path above)
+
 VPN = ROOT / "policies" / "subscription-vpn.yaml"
 TARGET_SECONDS = 20.0
 TARGET_REPORT_MS = 300.0
-
-
-def _pg_database(name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{PG}/{name}"
-
-
-def _pg_drop(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _django(url: str) -> None:
@@ -124,7 +109,7 @@ def part_replay(n: int, db: str, seed: int) -> None:
     name = f"refunddesk_bench_replay_{os.getpid()}"
     tmp = None
     if db == "postgres":
-        url = _pg_database(name)
+        url = database_new(name)
     else:
         tmp = tempfile.mkdtemp(prefix="refunddesk-replay-")
         url = f"sqlite:///{tmp}/bench.sqlite3"
@@ -163,7 +148,7 @@ def part_replay(n: int, db: str, seed: int) -> None:
 
         connections.close_all()
         if db == "postgres":
-            _pg_drop(name)
+            database_drop(name)
 
 
 # --- reports -----------------------------------------------------------------------------------------
@@ -221,7 +206,7 @@ ANALYZE;
 
 def part_reports(requests: int, reports: list[str] | None = None) -> None:
     name = f"refunddesk_bench_reports_{os.getpid()}"
-    url = _pg_database(name)
+    url = database_new(name)
     try:
         _django(url)
         from django.db import connection
@@ -265,7 +250,7 @@ def part_reports(requests: int, reports: list[str] | None = None) -> None:
         from django.db import connections
 
         connections.close_all()
-        _pg_drop(name)
+        database_drop(name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,29 +33,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+from bench.pgdb import PG, database_drop, database_new  # noqa: E402  (after the path above)
 
 
 def _png() -> bytes:
     from tests.refunds.test_workflow import PNG as png
 
     return png
-
-
-def _database(name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{PG}/{name}"
-
-
-def _drop(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _growth(rows: list[tuple[int, float]], unit: str) -> str:
@@ -124,7 +108,7 @@ def part_web(submissions: int, clients: int = 8) -> None:
         print("  nginx is not installed (apt-get install nginx-light): skipped")
         return
     name = f"refunddesk_scale_{os.getpid()}"
-    url = _database(name)
+    url = database_new(name)
     procs: list[subprocess.Popen] = []
     try:
         _django(url)
@@ -187,7 +171,7 @@ def part_web(submissions: int, clients: int = 8) -> None:
         from django.db import connections
 
         connections.close_all()
-        _drop(name)
+        database_drop(name)
 
 
 def part_compensation(orders: int) -> None:
@@ -206,7 +190,7 @@ def part_compensation(orders: int) -> None:
 def part_queries() -> None:
     print("\n== queries: SQL statements per operation, PostgreSQL ==", flush=True)
     name = f"refunddesk_scale_q_{os.getpid()}"
-    url = _database(name)
+    url = database_new(name)
     try:
         _django(url)
         from django.db import connection
@@ -266,7 +250,7 @@ def part_queries() -> None:
         from django.db import connections
 
         connections.close_all()
-        _drop(name)
+        database_drop(name)
 
 
 def main() -> int:

@@ -31,12 +31,11 @@ from typing import Any
 
 from cel_expr_python import cel
 
-from refunddesk.core.i18n import is_zh
 from refunddesk.core.money import Money
 from refunddesk.policies.amounts import settle
 from refunddesk.policies.cel_env import native_durations, run_env
 from refunddesk.policies.facts import EvaluationError, Facts
-from refunddesk.policies.policy import Clause, Policy, Rule, Text
+from refunddesk.policies.policy import Bilingual, Clause, Policy, Rule, Text
 
 __all__ = ["Decision", "Explanation", "TraceStep", "compile_chain", "evaluate"]
 
@@ -202,7 +201,7 @@ def evaluate(policy: Policy, facts: Mapping[str, Any] | Facts) -> Decision:
     )
 
 
-class Explanation:
+class Explanation(Bilingual):
     """A decision's explanation, rendered in a language only when that language is asked for (`en`, `zh`,
     `get(lang)`, `text["zh-Hans"]`): a caller that shows one language does not pay for the other; each is
     rendered once. Equal to the `Text` with the same two strings.
@@ -243,21 +242,6 @@ class Explanation:
         if self._zh is None:
             self._zh = self._render(True)
         return self._zh
-
-    def get(self, lang: str) -> str:
-        """The text in `lang` (zh* is Chinese, anything else English): only that one is rendered."""
-        return self.zh if is_zh(lang) else self.en
-
-    def __getitem__(self, lang: str) -> str:
-        if lang == "en":
-            return self.en
-        if is_zh(lang):
-            return self.zh
-        raise KeyError(lang)
-
-    def to_dict(self) -> dict[str, str]:
-        """{"en": ..., "zh-Hans": ...}, as in the document (both rendered)."""
-        return {"en": self.en, "zh-Hans": self.zh}
 
     def text(self) -> Text:
         """Both languages, as a plain Text."""

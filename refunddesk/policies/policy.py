@@ -39,19 +39,20 @@ NO_ANSWER_OUTCOMES = {"waiting_for_customer": ("close", "review"), "offered": ("
 BOUNDS = {"lower": (">=", ">"), "upper": ("<=", "<"), "any": (">=", ">", "<=", "<", "==", "!=")}
 
 
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A text in English (`en`) and Chinese (`zh`, written zh-Hans in documents)."""
+class Bilingual:
+    """What a text in English (`en`) and Chinese (`zh`) answers, whatever holds the two: a document's `Text`, or a
+    decision's explanation rendered on demand (evaluation.Explanation). Subclasses provide `en` and `zh`."""
 
+    __slots__ = ()
     en: str
     zh: str
 
     def get(self, lang: str) -> str:
-        """The text in `lang` (a language code: zh* is Chinese, anything else English)."""
+        """The text in `lang` (a language code: zh* is Chinese, anything else English); only that one is read."""
         return self.zh if is_zh(lang) else self.en
 
     def __getitem__(self, lang: str) -> str:
-        """text["en"], text["zh-Hans"] (or "zh"), like the document's own mapping."""
+        """text["en"], text["zh-Hans"] (or "zh"), like the document's own mapping; KeyError for other codes."""
         if lang == "en":
             return self.en
         if is_zh(lang):
@@ -59,8 +60,16 @@ class Text:
         raise KeyError(lang)
 
     def to_dict(self) -> dict[str, str]:
-        """{"en": ..., "zh-Hans": ...}, as in the document."""
+        """{"en": ..., "zh-Hans": ...}, as in the document (both read)."""
         return {"en": self.en, "zh-Hans": self.zh}
+
+
+@dataclass(frozen=True, slots=True)
+class Text(Bilingual):
+    """A text in English (`en`) and Chinese (`zh`, written zh-Hans in documents)."""
+
+    en: str
+    zh: str
 
 
 @dataclass(frozen=True, slots=True)
