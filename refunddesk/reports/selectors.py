@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from refunddesk.billing.models import Order, Plan, SalesChannel
 from refunddesk.core.dates import format_date
 from refunddesk.core.errors import ApplicationError, ValidationError
+from refunddesk.core.models import User
 from refunddesk.payments.models import Refund, RefundStatus
 from refunddesk.refunds.models import Reason, RefundRequest, TimelineEvent
 from refunddesk.reports.charts import Chart, Column
@@ -298,10 +299,12 @@ def overrides(f: Filters, language: str) -> Chart:
         f.q("request__order__", "request__customer__"), at__gte=f.start,  # decided after submission
         request__submitted_at__gte=f.start, request__submitted_at__lt=f.end,
         action__in=("approve", "reject", "offer", "appeal_approve", "appeal_reject"), actor__isnull=False),
-        "actor__username",
+        "actor_id",
         decisions=Count("id"), overrides=Count("id", filter=Q(override=True)))
-    rows = sorted(((name, {"decisions": v["decisions"], "overrides": v["overrides"],
-                           "share": v["overrides"] / v["decisions"]}) for name, v in groups.items()),
+    names = {u.pk: u.display_name for u in User.objects.filter(pk__in=list(groups))
+             .only("username", "first_name", "last_name")}  # people by their names, not user names (issue 17)
+    rows = sorted(((names.get(pk, str(pk)), {"decisions": v["decisions"], "overrides": v["overrides"],
+                                             "share": v["overrides"] / v["decisions"]}) for pk, v in groups.items()),
                   key=lambda r: (-r[1]["overrides"], r[0]))
     return Chart("overrides-per-agent", _("Overrides of the policy per agent"),
                  [Column("decisions", _("decisions")), Column("overrides", _("overrides")),

@@ -40,7 +40,7 @@ def test_every_chart_has_data_and_its_csv_holds_the_figures_it_shows(history, su
     appeals = dict(_csv(client, "/console/reports/handling/appeals.csv")[1:])
     assert appeals == {"appeals": "2", "upheld": "1", "rejected": "1", "waiting": "0"}
     overrides = {r[0]: r[1:3] for r in _csv(client, "/console/reports/handling/overrides-per-agent.csv")[1:]}
-    assert overrides == {"super_a": ["1", "1"], "agent_a": ["2", "1"], "super_b": ["1", "0"]}  # the approval citing `default` with a reason is an override (issue 17)
+    assert overrides == {"Super_A": ["1", "1"], "Agent_A": ["2", "1"], "Super_B": ["1", "0"]}  # the approval citing `default` with a reason is an override (issue 17)
     channel = {r[0]: r for r in _csv(client, "/console/reports/requests/requests-by-channel.csv")[1:]}
     web_requests = RefundRequest.objects.filter(order__sales_channel="web").count()
     web_orders = Order.objects.filter(sales_channel="web").count()
@@ -62,3 +62,12 @@ def test_a_period_that_ends_before_it_starts_is_a_form_error_in_the_users_langua
 
 def test_agents_cannot_open_reports(history, agent):
     assert client_for(agent).get("/console/reports/").status_code == 403
+
+
+def test_overrides_name_people_by_their_names_not_their_user_names(history, agent, finance):
+    """Issue 17's "names, not user names, everywhere" holds in the reports too."""
+    agent.first_name, agent.last_name = "Ann", "Lee"
+    agent.save(update_fields=["first_name", "last_name"])
+    rows = _csv(client_for(finance), "/console/reports/handling/overrides-per-agent.csv")[1:]
+    names = [r[0] for r in rows]
+    assert "Ann Lee" in names and agent.username not in names
