@@ -99,3 +99,29 @@ def make_png(width: int = 480, height: int = 300) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+#: the languages pages are tested in (Django code: browser locale) and the widths (desktop, a 390 px phone)
+LOCALES = {"en": "en-US", "zh-hans": "zh-CN"}
+WIDTHS = (1280, 390)
+
+
+@pytest.fixture
+def at(browser, live_server):
+    """at(language, width) -> a Page in a browser context of its own at that width, in that language."""
+    contexts = []
+
+    def make(language: str, width: int):
+        locale = LOCALES[language]
+        context = browser.new_context(base_url=live_server.url, locale=locale,
+                                      viewport={"width": width, "height": 900 if width > 500 else 844},
+                                      extra_http_headers={"Accept-Language": locale})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -8,31 +8,11 @@ import pytest
 
 from refunddesk.channels import services as channel_services
 from refunddesk.refunds.models import RefundRequest
-from tests.e2e.conftest import PASSWORD, shoot, sign_in
+from tests.e2e.conftest import LOCALES, PASSWORD, WIDTHS, shoot, sign_in
 from tests.factories import CustomerFactory, OrderFactory, UsageFactory, UserFactory
 from tests.tasks import run_tasks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-LOCALES = {"en": "en-US", "zh-hans": "zh-CN"}
-WIDTHS = (1280, 390)
-
-
-@pytest.fixture
-def at(browser, live_server):
-    contexts = []
-
-    def make(language: str, width: int):
-        locale = LOCALES[language]
-        context = browser.new_context(base_url=live_server.url, locale=locale,
-                                      viewport={"width": width, "height": 900 if width > 500 else 844},
-                                      extra_http_headers={"Accept-Language": locale})
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def _fits(page, width: int) -> None:

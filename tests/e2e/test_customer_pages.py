@@ -20,14 +20,12 @@ from refunddesk.refunds import services as s
 from refunddesk.refunds.models import RefundRequest
 from refunddesk.refunds.states import Status
 from refunddesk.status import services as status_services
-from tests.e2e.conftest import ARGS, CHROMIUM, SCREENSHOTS, make_png  # noqa: F401
+from tests.e2e.conftest import ARGS, CHROMIUM, LOCALES, SCREENSHOTS, WIDTHS, make_png  # noqa: F401
 from tests.factories import CustomerFactory, OrderFactory, SupportContactFactory, UsageFactory, UserFactory
 from tests.tasks import run_tasks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
-LOCALES = {"en": "en-US", "zh-hans": "zh-CN"}
-WIDTHS = (1280, 390)
 CEL = re.compile(r"&&|\|\||==|!=|>=|<=|\b(?:order|plan|request|customer|usage|support|outage|charge)\.[a-z_]+"
                  r"|\b(?:hours|days|prorate|prorate_unused|percent)\(")
 # three English words in a row on a Chinese page: a string nobody translated
@@ -39,27 +37,6 @@ NAMES = ("refunddesk", "App Store", "Google Play", "Customer Portal Test", "Subs
 WRITTEN = ("The connection drops every few minutes since Monday.", "Which server do you use?",
            "Half of the unused month.", "I was charged for nothing.", "Please look again.",
            "The policy does not refund a change of mind.", "We are looking into it.", "Slow connections")
-
-
-@pytest.fixture
-def at(browser, live_server):
-    """at(language, width) -> a Page in a browser context of its own at that width, in that language."""
-    contexts = []
-
-    def make(language: str, width: int):
-        locale = LOCALES[language]
-        context = browser.new_context(base_url=live_server.url, locale=locale,
-                                      viewport={"width": width, "height": 900 if width > 500 else 844},
-                                      extra_http_headers={"Accept-Language": locale})
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("dialog", lambda dialog: dialog.accept())
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def sign_in_as(page, login: str, language: str) -> None:

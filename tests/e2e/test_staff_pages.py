@@ -18,14 +18,12 @@ from refunddesk.refunds import services as s
 from refunddesk.refunds.models import RefundRequest
 from refunddesk.refunds.states import Status
 from refunddesk.status import services as status_services
-from tests.e2e import test_customer_pages as customer_pages
-from tests.e2e.conftest import SCREENSHOTS, make_png
-from tests.e2e.test_customer_pages import LOCALES, WIDTHS, sign_in_as
+from tests.e2e.conftest import LOCALES, SCREENSHOTS, WIDTHS, make_png
+from tests.e2e.test_customer_pages import sign_in_as
 from tests.factories import CustomerFactory, OrderFactory, UsageFactory, UserFactory
 from tests.refunds.test_no_answer import publish_with
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-at = customer_pages.at  # the fixture: at(language, width) -> a Page of that width, in that language
 
 
 def fits(page, path: str, name: str, language: str, width: int) -> None:
