@@ -292,6 +292,10 @@ REFUNDDESK_METRICS_TOKEN = env_str("REFUNDDESK_METRICS_TOKEN", "")
 REFUNDDESK_METRICS_ALLOW = env_networks("REFUNDDESK_METRICS_ALLOW")
 REFUNDDESK_DEADLINE_AT_RISK_HOURS = env_int("REFUNDDESK_DEADLINE_AT_RISK_HOURS", 24)
 
+# How often the worker rebuilds the report pages' daily figures (refunddesk.reports.services.figures_refresh;
+# README "Reports"). The pages say the moment their figures are of, and offer "Refresh now".
+REFUNDDESK_REPORTS_REFRESH_SECONDS = env_int("REFUNDDESK_REPORTS_REFRESH_SECONDS", 900)
+
 # --- channels: email and WeChat customer service (refunddesk.channels; README "Channels") ---
 # The support mailbox's address; replies come back to its plus-address (local+<token>@domain). Empty: the
 # address of DEFAULT_FROM_EMAIL.

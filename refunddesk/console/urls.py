@@ -19,6 +19,7 @@ urlpatterns = [
     path("policy/replays/<int:pk>/", views.policy_replay, name="policy_replay"),
     path("calendar/", views.calendar_page, name="calendar"),
     path("reports/", views.report, name="reports"),
+    path("reports/refresh/", views.report_refresh, name="report_refresh"),
     path("reports/<str:name>/", views.report, name="report"),
     path("reports/<str:name>/<str:chart>.csv", views.report_csv, name="report_csv"),
 ]

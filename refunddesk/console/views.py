@@ -537,7 +537,25 @@ def report(request: HttpRequest, name: str = "requests") -> HttpResponse:
     tabs = [(key, reports.report_title(key)) for key in reports.REPORTS]
     return render(request, "console/report.html", {
         "name": name, "title": reports.report_title(name), "tabs": tabs, "form": form, "charts": charts,
-        "query": request.GET.urlencode(), "section": "reports"}, status=200 if filters is not None else 400)
+        "query": request.GET.urlencode(), "section": "reports", "as_of": reports.figures_as_of(),
+        "every_minutes": settings.REFUNDDESK_REPORTS_REFRESH_SECONDS // 60},
+        status=200 if filters is not None else 400)
+
+
+@role_required(roles.SUPERVISOR, roles.FINANCE)
+@require_http_methods(["POST"])
+def report_refresh(request: HttpRequest) -> HttpResponse:
+    """"Refresh now": queue a rebuild of the report figures (reports.tasks) and go back to the report."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from refunddesk.reports.tasks import figures_refresh
+
+    figures_refresh.enqueue()
+    messages.success(request, _("The figures are being rebuilt; reload the page in a minute to see them."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("console:reports")
+    return redirect(back)
 
 
 @role_required(roles.SUPERVISOR, roles.FINANCE)

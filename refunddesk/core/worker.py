@@ -193,7 +193,8 @@ def maintenance_loop(*, worker_id: str, stop: threading.Event) -> None:
             worker_heartbeat(worker_id=worker_id)
             for job in list(PERIODIC_JOBS.values()):
                 every = float(job.every())
-                if time.monotonic() - last_run.get(job.name, 0.0) < every:
+                ran = last_run.get(job.name)  # never yet: now (the monotonic clock may start near 0 at boot)
+                if ran is not None and time.monotonic() - ran < every:
                     continue
                 last_run[job.name] = time.monotonic()
                 if job.shared and not cache.add(f"refunddesk:periodic:{job.name}", worker_id,

@@ -1,5 +1,7 @@
-"""The reports for supervisors and finance: aggregate queries only (COUNT / SUM grouped in the database, never a
-row per request read into Python), each answered as a `charts.Chart`.
+"""The reports for supervisors and finance, each chart answered as a `charts.Chart`: a few SUMs grouped in the
+database over the daily figures (reports.models, rebuilt by reports.services.figures_refresh every
+REFUNDDESK_REPORTS_REFRESH_SECONDS), never a row per request read into Python. `figures_as_of` says when they
+were built; the pages show it.
 
 Three reports (REPORTS): `requests` (requests and refund rate by week, plan, sales channel and reason),
 `handling` (decided at once by the policy or by people, review deadlines kept or missed, time to decision,
@@ -24,25 +26,23 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Sum
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from refunddesk.billing.models import Order, Plan, SalesChannel
+from refunddesk.billing.models import Plan, SalesChannel
 from refunddesk.core.dates import format_date
-from refunddesk.core.errors import ApplicationError, ValidationError
+from refunddesk.core.errors import ValidationError
 from refunddesk.core.models import User
-from refunddesk.payments.models import Refund, RefundStatus
-from refunddesk.refunds.models import Reason, RefundRequest, TimelineEvent
+from refunddesk.refunds.models import Reason
 from refunddesk.reports.charts import Chart, Column
-from refunddesk.status.models import CompensationItem
+from refunddesk.reports.models import DailyFigure, DailyRequestFigure, FiguresRefresh, Measure
+from refunddesk.status.models import Incident
 
-GRANTED = ("approved", "accepted", "refunding", "refunded")
 MAX_DAYS = 3 * 366
 
 
@@ -62,34 +62,31 @@ class Filters:
         if (self.end - self.start).days > MAX_DAYS:
             raise ValidationError(_("A report covers at most three years; choose a shorter period."), field="end")
 
-    def q(self, order_path: str, customer_path: str) -> Q:
-        """The plan, region and channel filters for a model reaching the order and the customer by these paths."""
-        q = Q()
-        if self.plan:
-            q &= Q(**{f"{order_path}plan__external_id": self.plan})
-        if self.region:
-            q &= Q(**{f"{customer_path}region": self.region})
-        if self.channel:
-            q &= Q(**{f"{order_path}sales_channel": self.channel})
-        return q
+
+def _days(f: Filters, model=DailyRequestFigure, measure: str = ""):
+    """The daily figures of `f`: its days (the merchant's time zone) and its plan, region and channel."""
+    qs = model.objects.filter(day__gte=timezone.localdate(f.start), day__lt=timezone.localdate(f.end))
+    if measure:
+        qs = qs.filter(measure=measure)
+    if f.plan:
+        qs = qs.filter(plan=f.plan)
+    if f.region:
+        qs = qs.filter(region=f.region)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    return qs.order_by()
 
 
-def _requests(f: Filters):
-    return RefundRequest.objects.filter(f.q("order__", "customer__"), submitted_at__gte=f.start,
-                                        submitted_at__lt=f.end)
+def _measure(f: Filters, measure: str) -> dict[str, dict[str, int]]:
+    """{key: {"n", "amount"}} of one DailyFigure measure over `f`."""
+    return {row["key"]: row for row in _days(f, DailyFigure, measure).values("key")
+            .annotate(n=Sum("n"), amount=Sum("amount_minor"))}
 
 
-def _orders(f: Filters):
-    return Order.objects.filter(f.q("", "customer__"), purchased_at__gte=f.start, purchased_at__lt=f.end)
-
-
-def _refunds(f: Filters):
-    return Refund.objects.filter(f.q("order__", "order__customer__"), created_at__gte=f.start, created_at__lt=f.end)
-
-
-def _grouped(qs, key: str, **aggregates) -> dict:
-    """{group value: {aggregate name: value}} of one GROUP BY query."""
-    return {row.pop(key): row for row in qs.order_by().values(key).annotate(**aggregates)}
+def _totals(f: Filters, *columns: str) -> dict[str, int]:
+    """Sums of DailyRequestFigure columns over `f` (0 when there is nothing)."""
+    sums = _days(f).aggregate(**{c: Sum(c) for c in columns})
+    return {c: sums[c] or 0 for c in columns}
 
 
 def _rate_rows(labels: dict, requests: dict, orders: dict, refunds: dict) -> list[tuple[str, dict]]:
@@ -119,7 +116,8 @@ def _day(value) -> dt.date:
 @dataclass
 class Cube:
     """The period's requests, orders and refunds that succeeded, counted per (week, plan, sales channel) - and the
-    requests per reason too - in three GROUP BY queries that every chart of the requests report adds up from."""
+    requests per reason too - in one GROUP BY over the daily figures that every chart of the requests report adds
+    up from."""
 
     requests: dict  # (week, plan, channel, reason) -> [requests, granted]
     orders: dict  # (week, plan, channel) -> orders
@@ -144,19 +142,19 @@ def _cube(f: Filters) -> Cube:
     cube = f.__dict__.get("_cube")
     if cube is not None:
         return cube
-    n = Count("id")
-    requests = {(_day(r["w"]), r["order__plan__external_id"], r["order__sales_channel"], r["reason"]):
-                [r["n"], r["granted"]]
-                for r in _requests(f).annotate(w=TruncWeek("submitted_at")).order_by()
-                .values("w", "order__plan__external_id", "order__sales_channel", "reason")
-                .annotate(n=n, granted=Count("id", filter=Q(status__in=GRANTED)))}
-    orders = {(_day(r["w"]), r["plan__external_id"], r["sales_channel"]): r["n"]
-              for r in _orders(f).annotate(w=TruncWeek("purchased_at")).order_by()
-              .values("w", "plan__external_id", "sales_channel").annotate(n=n)}
-    refunds = {(_day(r["w"]), r["order__plan__external_id"], r["order__sales_channel"]): r["n"]
-               for r in _refunds(f).filter(status=RefundStatus.SUCCEEDED).annotate(w=TruncWeek("created_at"))
-               .order_by().values("w", "order__plan__external_id", "order__sales_channel").annotate(n=n)}
-    cube = Cube(requests, orders, refunds)
+    requests: dict = {}
+    orders: dict = defaultdict(int)
+    refunds: dict = defaultdict(int)
+    for r in (_days(f).annotate(w=TruncWeek("day")).values("w", "plan", "channel", "reason")
+              .annotate(n=Sum("requests"), granted=Sum("granted"), orders=Sum("orders"), refunds=Sum("refunds"))):
+        week = _day(r["w"])
+        if r["n"]:
+            requests[(week, r["plan"], r["channel"], r["reason"])] = [r["n"], r["granted"]]
+        if r["orders"]:
+            orders[(week, r["plan"], r["channel"])] += r["orders"]
+        if r["refunds"]:
+            refunds[(week, r["plan"], r["channel"])] += r["refunds"]
+    cube = Cube(requests, dict(orders), dict(refunds))
     object.__setattr__(f, "_cube", cube)
     return cube
 
@@ -207,12 +205,8 @@ def by_reason(f: Filters, language: str) -> Chart:
 
 
 def decided_by(f: Filters, language: str) -> Chart:
-    # the policy's move is made at submission: the events of the period are those of the period's requests
-    events = _grouped(TimelineEvent.objects.filter(
-        f.q("request__order__", "request__customer__"), at__gte=f.start, at__lt=f.end,
-        action__in=("policy_approve", "policy_reject", "policy_redirect", "policy_review")), "action", n=Count("id"))
-    at_once = sum(events.get(a, {}).get("n", 0) for a in ("policy_approve", "policy_reject", "policy_redirect"))
-    people = events.get("policy_review", {}).get("n", 0)
+    counts = _totals(f, "at_once", "by_people")
+    at_once, people = counts["at_once"], counts["by_people"]
     total = at_once + people
     rows = [(_("decided at once by the policy"), {"requests": at_once, "share": at_once / total if total else None}),
             (_("decided by people"), {"requests": people, "share": people / total if total else None})]
@@ -222,24 +216,13 @@ def decided_by(f: Filters, language: str) -> Chart:
 
 
 def deadlines(f: Filters, language: str) -> Chart:
-    now = timezone.now()
-    counts = _requests(f).filter(review_due_at__isnull=False).aggregate(
-        kept=Count("id", filter=Q(decided_at__isnull=False, decided_at__lte=F_due())),
-        late=Count("id", filter=Q(decided_at__isnull=False, decided_at__gt=F_due())),
-        overdue=Count("id", filter=Q(decided_at__isnull=True, review_due_at__lt=now, status__in=(
-            "in_review", "waiting_for_customer", "offered", "declined", "appealed"))),
-        running=Count("id", filter=Q(decided_at__isnull=True, review_due_at__gte=now)))
-    rows = [(_("kept"), {"requests": counts["kept"]}), (_("missed: decided late"), {"requests": counts["late"]}),
-            (_("missed: still undecided"), {"requests": counts["overdue"]}),
-            (_("not due yet"), {"requests": counts["running"]})]
+    counts = _totals(f, "deadline_kept", "deadline_late", "deadline_overdue", "deadline_running")
+    rows = [(_("kept"), {"requests": counts["deadline_kept"]}),
+            (_("missed: decided late"), {"requests": counts["deadline_late"]}),
+            (_("missed: still undecided"), {"requests": counts["deadline_overdue"]}),
+            (_("not due yet"), {"requests": counts["deadline_running"]})]
     return Chart("review-deadlines", _("Review deadlines kept and missed"), [Column("requests", _("requests"))],
                  rows, note=_("Requests sent to a person; the deadline counts in business days."))
-
-
-def F_due():  # noqa: N802 - reads like the column it is
-    from django.db.models import F
-
-    return F("review_due_at")
 
 
 def percentile(counts: dict[float, int], p: float) -> float | None:
@@ -257,32 +240,13 @@ def percentile(counts: dict[float, int], p: float) -> float | None:
 
 
 def time_to_decision(f: Filters, language: str) -> Chart:
-    from refunddesk.refunds.deadlines import calendar
-
-    pairs = (_requests(f).filter(decided_by__isnull=False, decided_at__isnull=False)
-             .annotate(a=TruncDate("submitted_at"), b=TruncDate("decided_at")).order_by()
-             .values("a", "b").annotate(n=Count("id")))
-    cal = calendar()
-    days: dict[float, int] = defaultdict(int)
+    days: dict[float, int] = {}
     unknown = 0
-    years: dict[int, list[dt.date]] = {}  # year -> its business days, read once per year
-
-    def position(day: dt.date) -> int:
-        """How many business days of its year fall on or before `day`."""
-        business = years.get(day.year)
-        if business is None:
-            business = years[day.year] = cal.business_days(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31))
-        return bisect_right(business, day)
-
-    for row in pairs:
-        a, b = _day(row["a"]), _day(row["b"])
-        try:
-            if a.year == b.year:
-                days[float(max(0, position(b) - position(a)))] += row["n"]
-            else:
-                days[float(len(cal.business_days(a + dt.timedelta(days=1), b)))] += row["n"]
-        except ApplicationError:  # a year with no holiday schedule recorded: not counted, said in the note
+    for key, row in _measure(f, Measure.DECISION_DAYS).items():
+        if key == "":  # a year with no holiday schedule recorded (reports.services)
             unknown += row["n"]
+        else:
+            days[float(key)] = days.get(float(key), 0) + row["n"]
     decided = sum(days.values())
     rows = [(_("median"), {"days": percentile(days, 0.5), "requests": decided}),
             (_("90th percentile"), {"days": percentile(days, 0.9), "requests": decided})]
@@ -295,17 +259,14 @@ def time_to_decision(f: Filters, language: str) -> Chart:
 
 
 def overrides(f: Filters, language: str) -> Chart:
-    groups = _grouped(TimelineEvent.objects.filter(
-        f.q("request__order__", "request__customer__"), at__gte=f.start,  # decided after submission
-        request__submitted_at__gte=f.start, request__submitted_at__lt=f.end,
-        action__in=("approve", "reject", "offer", "appeal_approve", "appeal_reject"), actor__isnull=False),
-        "actor_id",
-        decisions=Count("id"), overrides=Count("id", filter=Q(override=True)))
-    names = {u.pk: u.display_name for u in User.objects.filter(pk__in=list(groups))
+    decisions, overridden = _measure(f, Measure.DECISIONS), _measure(f, Measure.OVERRIDES)
+    names = {str(u.pk): u.display_name for u in User.objects.filter(pk__in=[int(k) for k in decisions])
              .only("username", "first_name", "last_name")}  # people by their names, not user names (issue 17)
-    rows = sorted(((names.get(pk, str(pk)), {"decisions": v["decisions"], "overrides": v["overrides"],
-                                             "share": v["overrides"] / v["decisions"]}) for pk, v in groups.items()),
-                  key=lambda r: (-r[1]["overrides"], r[0]))
+    rows = []
+    for key, row in decisions.items():
+        n, o = row["n"], overridden.get(key, {}).get("n", 0)
+        rows.append((names.get(key, key), {"decisions": n, "overrides": o, "share": o / n}))
+    rows.sort(key=lambda r: (-r[1]["overrides"], r[0]))
     return Chart("overrides-per-agent", _("Overrides of the policy per agent"),
                  [Column("decisions", _("decisions")), Column("overrides", _("overrides")),
                   Column("share", _("override share"), "percent", bar=False)], rows,
@@ -314,15 +275,10 @@ def overrides(f: Filters, language: str) -> Chart:
 
 
 def appeals(f: Filters, language: str) -> Chart:
-    counts = TimelineEvent.objects.filter(
-        f.q("request__order__", "request__customer__"), at__gte=f.start, action__in=(
-            "appeal", "appeal_approve", "appeal_reject"),
-        request__submitted_at__gte=f.start, request__submitted_at__lt=f.end).aggregate(
-        appealed=Count("id", filter=Q(action="appeal")), upheld=Count("id", filter=Q(action="appeal_approve")),
-        rejected=Count("id", filter=Q(action="appeal_reject")))
-    waiting = counts["appealed"] - counts["upheld"] - counts["rejected"]
-    rows = [(_("appeals"), {"requests": counts["appealed"]}), (_("upheld"), {"requests": counts["upheld"]}),
-            (_("rejected"), {"requests": counts["rejected"]}), (_("waiting"), {"requests": max(0, waiting)})]
+    counts = _totals(f, "appeals", "appeals_upheld", "appeals_rejected")
+    waiting = counts["appeals"] - counts["appeals_upheld"] - counts["appeals_rejected"]
+    rows = [(_("appeals"), {"requests": counts["appeals"]}), (_("upheld"), {"requests": counts["appeals_upheld"]}),
+            (_("rejected"), {"requests": counts["appeals_rejected"]}), (_("waiting"), {"requests": max(0, waiting)})]
     return Chart("appeals", _("Appeals and how many were upheld"), [Column("requests", _("requests"))], rows,
                  note=_("Upheld: a supervisor who did not make the first decision approved the refund."))
 
@@ -331,11 +287,10 @@ def appeals(f: Filters, language: str) -> Chart:
 
 
 def money_by_gateway(f: Filters, language: str) -> list[Chart]:
-    groups = (_refunds(f).filter(status=RefundStatus.SUCCEEDED).order_by().values("currency", "gateway")
-              .annotate(total=Sum("amount_minor"), n=Count("id")))
     by_currency: dict[str, list] = defaultdict(list)
-    for row in groups:
-        by_currency[row["currency"]].append((row["gateway"], {"total": row["total"], "refunds": row["n"]}))
+    for key, row in _measure(f, Measure.REFUNDED).items():
+        currency, gateway = key.split(":", 1)
+        by_currency[currency].append((gateway, {"total": row["amount"], "refunds": row["n"]}))
     charts = []
     for currency in sorted(by_currency) or ["CNY"]:
         rows = sorted(by_currency.get(currency, []), key=lambda r: -r[1]["total"])
@@ -349,14 +304,11 @@ def money_by_gateway(f: Filters, language: str) -> list[Chart]:
 
 
 def arrival(f: Filters, language: str) -> Chart:
-    from django.db.models import F
-
-    now = timezone.now()
-    groups = _grouped(_refunds(f).filter(arrival_by__isnull=False), "gateway",
-                      on_time=Count("id", filter=Q(status=RefundStatus.SUCCEEDED, settled_at__lte=F("arrival_by"))),
-                      late=Count("id", filter=Q(status=RefundStatus.SUCCEEDED, settled_at__gt=F("arrival_by"))),
-                      overdue=Count("id", filter=Q(status__in=(RefundStatus.PENDING, RefundStatus.SUBMITTED),
-                                                   arrival_by__lt=now)))
+    groups: dict[str, dict[str, int]] = defaultdict(lambda: {"on_time": 0, "late": 0, "overdue": 0})
+    for measure, column in ((Measure.ARRIVAL_ON_TIME, "on_time"), (Measure.ARRIVAL_LATE, "late"),
+                            (Measure.ARRIVAL_OVERDUE, "overdue")):
+        for gateway, row in _measure(f, measure).items():
+            groups[gateway][column] += row["n"]
     rows = [(gateway, v) for gateway, v in sorted(groups.items())]
     return Chart("arrival", _("Arrival estimates against settlement"),
                  [Column("on_time", _("settled by the estimate")), Column("late", _("settled after it")),
@@ -367,13 +319,15 @@ def arrival(f: Filters, language: str) -> Chart:
 def compensations(f: Filters, language: str) -> Chart:
     from refunddesk.core.i18n import is_zh
 
-    title = "incident__title_zh" if is_zh(language) else "incident__title_en"
-    groups = (CompensationItem.objects.filter(f.q("order__", "order__customer__"), at__gte=f.start, at__lt=f.end)
-              .order_by().values("incident_id", title).annotate(
-                  approve=Count("id", filter=Q(outcome="approve")), review=Count("id", filter=Q(outcome="review")),
-                  reject=Count("id", filter=Q(outcome="reject")), skipped=Count("id", filter=Q(outcome="skipped"))))
-    rows = [(f"#{g['incident_id']} {g[title]}", {k: g[k] for k in ("approve", "review", "reject", "skipped")})
-            for g in sorted(groups, key=lambda g: g["incident_id"])]
+    outcomes = ("approve", "review", "reject", "skipped")
+    groups: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(outcomes, 0))
+    for key, row in _measure(f, Measure.COMPENSATION).items():
+        incident, outcome = key.split(":", 1)
+        if outcome in outcomes:
+            groups[int(incident)][outcome] += row["n"]
+    titles = dict(Incident.objects.filter(pk__in=list(groups)).values_list(
+        "pk", "title_zh" if is_zh(language) else "title_en"))
+    rows = [(f"#{pk} {titles.get(pk, '')}", groups[pk]) for pk in sorted(groups)]
     return Chart("outage-compensations", _("Outage compensations"),
                  [Column("approve", _("refunded at once")), Column("review", _("sent to a person")),
                   Column("reject", _("refused by the policy")), Column("skipped", _("skipped"))], rows,
@@ -385,6 +339,11 @@ REPORTS = {
     "handling": (decided_by, deadlines, time_to_decision, overrides, appeals),
     "money": (money_by_gateway, arrival, compensations),
 }
+
+
+def figures_as_of() -> FiguresRefresh | None:
+    """The latest rebuild of the daily figures (when, how long it took), or None when they were never built."""
+    return FiguresRefresh.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
 
 
 def report_title(name: str) -> str:
