@@ -213,6 +213,30 @@ def part_inprocess(ctx: dict, rounds: int, seconds: float) -> dict:
     return ratios
 
 
+def part_profile(ctx: dict, folder: Path, calls_per_route: int = 300) -> None:
+    """Where each in-process route's time goes: cProfile of `calls_per_route` calls, the top functions by own
+    time (the profile slows everything about twice; read shares, not rates)."""
+    import cProfile
+    import pstats
+
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\n== profiles: {calls_per_route} calls per route, top functions by own time ({folder}/<route>.prof) ==")
+    for name, fn in _calls(ctx).items():
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(calls_per_route):
+            fn()
+        profile.disable()
+        path = folder / f"{name}.prof"
+        profile.dump_stats(path)
+        stats = pstats.Stats(str(path))
+        total = stats.total_tt
+        rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:8]
+        print(f"  {name}: {total / calls_per_route * 1000:.2f} ms per call under the profiler")
+        for (file, line, func), (_cc, _nc, tt, _ct, _callers) in rows:
+            print(f"      {tt / total:5.1%}  {Path(file).name}:{line} {func}")
+
+
 # --- part 2: over HTTP ------------------------------------------------------------------------------
 
 
@@ -379,6 +403,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rates", default="100,300")
     parser.add_argument("--only", choices=("inprocess", "http"), default=None)
+    parser.add_argument("--profile", metavar="DIR", help="also profile 300 calls of each route (cProfile): "
+                        "DIR/<route>.prof, and print each route's top functions by own time")
     args = parser.parse_args()
     url, created = _database(args.database_url)
     try:
@@ -389,6 +415,8 @@ def main() -> int:
         print(f"database: {url.split('@')[-1]}   cache: {args.cache_url}   Python {sys.version.split()[0]}")
         if args.only in (None, "inprocess"):
             part_inprocess(ctx, args.rounds, args.seconds)
+            if args.profile:
+                part_profile(ctx, Path(args.profile))
         if args.only in (None, "http"):
             part_http(ctx, url, args.cache_url, [int(r) for r in args.rates.split(",")], args.seconds * 2)
     finally:

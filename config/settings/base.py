@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request
     "refunddesk.core.logs.RequestIdMiddleware",  # the request id in every log line and the tasks it queues
+    "refunddesk.core.stamps.StampSnapshotMiddleware",  # the shared-cache stamps read once per request
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from refunddesk.core.calendar import parse_schedule
 from refunddesk.core.errors import AuthenticationFailed, NotFound, ValidationError
 from refunddesk.core.models import ApiKey, HolidaySchedule, hash_key
-from refunddesk.core.stamps import stamp, stamp_bump
+from refunddesk.core.stamps import stamp, stamp_bump, stamp_key
 
 
 @transaction.atomic
@@ -23,7 +23,7 @@ def api_key_create(*, name: str) -> tuple[ApiKey, str]:
 
 
 #: The shared-cache stamp (core.stamps) that changes whenever an API key is created, changed or deleted.
-API_KEYS_STAMP = "refunddesk:api-keys"
+API_KEYS_STAMP = stamp_key("refunddesk:api-keys")
 _keys: dict = {"stamp": None, "by_hash": {}}  # this process's known active keys, by hash
 
 
@@ -88,7 +88,7 @@ def access_token_authenticate(*, raw: str):
 # --- holiday schedules recorded in the console -------------------------------------------------
 
 #: The shared-cache stamp (core.stamps) that changes whenever a schedule is recorded or removed.
-HOLIDAY_SCHEDULES_STAMP = "refunddesk:holiday-schedules"
+HOLIDAY_SCHEDULES_STAMP = stamp_key("refunddesk:holiday-schedules")
 
 
 @transaction.atomic

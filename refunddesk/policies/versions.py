@@ -18,9 +18,9 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
-from refunddesk.core.stamps import stamp, stamp_bump
+from refunddesk.core.stamps import stamp, stamp_bump, stamp_key
 
-STAMP_KEY = "refunddesk:policy-versions"
+STAMP_KEY = stamp_key("refunddesk:policy-versions")
 
 
 @dataclass(frozen=True)

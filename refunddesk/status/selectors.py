@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from refunddesk.core.stamps import stamp, stamp_bump, stamp_key
 from refunddesk.status.models import CompensationRun, Incident, IncidentUpdate, Region, Severity
 from refunddesk.status.outages import Interval, OutageFact, longest_continuous_outage
 
 WINDOW_DAYS = 90
 SHORT_WINDOW_DAYS = 30  # on a phone
-STAMP_KEY = "status:stamp"
+STAMP_KEY = stamp_key("status:stamp")
 
 
 def outage_fact_for_region(*, region: str, since: dt.datetime, now: dt.datetime) -> OutageFact:
@@ -41,18 +40,14 @@ def outage_intervals(*, regions: list[str], since: dt.datetime, now: dt.datetime
 # --- the "last change" stamp ------------------------------------------------------------------
 
 
-def status_stamp() -> int:
-    """Changes whenever a region, incident or update changes (apps.py bumps it on commit)."""
-    stamp = cache.get(STAMP_KEY)
-    if stamp is None:
-        stamp = time.time_ns()
-        cache.add(STAMP_KEY, stamp, timeout=None)
-        stamp = cache.get(STAMP_KEY, stamp)
-    return stamp
+def status_stamp() -> str:
+    """Changes whenever a region, incident or update changes (apps.py bumps it on commit): core.stamps, read
+    once per request with the other stamps."""
+    return stamp(STAMP_KEY)
 
 
 def status_stamp_bump() -> None:
-    cache.set(STAMP_KEY, time.time_ns(), timeout=None)
+    stamp_bump(STAMP_KEY)
 
 
 # --- the public page --------------------------------------------------------------------------
