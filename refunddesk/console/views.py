@@ -47,6 +47,7 @@ from refunddesk.console.forms import (
 from refunddesk.core import roles
 from refunddesk.core import services as core_services
 from refunddesk.core.calendar import schedule_text
+from refunddesk.core.dates import format_datetime
 from refunddesk.core.errors import ApplicationError, NotFound
 from refunddesk.payments import services as payment_services
 from refunddesk.payments.models import Refund
@@ -535,9 +536,11 @@ def report(request: HttpRequest, name: str = "requests") -> HttpResponse:
             chart.markup = mark_safe(chart.svg())  # noqa: S308 - built with html.escape (reports.charts)
             charts.append(chart)
     tabs = [(key, reports.report_title(key)) for key in reports.REPORTS]
+    as_of = reports.figures_as_of()
     return render(request, "console/report.html", {
         "name": name, "title": reports.report_title(name), "tabs": tabs, "form": form, "charts": charts,
-        "query": request.GET.urlencode(), "section": "reports", "as_of": reports.figures_as_of(),
+        "query": request.GET.urlencode(), "section": "reports", "as_of": as_of,
+        "as_of_text": format_datetime(as_of.finished_at, page_language()) if as_of else "",
         "every_minutes": settings.REFUNDDESK_REPORTS_REFRESH_SECONDS // 60},
         status=200 if filters is not None else 400)
 

@@ -80,10 +80,10 @@ class Decision:
         return self.computed_refund is not None and self.refund != self.computed_refund
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON `refunddesk policy evaluate` prints: policy {id, version}, outcome, clause, refund
+        """The JSON `refunddesk policy evaluate` prints: policy {id, version (a string, as the API writes it)}, outcome, clause, refund
         ({amount, currency} in major units, or null), explanation {en, zh}, trace."""
         return {
-            "policy": {"id": self.policy_id, "version": self.policy_version},
+            "policy": {"id": self.policy_id, "version": str(self.policy_version)},  # a string, as in the API
             "outcome": self.outcome,
             "clause": self.clause,
             "refund": self.refund.as_json() if self.refund is not None else None,

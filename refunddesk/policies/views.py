@@ -50,6 +50,10 @@ def _render(request: HttpRequest, version) -> HttpResponse:
 def policy_clauses(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff only: a published version clause by clause as the engine tries them (ids, conditions in words
     and in CEL, explanations as written), and what changed since the version before, by clause."""
+    if not request.user.is_authenticated:  # staff who are not signed in yet: to the sign-in page, then back
+        from django.contrib.auth.views import redirect_to_login
+
+        return redirect_to_login(request.get_full_path())
     if not _is_staff(request.user):
         raise PermissionDenied("staff only")
     version = _version(pk)

@@ -8,10 +8,8 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         """Registers the rebuild of the report figures with the worker (one worker per period)."""
-        from django.conf import settings
-
         from refunddesk.core.worker import PeriodicJob, periodic_job_register
         from refunddesk.reports import services
 
-        periodic_job_register(PeriodicJob("reports-figures", lambda: settings.REFUNDDESK_REPORTS_REFRESH_SECONDS,
+        periodic_job_register(PeriodicJob("reports-figures", lambda: services.CHECK_SECONDS,
                                           services.figures_refresh_enqueue, shared=True))

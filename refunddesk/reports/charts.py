@@ -32,6 +32,7 @@ class Column:
     label: str
     kind: str = "count"
     bar: bool = True
+    one: str = ""  # the label after a count of exactly 1 ("1 request"); "" for the same as `label`
 
 
 @dataclass
@@ -87,8 +88,10 @@ class Chart:
         would not fit a phone's width (FIGURES_PER_LINE characters)."""
         parts = []
         for c in self.columns:
-            text = self.text(c, values.get(c.key))
-            parts.append(f"{c.label} {text}" if c.kind == "percent" else f"{text} {c.label}")
+            value = values.get(c.key)
+            text = self.text(c, value)
+            label = c.one if c.one and c.kind == "count" and value == 1 else c.label
+            parts.append(f"{label} {text}" if c.kind == "percent" else f"{text} {label}")
         line = " · ".join(parts)
         if _width(line) <= FIGURES_PER_LINE or len(parts) < 2:
             return [line]

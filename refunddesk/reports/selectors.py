@@ -33,6 +33,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from refunddesk.billing.models import Plan, SalesChannel
 from refunddesk.core.dates import format_date
@@ -100,8 +101,8 @@ def _rate_rows(labels: dict, requests: dict, orders: dict, refunds: dict) -> lis
 
 
 def _rate_columns() -> list[Column]:
-    return [Column("requests", _("requests")), Column("refunds", _("refunds")),
-            Column("orders", _("orders"), bar=False), Column("rate", _("refund rate"), "percent", bar=False)]
+    return [Column("requests", _("requests"), one=pgettext("a count of 1", "request")), Column("refunds", _("refunds"), one=pgettext("a count of 1", "refund")),
+            Column("orders", _("orders"), bar=False, one=pgettext("a count of 1", "order")), Column("rate", _("refund rate"), "percent", bar=False)]
 
 
 def _day(value) -> dt.date:
@@ -196,7 +197,7 @@ def by_reason(f: Filters, language: str) -> Chart:
                           "rate": groups[v]["granted"] / groups[v]["n"]})
             for v, label in Reason.choices if v in groups]
     return Chart("requests-by-reason", _("Requests by reason, and how many were granted"),
-                 [Column("requests", _("requests")), Column("granted", _("granted")),
+                 [Column("requests", _("requests"), one=pgettext("a count of 1", "request")), Column("granted", _("granted")),
                   Column("rate", _("granted share"), "percent", bar=False)], rows,
                  note=_("Granted: approved, offer accepted, refund in progress or refunded."))
 
@@ -211,7 +212,7 @@ def decided_by(f: Filters, language: str) -> Chart:
     rows = [(_("decided at once by the policy"), {"requests": at_once, "share": at_once / total if total else None}),
             (_("decided by people"), {"requests": people, "share": people / total if total else None})]
     return Chart("decided-by", _("Decided at once by the policy, or by people"),
-                 [Column("requests", _("requests")), Column("share", _("share"), "percent", bar=False)], rows,
+                 [Column("requests", _("requests"), one=pgettext("a count of 1", "request")), Column("share", _("share"), "percent", bar=False)], rows,
                  note=_("At once: the policy approved, rejected or sent the request to the store on submission."))
 
 
@@ -221,7 +222,7 @@ def deadlines(f: Filters, language: str) -> Chart:
             (_("missed: decided late"), {"requests": counts["deadline_late"]}),
             (_("missed: still undecided"), {"requests": counts["deadline_overdue"]}),
             (_("not due yet"), {"requests": counts["deadline_running"]})]
-    return Chart("review-deadlines", _("Review deadlines kept and missed"), [Column("requests", _("requests"))],
+    return Chart("review-deadlines", _("Review deadlines kept and missed"), [Column("requests", _("requests"), one=pgettext("a count of 1", "request"))],
                  rows, note=_("Requests sent to a person; the deadline counts in business days."))
 
 
@@ -268,7 +269,7 @@ def overrides(f: Filters, language: str) -> Chart:
         rows.append((names.get(key, key), {"decisions": n, "overrides": o, "share": o / n}))
     rows.sort(key=lambda r: (-r[1]["overrides"], r[0]))
     return Chart("overrides-per-agent", _("Overrides of the policy per agent"),
-                 [Column("decisions", _("decisions")), Column("overrides", _("overrides")),
+                 [Column("decisions", _("decisions"), one=pgettext("a count of 1", "decision")), Column("overrides", _("overrides"), one=pgettext("a count of 1", "override")),
                   Column("share", _("override share"), "percent", bar=False)], rows,
                  note=_("Each decision a person made (approve, reject, offer, appeal); an override goes against "
                         "the policy's decision and is recorded with its reason."))
@@ -279,7 +280,7 @@ def appeals(f: Filters, language: str) -> Chart:
     waiting = counts["appeals"] - counts["appeals_upheld"] - counts["appeals_rejected"]
     rows = [(_("appeals"), {"requests": counts["appeals"]}), (_("upheld"), {"requests": counts["appeals_upheld"]}),
             (_("rejected"), {"requests": counts["appeals_rejected"]}), (_("waiting"), {"requests": max(0, waiting)})]
-    return Chart("appeals", _("Appeals and how many were upheld"), [Column("requests", _("requests"))], rows,
+    return Chart("appeals", _("Appeals and how many were upheld"), [Column("requests", _("requests"), one=pgettext("a count of 1", "request"))], rows,
                  note=_("Upheld: a supervisor who did not make the first decision approved the refund."))
 
 
@@ -296,7 +297,7 @@ def money_by_gateway(f: Filters, language: str) -> list[Chart]:
         rows = sorted(by_currency.get(currency, []), key=lambda r: -r[1]["total"])
         charts.append(Chart(f"refunded-{currency.lower()}", _("Money refunded in %(currency)s by gateway")
                             % {"currency": currency},
-                            [Column("total", _("refunded"), "money"), Column("refunds", _("refunds"), bar=False)],
+                            [Column("total", _("refunded"), "money"), Column("refunds", _("refunds"), one=pgettext("a count of 1", "refund"), bar=False)],
                             rows, currency=currency,
                             note=_("Refunds that succeeded, created in the period; never converted between "
                                    "currencies.")))

@@ -2,9 +2,10 @@
 
 `figures_refresh` reads the requests, orders, refunds, timeline and compensations in GROUP BY queries (never a
 row per request into Python) and replaces every figure in one transaction, so a page sees the old figures or
-the new ones, never half. It runs as the worker's periodic job "reports-figures" every
-REFUNDDESK_REPORTS_REFRESH_SECONDS (one worker of the installation per period), from `refunddesk reports
-refresh`, and when a supervisor presses "Refresh now" on a report page (the task `reports.tasks.figures_refresh`).
+the new ones, never half. The worker's periodic job "reports-figures" queues it (the task
+`reports.tasks.figures_refresh`) when `figures_refresh_due`: every minute on a small installation, at most every
+REFUNDDESK_REPORTS_REFRESH_SECONDS on a large one; `refunddesk reports refresh` runs it at once, and so does a
+supervisor's "Refresh now" on a report page.
 Figures that depend on the moment (a review deadline passed with no decision yet; a refund past its arrival
 estimate) are those of the moment of the rebuild, which the pages show.
 """
@@ -195,12 +196,41 @@ def figures_refresh(*, now: dt.datetime | None = None) -> FiguresRefresh:
                                              seconds=round(time.perf_counter() - began, 3),
                                              rows=len(requests) + len(figures))
         FiguresRefresh.objects.filter(finished_at__lt=done.finished_at).delete()  # only the latest is read
+    from django.core.cache import cache
+
+    cache.delete(QUEUED_KEY)
     log.info("report figures rebuilt: %s rows in %.1f s", done.rows, done.seconds)
     return done
 
 
+#: How often the worker asks whether a rebuild is due (seconds), and the shortest time between two.
+CHECK_SECONDS = 60
+#: A rebuild is due when the last one is older than this many times its own duration (so rebuilding costs at
+#: most about 1/30 of one worker), or older than REFUNDDESK_REPORTS_REFRESH_SECONDS, whichever comes first.
+COST_FACTOR = 30
+QUEUED_KEY = "refunddesk:reports:rebuild-queued"
+
+
+def figures_refresh_due(*, now: dt.datetime | None = None) -> bool:
+    """Whether the daily figures should be rebuilt now: never built, or the last rebuild is older than
+    min(REFUNDDESK_REPORTS_REFRESH_SECONDS, max(CHECK_SECONDS, COST_FACTOR x its duration)). A small
+    installation (a rebuild in milliseconds) is rebuilt every minute, a million requests (20 s) every 10 minutes."""
+    from django.conf import settings
+
+    last = FiguresRefresh.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
+    if last is None:
+        return True
+    interval = min(settings.REFUNDDESK_REPORTS_REFRESH_SECONDS, max(CHECK_SECONDS, COST_FACTOR * last.seconds))
+    return ((now or timezone.now()) - last.finished_at).total_seconds() >= interval
+
+
 def figures_refresh_enqueue() -> None:
-    """The worker's periodic job: queue a rebuild of the report figures."""
+    """The worker's periodic job (every CHECK_SECONDS): queue a rebuild of the report figures when one is due
+    (`figures_refresh_due`) and none is queued yet (a mark in the shared cache, dropped when a rebuild ends)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
     from refunddesk.reports.tasks import figures_refresh as task
 
-    task.enqueue()
+    if figures_refresh_due() and cache.add(QUEUED_KEY, 1, timeout=settings.REFUNDDESK_REPORTS_REFRESH_SECONDS):
+        task.enqueue()

@@ -27,7 +27,6 @@ def test_a_periodic_job_runs_when_the_worker_starts_even_if_the_machine_booted_l
         worker.PERIODIC_JOBS.pop("test-first-run", None)
 
 
-def test_the_reports_rebuild_is_a_periodic_job_of_one_worker_per_period(settings):
+def test_the_reports_rebuild_is_checked_every_minute_by_one_worker():
     job = worker.PERIODIC_JOBS["reports-figures"]
-    settings.REFUNDDESK_REPORTS_REFRESH_SECONDS = 120
-    assert job.shared and job.every() == 120
+    assert job.shared and job.every() == 60

@@ -113,7 +113,7 @@ def test_decision_json_shape():
     decision = evaluate(policy, facts(request__reason="service_outage"))
     data = decision.to_json()
     assert list(data) == ["policy", "outcome", "clause", "refund", "explanation", "trace"]
-    assert data["policy"] == {"id": "demo", "version": 1}
+    assert data["policy"] == {"id": "demo", "version": "1"}  # a string, as everywhere in the API
     assert data["outcome"] == "approve" and data["clause"] == "prorated"
     assert data["refund"] == {"amount": "27.00", "currency": "CNY"}
     assert data["explanation"] == {

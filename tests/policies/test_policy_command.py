@@ -146,7 +146,7 @@ def test_evaluate_prints_one_json_decision(tmp_path: Path):
     )
     data = json.loads(run("evaluate", VPN, "--context", str(context)))
     assert list(data) == ["policy", "outcome", "clause", "refund", "explanation", "trace"]
-    assert data["policy"] == {"id": "subscription-vpn", "version": version_of(VPN)}
+    assert data["policy"] == {"id": "subscription-vpn", "version": str(version_of(VPN))}  # a string, as in the API
     assert data["outcome"] == "approve" and data["clause"] == "major-outage"
     # prorated on what is still refundable: (30.00 - 5.00) x (30 - 3) / 30
     assert data["refund"] == {"amount": "22.50", "currency": "CNY"}

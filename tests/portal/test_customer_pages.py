@@ -125,7 +125,8 @@ def test_a_version_without_sections_or_changes_is_grouped_by_outcome_and_says_wh
 
 def test_the_clause_by_clause_view_is_for_staff(vpn, agent, customer):
     url = f"/policy/versions/{vpn.pk}/clauses/"
-    assert client_in("en").get(url).status_code == 403
+    anonymous = client_in("en").get(url)  # staff not signed in yet: the sign-in page, then back here
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/?next=/policy/versions/")
     assert client_in("en", customer.user).get(url).status_code == 403
     page = client_in("en", agent).get(url).content.decode()
     assert "technical-problem-support-first" in page and "request.reason == &#x27;technical_issue&#x27;" in page
