@@ -39,7 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.pgdb import database_drop, database_new  # noqa: E402  (after the path above)
+from bench.clients import clients_run  # noqa: E402  (after the path above)
+from bench.pgdb import database_drop, database_new  # noqa: E402
 
 READS = ("policy", "evaluate", "status", "list")
 TARGET_READ_RATIO = 0.5
@@ -381,13 +382,7 @@ def _submissions(port: int, clients: int = 8, each: int = 60) -> float:
     statuses: dict[int, int] = {}
     sampler = threading.Thread(target=sample)
     sampler.start()
-    threads = [threading.Thread(target=send, args=(people[i::clients],)) for i in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - start
+    seconds = clients_run(send, people, clients)
     stop.set()
     sampler.join()
     rate = len(people) / seconds

@@ -33,7 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.pgdb import PG, database_drop, database_new  # noqa: E402  (after the path above)
+from bench.clients import clients_run  # noqa: E402  (after the path above)
+from bench.pgdb import PG, database_drop, database_new  # noqa: E402
 
 
 def _png() -> bytes:
@@ -150,13 +151,7 @@ def part_web(submissions: int, clients: int = 8) -> None:
                         with lock:
                             statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
 
-            threads = [threading.Thread(target=send, args=(people[i::clients],)) for i in range(clients)]
-            started = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            seconds = time.perf_counter() - started
+            seconds = clients_run(send, people, clients)
             nginx.stop()
             rate = submissions / seconds
             rows.append((nodes, rate))

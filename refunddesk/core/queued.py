@@ -10,31 +10,48 @@ queue, priority, run_after, the request id of the logs) so the worker cannot tel
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_local = threading.local()
+
+class Collector:
+    """Items collected per thread between the start and the end of the outermost `collecting()` block, then
+    handed to `flush(items)` once (nested blocks collect into the outer one; nothing is flushed when the block
+    raises). `items` is the list being collected, or None outside a block. Used for tasks (`batched`) and for
+    the emails of a batch (notify.services.emails_batched)."""
+
+    def __init__(self, flush: Callable[[list], object]):
+        self._local = threading.local()
+        self._flush = flush
+
+    @property
+    def items(self) -> list | None:
+        return getattr(self._local, "items", None)
+
+    @contextmanager
+    def collecting(self) -> Iterator[None]:
+        if self.items is not None:
+            yield
+            return
+        self._local.items = []
+        try:
+            yield
+            items, self._local.items = self._local.items, None
+            self._flush(items)
+        finally:
+            self._local.items = None
 
 
-@contextmanager
 def batched():
     """Collect the tasks `enqueue`d inside and write them in bulk at the end (nested: the outermost writes).
     Nothing is written when the block raises."""
-    if getattr(_local, "rows", None) is not None:
-        yield
-        return
-    _local.rows = []
-    try:
-        yield
-        rows, _local.rows = _local.rows, None
-        _write(rows)
-    finally:
-        _local.rows = None
+    return _tasks.collecting()
 
 
 def enqueue(task, **kwargs: Any) -> None:
     """`task.enqueue(**kwargs)`, or, inside `batched()` with the database task backend, queued at its end."""
-    rows = getattr(_local, "rows", None)
+    rows = _tasks.items
     backend = task.get_backend()
     if rows is None or not hasattr(backend, "_task_to_db_task"):
         task.enqueue(**kwargs)
@@ -58,3 +75,6 @@ def _write(rows: list) -> None:
                      priority=task.priority, task_path=task.module_path, queue_name=task.queue_name,
                      run_after=task.run_after or get_date_max(), backend_name=backend.alias)
         for task, backend, kwargs in rows], batch_size=1000)
+
+
+_tasks = Collector(_write)

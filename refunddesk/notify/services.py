@@ -7,16 +7,12 @@ the same transaction, so an email exists exactly when the change it reports was 
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
-
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from refunddesk.core.i18n import is_zh
+from refunddesk.core.queued import Collector
 from refunddesk.notify.tasks import send_email, send_emails
-
-_batch = threading.local()
 
 LANGUAGES = ("zh-hans", "en")
 KINDS = (
@@ -59,26 +55,23 @@ def send_text_enqueue(*, to: str, subject: str, body: str, headers: dict[str, st
         message["headers"] = headers
     if reply_to:
         message["reply_to"] = reply_to
-    messages = getattr(_batch, "messages", None)
+    messages = _emails.items
     if messages is not None:
         messages.append(message)
         return
     send_email.enqueue(**message)
 
 
-@contextmanager
+def _send_batch(messages: list[dict]) -> None:
+    if messages:
+        send_emails.enqueue(messages=messages)
+
+
+_emails = Collector(_send_batch)
+
+
 def emails_batched():
     """The emails queued inside are queued as ONE task at the end (`send_emails`: one connection to the mail
     server for all of them) instead of a task each. Nested: the outermost queues. Nothing is queued when the
     block raises."""
-    if getattr(_batch, "messages", None) is not None:
-        yield
-        return
-    _batch.messages = []
-    try:
-        yield
-        messages, _batch.messages = _batch.messages, None
-        if messages:
-            send_emails.enqueue(messages=messages)
-    finally:
-        _batch.messages = None
+    return _emails.collecting()
