@@ -486,6 +486,17 @@ class BusinessCalendar:
             out.extend(days[bisect_left(days, start) : bisect_right(days, end)])
         return out
 
+    def business_days_between(self, start: date, end: date) -> int:
+        """How many business days fall after ``start`` up to ``end`` (included): the business days a step from
+        ``start`` to ``end`` took; 0 when ``end`` is not after ``start``. Counted on the per-year tables, no list
+        is built (the reports count this for every pair of days)."""
+        start, end = self._check_date(start), self._check_date(end)
+        count = 0
+        for year in range(start.year, end.year + 1):
+            days = self._year(year).days
+            count += bisect_right(days, end) - bisect_right(days, start)
+        return max(0, count)
+
     # -- deadlines -------------------------------------------------------------------------
 
     @staticmethod

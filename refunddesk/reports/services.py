@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from bisect import bisect_right
 from collections import defaultdict
 
 from django.db import transaction
@@ -46,6 +45,9 @@ def _dims(prefix_order: str, prefix_customer: str) -> dict:
             "c": F(f"{prefix_order}sales_channel")}
 
 
+DIMENSIONS = ("d", "p", "r", "c", "reason")
+
+
 def _key(row: dict) -> tuple:
     return (row["d"], row["p"] or "", row["r"] or "", row["c"] or "")
 
@@ -64,20 +66,11 @@ def _request_figures(now: dt.datetime) -> dict[tuple, dict[str, int]]:
                     deadline_overdue=Count("id", filter=Q(decided_at__isnull=True, review_due_at__lt=now,
                                                           status__in=WAITING)),
                     deadline_running=Count("id", filter=Q(decided_at__isnull=True, review_due_at__gte=now))))
-    for row in requests:
-        cell = out[(*_key(row), row["reason"])]
-        for column in ("requests", "granted", "deadline_kept", "deadline_late", "deadline_overdue",
-                       "deadline_running"):
-            cell[column] += row[column]
     events = (TimelineEvent.objects.filter(action__in=(*POLICY_AT_ONCE, "policy_review"))
               .annotate(d=TruncDate("at"), reason=F("request__reason"), **_dims("request__order__", "request__customer__"))
               .order_by().values("d", "p", "r", "c", "reason").annotate(
                   at_once=Count("id", filter=Q(action__in=POLICY_AT_ONCE)),
                   by_people=Count("id", filter=Q(action="policy_review"))))
-    for row in events:
-        cell = out[(*_key(row), row["reason"])]
-        cell["at_once"] += row["at_once"]
-        cell["by_people"] += row["by_people"]
     appeals = (TimelineEvent.objects.filter(action__in=("appeal", "appeal_approve", "appeal_reject"))
                .annotate(d=TruncDate("request__submitted_at"), reason=F("request__reason"),
                          **_dims("request__order__", "request__customer__"))
@@ -85,42 +78,18 @@ def _request_figures(now: dt.datetime) -> dict[tuple, dict[str, int]]:
                    appeals=Count("id", filter=Q(action="appeal")),
                    appeals_upheld=Count("id", filter=Q(action="appeal_approve")),
                    appeals_rejected=Count("id", filter=Q(action="appeal_reject"))))
-    for row in appeals:
-        cell = out[(*_key(row), row["reason"])]
-        for column in ("appeals", "appeals_upheld", "appeals_rejected"):
-            cell[column] += row[column]
     orders = (Order.objects.annotate(d=TruncDate("purchased_at"), **_dims("", "customer__"))
-              .order_by().values("d", "p", "r", "c").annotate(n=Count("id")))
-    for row in orders:
-        out[(*_key(row), "")]["orders"] += row["n"]
+              .order_by().values("d", "p", "r", "c").annotate(orders=Count("id")))
     refunds = (Refund.objects.filter(status=RefundStatus.SUCCEEDED)
                .annotate(d=TruncDate("created_at"), **_dims("order__", "order__customer__"))
-               .order_by().values("d", "p", "r", "c").annotate(n=Count("id")))
-    for row in refunds:
-        out[(*_key(row), "")]["refunds"] += row["n"]
+               .order_by().values("d", "p", "r", "c").annotate(refunds=Count("id")))
+    for rows in (requests, events, appeals, orders, refunds):  # each adds its own columns to the cells
+        for row in rows:
+            cell = out[(*_key(row), row.get("reason", ""))]
+            for column, value in row.items():
+                if column not in DIMENSIONS:
+                    cell[column] += value
     return out
-
-
-def _business_days_between():
-    """A function (first day, last day) -> business days after the first up to the last (refunds.deadlines'
-    calendar, the merchant's); raises ApplicationError for a year with no holiday schedule."""
-    from refunddesk.refunds.deadlines import calendar
-
-    cal = calendar()
-    years: dict[int, list[dt.date]] = {}
-
-    def position(day: dt.date) -> int:
-        business = years.get(day.year)
-        if business is None:
-            business = years[day.year] = cal.business_days(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31))
-        return bisect_right(business, day)
-
-    def between(a: dt.date, b: dt.date) -> int:
-        if a.year == b.year:
-            return max(0, position(b) - position(a))
-        return len(cal.business_days(a + dt.timedelta(days=1), b))
-
-    return between
 
 
 def _figures(now: dt.datetime) -> dict[tuple, int | list[int]]:
@@ -145,13 +114,15 @@ def _figures(now: dt.datetime) -> dict[tuple, int | list[int]]:
                                 (Measure.ARRIVAL_OVERDUE, "overdue")):
             if row[column]:
                 out[(*_key(row), measure, row["gateway"])][0] += row[column]
-    between = _business_days_between()
+    from refunddesk.refunds.deadlines import calendar
+
+    cal = calendar()
     pairs = (RefundRequest.objects.filter(decided_by__isnull=False, decided_at__isnull=False)
              .annotate(d=TruncDate("submitted_at"), b=TruncDate("decided_at"), **_dims("order__", "customer__"))
              .order_by().values("d", "b", "p", "r", "c").annotate(n=Count("id")))
     for row in pairs:
         try:
-            days = str(between(row["d"], row["b"]))
+            days = str(cal.business_days_between(row["d"], row["b"]))
         except ApplicationError:  # a year with no holiday schedule recorded: counted as unknown
             days = ""
         out[(*_key(row), Measure.DECISION_DAYS, days)][0] += row["n"]
@@ -217,7 +188,9 @@ def figures_refresh_due(*, now: dt.datetime | None = None) -> bool:
     installation (a rebuild in milliseconds) is rebuilt every minute, a million requests (20 s) every 10 minutes."""
     from django.conf import settings
 
-    last = FiguresRefresh.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
+    from refunddesk.reports.selectors import figures_as_of
+
+    last = figures_as_of()
     if last is None:
         return True
     interval = min(settings.REFUNDDESK_REPORTS_REFRESH_SECONDS, max(CHECK_SECONDS, COST_FACTOR * last.seconds))

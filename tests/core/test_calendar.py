@@ -369,3 +369,13 @@ def test_us_deadline_property_across_many_years(start, n):
     assert cal.is_business_day(result.date())
     assert len(cal.business_days(start_day + timedelta(days=1), result.date())) == n
     assert result.timetz() == time(23, 59, 59, 999999, tzinfo=NY)
+
+
+def test_business_days_between_counts_what_business_days_lists(cn):
+    """The count the reports use for time to decision: business days after the first day up to the last,
+    across the Spring Festival (make-up Saturday 28 Feb included) and across a year's end."""
+    assert cn.business_days_between(date(2026, 2, 13), date(2026, 2, 28)) == 6  # 14 Feb, 24-28 Feb
+    assert cn.business_days_between(date(2026, 2, 13), date(2026, 2, 13)) == 0
+    assert cn.business_days_between(date(2026, 2, 28), date(2026, 2, 13)) == 0
+    start, end = date(2025, 12, 20), date(2026, 1, 10)
+    assert cn.business_days_between(start, end) == len(cn.business_days(date(2025, 12, 21), end))
