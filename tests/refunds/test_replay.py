@@ -142,3 +142,18 @@ def test_the_policy_editor_replays_inline_and_a_large_replay_runs_with_a_progres
     assert version.replay["changed"] == 2
     page = client.get(response["Location"]).content.decode()
     assert "What changed since version 1" in page and "duplicate-charge → default" in page
+
+
+@pytest.mark.parametrize(("language", "one", "two"), [
+    ("en", "submission: 1 request, 0 would change.", "submission: 2 requests, 1 would change."),
+    ("zh-hans", "共 1 个申请，其中 0 个结果会改变。", "共 2 个申请，其中 1 个结果会改变。"),
+])
+def test_the_replay_summary_counts_one_request_in_the_singular(language, one, two):
+    """"1 request", never "1 requests": the same kind as the reports' counts (newcomer's report, 2026-11-29)."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    empty = {"counts": {"before": {}, "after": {}}, "money": [], "changes": [], "unevaluable": []}
+    with translation.override(language):
+        assert one in render_to_string("policies/_replay.html", {"replay": {**empty, "replayed": 1, "changed": 0}})
+        assert two in render_to_string("policies/_replay.html", {"replay": {**empty, "replayed": 2, "changed": 1}})
